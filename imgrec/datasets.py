@@ -1090,8 +1090,14 @@ def fetch_to_cache(name: str) -> Path | None:
                     _write_atomically(target / batch, (folder / batch).read_bytes())
             return target
         arrays = {"x_train": x_train[..., 0], "y_train": y_train, "x_test": x_test[..., 0], "y_test": y_test}
+        files = source.files() if source.kind == "idx" else {}
         for key, stem in _IDX_FILES.items():
-            write_idx(target / f"{stem}.gz", arrays[key].astype(np.uint8))
+            if key in files and _is_gzip(files[key]):
+                # Already compressed and just validated by loading: copying the bytes is
+                # ten times faster than compressing again.
+                _write_atomically(target / f"{stem}.gz", files[key].read_bytes())
+            else:
+                write_idx(target / f"{stem}.gz", arrays[key].astype(np.uint8))
         return target
     # `make data` must go on whatever happens here (no space, permissions, a broken
     # download), so every failure becomes a warning.
@@ -1328,7 +1334,14 @@ def make_augmenter(
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed + 2, name="augment_flip"))
     if noise_std:
-        layers.append(keras.layers.GaussianNoise(float(noise_std), seed=seed + 3, name="augment_noise"))
+        # Keras' GaussianNoise accepts a stddev of at most 1, so the noise is added on the
+        # 0..1 scale between two Rescaling layers: std noise_std / 255 there is noise_std
+        # grey levels here.
+        layers += [
+            keras.layers.Rescaling(1.0 / 255.0, name="augment_noise_to_unit"),
+            keras.layers.GaussianNoise(float(noise_std) / 255.0, seed=seed + 3, name="augment_noise"),
+            keras.layers.Rescaling(255.0, name="augment_noise_from_unit"),
+        ]
     return keras.Sequential(layers, name="augmenter")
 
 
