@@ -1,0 +1,476 @@
+"""Untrusted bytes -> validated RGB uint8 arrays: the one door every uploaded image goes through.
+
+A classroom server receives whatever students upload, including prank files: text renamed
+to `.png`, decompression bombs, truncated downloads, headers that claim a billion pixels.
+`decode_image` is the only place that hands such bytes to Pillow, and it does so
+defensively:
+
+- The format is identified from the file's own signature (never its name or MIME type),
+  and Pillow is opened with exactly that one format, so none of Pillow's ~40 other
+  decoders (EPS through Ghostscript, TIFF through libtiff, ...) can be reached.
+- The size is read from the header and checked against `MAX_PIXELS` before Pillow is
+  even asked to open the file, and again from `image.size` before `load()` decodes a
+  single pixel. Because our limit sits well below Pillow's own `Image.MAX_IMAGE_PIXELS`,
+  Pillow's `DecompressionBombWarning` never fires for the default limits; if it is
+  raised anyway (a caller raised `max_pixels`, or warnings are turned into errors), it
+  becomes an `ImageError`. No Pillow global (`MAX_IMAGE_PIXELS`,
+  `ImageFile.LOAD_TRUNCATED_IMAGES`) and no warning filter is changed, because other
+  threads of the same server share them.
+- Truncated files are errors (`LOAD_TRUNCATED_IMAGES` stays False), oversized PNG text
+  chunks are refused by Pillow's `MAX_TEXT_CHUNK` / `MAX_TEXT_MEMORY`, and every
+  exception from Pillow becomes an `ImageError` whose message is one sentence a
+  student can act on.
+
+Decisions:
+- TIFF is rejected with its own sentence. Pillow decodes TIFF through libtiff, the
+  largest and most often patched decoder it has; TIFF also brings many-page files, float,
+  signed and 32-bit samples, and dozens of compressions, while classroom images are PNG
+  or JPEG and every tool can export those. The mode conversion below still handles the
+  `I` and `F` modes that TIFF would produce, so accepting it later is a small change.
+- Images longer than `MAX_ASPECT_RATIO`:1 in either direction are rejected: a 60000x1
+  strip is cheap to decode, but squeezed into a 224x224 model input it is noise, and a
+  clear sentence is more useful to a student than a meaningless prediction.
+"""
+
+import io
+import os
+import struct
+
+import numpy as np
+from PIL import Image, ImageOps
+
+# Limits, each with the reason for its default.
+# 10 MB holds any phone photo as JPEG; a 25 megapixel RGBA decode needs ~100 MB of RAM.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# 25 megapixels (e.g. 5000x5000) is more than any camera in a classroom produces.
+MAX_PIXELS = 25_000_000
+# A 50:1 panorama still shows something; a 60000x1 strip does not.
+MAX_ASPECT_RATIO = 50
+
+# Formats we decode, in the names Pillow uses for its plugins.
+ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
+
+# Colour that transparent pixels are composited onto (a drawing on a transparent
+# canvas reads as dark-on-white, like paper and like MNIST after inversion).
+_BACKGROUND_RGB = (255, 255, 255)
+
+_NOT_AN_IMAGE = f"This file is not a {', '.join(ACCEPTED_FORMATS[:-1])} or {ACCEPTED_FORMATS[-1]} image."
+
+# Modes whose pixels carry an alpha channel (Pillow names; lower-case "a" = premultiplied).
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+# Single-channel modes wider than 8 bits, which Pillow's own convert("L") would clip.
+_WIDE_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+class ImageError(ValueError):
+    """An upload that is not an image we accept; str(e) is one sentence a user can act on."""
+
+
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_aspect_ratio: float = MAX_ASPECT_RATIO,
+) -> np.ndarray:
+    """Decodes untrusted bytes into an RGB image array.
+
+    Only the first frame of an animated GIF, APNG or WEBP is decoded. The EXIF
+    orientation is applied (a corrupt EXIF block is ignored, not fatal). Every colour
+    mode is converted to RGB: transparent pixels are composited onto white using their
+    alpha, 16-bit grayscale is scaled (not clipped) to 8 bits, CMYK is converted.
+
+    Args:
+        data: The file's bytes, as uploaded (`bytes`, `bytearray` or `memoryview`).
+        max_bytes: Largest accepted file size in bytes. Defaults to `MAX_UPLOAD_BYTES`.
+        max_pixels: Largest accepted width * height, checked from the file header
+            before any pixel is decoded. Pillow's own `Image.MAX_IMAGE_PIXELS` guard
+            stays in force above this. Defaults to `MAX_PIXELS`.
+        max_aspect_ratio: Largest accepted ratio of the long side to the short side.
+            Defaults to `MAX_ASPECT_RATIO`.
+
+    Returns:
+        A C-contiguous, writable `uint8` array of shape `(height, width, 3)`.
+
+    Raises:
+        ImageError: If the bytes are not an accepted image or break a limit; the
+            message is one sentence that says what was wrong and what to do.
+        TypeError: If `data` is not bytes-like.
+        ValueError: If a limit is not positive.
+
+    Example:
+
+    >>> rgb = decode_image(encode_png(np.zeros((2, 3, 3), np.uint8)))
+    >>> rgb.shape, rgb.dtype
+    ((2, 3, 3), dtype('uint8'))
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"decode_image expects bytes, got {type(data).__name__}.")
+    _check_limits(max_bytes, max_pixels, max_aspect_ratio)
+    data = bytes(data)
+    if not data:
+        raise ImageError("The file is empty; choose an image file and upload it again.")
+    if len(data) > max_bytes:
+        raise ImageError(
+            f"The file is larger than the {_format_bytes(max_bytes)} limit; "
+            "shrink or compress the image and upload it again."
+        )
+
+    image_format = _sniff_format(data)
+    if image_format is None:
+        raise ImageError(_rejected_format_message(data))
+
+    # First look: the size the header claims, read by hand, so that a bomb is refused
+    # before Pillow allocates or warns about anything.
+    header_size = _header_size(data, image_format)
+    if header_size is not None:
+        _check_size(header_size, max_pixels, max_aspect_ratio)
+
+    try:
+        with Image.open(io.BytesIO(data), formats=[image_format]) as image:
+            # Second look: the size Pillow parsed (a GIF frame can grow the canvas),
+            # still before `load()` decodes any pixel.
+            _check_size(image.size, max_pixels, max_aspect_ratio)
+            # Opening leaves the image on its first frame; `load()` decodes only that one.
+            image.load()
+            _apply_exif_orientation(image)
+            return _to_rgb_array(image)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(
+            f"This image has more pixels than the {_format_pixels(max_pixels)} limit; "
+            "shrink it and upload it again."
+        ) from error
+    except MemoryError as error:
+        raise ImageError("There was not enough memory to read this image; upload a smaller image.") from error
+    except Exception as error:
+        # Whatever Pillow raises on hostile bytes (OSError, SyntaxError, struct.error,
+        # ValueError from its text-chunk limits, EOFError, zlib.error, ...) means the
+        # same thing to the student: this file cannot be read.
+        raise ImageError(
+            f"This {image_format} file is damaged or incomplete, or uses features that "
+            "cannot be read safely; re-save it and upload it again."
+        ) from error
+
+
+def read_image_file(
+    path: str | os.PathLike,
+    *,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_aspect_ratio: float = MAX_ASPECT_RATIO,
+) -> np.ndarray:
+    """Reads an image file from disk into an RGB image array.
+
+    At most `max_bytes + 1` bytes are read, so a huge file (or `/dev/zero`) is refused
+    without being read whole.
+
+    Args:
+        path: Path of the file.
+        max_bytes: See `decode_image`. Defaults to `MAX_UPLOAD_BYTES`.
+        max_pixels: See `decode_image`. Defaults to `MAX_PIXELS`.
+        max_aspect_ratio: See `decode_image`. Defaults to `MAX_ASPECT_RATIO`.
+
+    Returns:
+        A C-contiguous `uint8` array of shape `(height, width, 3)`.
+
+    Raises:
+        ImageError: If the file is not an accepted image or breaks a limit.
+        OSError: If the file cannot be opened or read.
+    """
+    _check_limits(max_bytes, max_pixels, max_aspect_ratio)
+    with open(path, "rb") as file:
+        data = file.read(max_bytes + 1)
+    return decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels, max_aspect_ratio=max_aspect_ratio)
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """Encodes a decoded image array as PNG bytes, with no metadata.
+
+    The app stores and serves these bytes instead of the original upload, so nothing a
+    student smuggled into a file (appended ZIP, text chunks, EXIF) travels further.
+
+    Args:
+        rgb: `uint8` array of shape `(height, width, 3)`; `(height, width)` grayscale and
+            `(height, width, 4)` RGBA are accepted too.
+
+    Returns:
+        The PNG file as bytes.
+
+    Raises:
+        ValueError: If `rgb` is not a non-empty `uint8` image array.
+    """
+    image = Image.fromarray(_checked_image_array(rgb, allow_gray_and_alpha=True))
+    buffer = io.BytesIO()
+    # Level 3 is ~3x faster than the default 6 on photos for a few percent more bytes.
+    image.save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def thumbnail(rgb: np.ndarray, size: int = 128) -> np.ndarray:
+    """Shrinks an RGB image array to fit in a `size` x `size` square.
+
+    The aspect ratio is kept and small images are never enlarged.
+
+    Args:
+        rgb: `uint8` array of shape `(height, width, 3)`.
+        size: Longest side of the result in pixels. Defaults to `128`.
+
+    Returns:
+        A C-contiguous `uint8` array of shape `(h, w, 3)` with `max(h, w) <= size`.
+
+    Raises:
+        ValueError: If `rgb` is not an RGB `uint8` array or `size` is not positive.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive integer, got {size!r}.")
+    image = Image.fromarray(_checked_image_array(rgb, allow_gray_and_alpha=False))
+    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return np.array(image, dtype=np.uint8)
+
+
+# ---------------------------------------------------------------------------------------
+# Identification and header sizes (pure byte parsing; Pillow is not involved yet).
+
+
+def _sniff_format(data: bytes) -> str | None:
+    """Returns the accepted format named by the file's signature, or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[:2] == b"BM":
+        return "BMP"
+    return None
+
+
+def _rejected_format_message(data: bytes) -> str:
+    """Returns the sentence for bytes that are not an accepted format."""
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF images are not accepted; save the image as PNG or JPEG and upload that."
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"):
+        return "HEIC and AVIF photos are not accepted; save the photo as JPEG and upload that."
+    head = data[:1024].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in head:
+        return "SVG drawings are not accepted; export the drawing as PNG and upload that."
+    return _NOT_AN_IMAGE
+
+
+def _header_size(data: bytes, image_format: str) -> tuple[int, int] | None:
+    """Returns the (width, height) the header claims, or None if it cannot be read.
+
+    None is not an error: Pillow parses the header next and its `image.size` is checked
+    too. These parsers only let bombs be refused before Pillow touches them.
+    """
+    try:
+        if image_format == "PNG":
+            if data[12:16] == b"IHDR":
+                return struct.unpack(">II", data[16:24])
+        elif image_format == "GIF":
+            return _gif_size(data)
+        elif image_format == "BMP":
+            return _bmp_size(data)
+        elif image_format == "JPEG":
+            return _jpeg_size(data)
+        elif image_format == "WEBP":
+            return _webp_size(data)
+    except (struct.error, IndexError):
+        return None
+    return None
+
+
+def _gif_size(data: bytes) -> tuple[int, int]:
+    """Logical screen size, grown by the first frame as Pillow grows it."""
+    width, height, flags = struct.unpack("<HHB", data[6:11])
+    position = 13
+    if flags & 0x80:
+        position += 3 << ((flags & 7) + 1)
+    # Skip extension blocks (0x21) until the first image descriptor (0x2C).
+    while data[position] == 0x21:
+        position += 2
+        while data[position]:
+            position += data[position] + 1
+        position += 1
+    if data[position] == 0x2C:
+        left, top, frame_width, frame_height = struct.unpack("<HHHH", data[position + 1 : position + 9])
+        width, height = max(width, left + frame_width), max(height, top + frame_height)
+    return width, height
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the BITMAPCOREHEADER or BITMAPINFOHEADER (and later)."""
+    (header_size,) = struct.unpack("<I", data[14:18])
+    if header_size == 12:
+        return struct.unpack("<HH", data[18:22])
+    width, height = struct.unpack("<ii", data[18:26])
+    # A negative height means rows are stored top-down.
+    return abs(width), abs(height)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the first start-of-frame marker."""
+    # Start-of-frame markers: C0-CF except DHT (C4), JPG (C8) and DAC (CC).
+    start_of_frame = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # Fill byte before a marker.
+            position += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # Markers without a length.
+            position += 2
+            continue
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        if marker in start_of_frame:
+            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
+            return width, height
+        if marker == 0xDA:  # Start of scan before any frame header: not a sane JPEG.
+            return None
+        position += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """Canvas size from the VP8X, VP8 (lossy) or VP8L (lossless) chunk."""
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        width = 1 + int.from_bytes(data[24:27], "little")
+        height = 1 + int.from_bytes(data[27:30], "little")
+        return width, height
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Checks.
+
+
+def _check_limits(max_bytes: int, max_pixels: int, max_aspect_ratio: float) -> None:
+    """Raises ValueError for a limit that is not positive (a programming error)."""
+    for name, value in (("max_bytes", max_bytes), ("max_pixels", max_pixels)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if not (isinstance(max_aspect_ratio, (int, float)) and max_aspect_ratio >= 1):
+        raise ValueError(f"max_aspect_ratio must be a number >= 1, got {max_aspect_ratio!r}.")
+
+
+def _check_size(size: tuple[int, int], max_pixels: int, max_aspect_ratio: float) -> None:
+    """Raises ImageError if a (width, height) is empty, too large or too thin."""
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageError(
+            f"This image is {width}x{height} pixels, so it has nothing to show; upload a different image."
+        )
+    if width * height > max_pixels:
+        raise ImageError(
+            f"This image is {width}x{height} pixels, more than the {_format_pixels(max_pixels)} "
+            "limit; shrink it and upload it again."
+        )
+    if max(width, height) > max_aspect_ratio * min(width, height):
+        raise ImageError(
+            f"This image is {width}x{height} pixels, too long and thin to recognise "
+            f"(more than {max_aspect_ratio:g}:1); crop it and upload it again."
+        )
+
+
+def _checked_image_array(rgb: np.ndarray, *, allow_gray_and_alpha: bool) -> np.ndarray:
+    """Returns `rgb` as a C-contiguous uint8 image array, or raises ValueError."""
+    array = np.asarray(rgb)
+    channel_counts = (1, 3, 4) if allow_gray_and_alpha else (3,)
+    is_gray = allow_gray_and_alpha and array.ndim == 2
+    is_colour = array.ndim == 3 and array.shape[2] in channel_counts
+    if array.dtype != np.uint8 or not (is_gray or is_colour) or array.size == 0:
+        expected = "(height, width[, 1, 3 or 4])" if allow_gray_and_alpha else "(height, width, 3)"
+        raise ValueError(
+            f"Expected a non-empty uint8 array of shape {expected}, got {array.dtype} of shape {array.shape}."
+        )
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    return np.ascontiguousarray(array)
+
+
+# ---------------------------------------------------------------------------------------
+# Orientation and colour.
+
+
+def _apply_exif_orientation(image: Image.Image) -> None:
+    """Rotates `image` in place as its EXIF orientation says; corrupt EXIF is ignored."""
+    try:
+        ImageOps.exif_transpose(image, in_place=True)
+    except Exception:
+        # EXIF is attacker-controlled metadata, and an unrotated picture is still a
+        # picture: a bad orientation tag must not cost the student their upload.
+        pass
+
+
+def _to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Converts a loaded Pillow image of any mode to a (H, W, 3) uint8 array."""
+    if image.mode in _WIDE_GRAY_MODES:
+        gray = _wide_gray_to_uint8(np.asarray(image), image.mode)
+        return np.ascontiguousarray(np.repeat(gray[:, :, np.newaxis], 3, axis=2))
+
+    if image.mode in _ALPHA_MODES or "transparency" in image.info:
+        # Pillow resolves palette and tRNS transparency into a real alpha channel here.
+        rgba = image.convert("RGBA")
+        rgb_image = Image.new("RGB", rgba.size, _BACKGROUND_RGB)
+        # Pasting with the alpha as mask blends colour*alpha + white*(1 - alpha), so a
+        # fully transparent pixel shows white whatever colour it hides.
+        rgb_image.paste(rgba.convert("RGB"), mask=rgba.getchannel("A"))
+    else:
+        # Covers 1, L, P, RGB, CMYK (JPEG's Adobe inversion is undone by the decoder).
+        rgb_image = image.convert("RGB")
+    # np.array copies, so the result is writable and owns its memory.
+    return np.array(rgb_image, dtype=np.uint8)
+
+
+def _wide_gray_to_uint8(values: np.ndarray, mode: str) -> np.ndarray:
+    """Maps one channel of 16-bit, 32-bit integer or float samples to uint8.
+
+    16-bit samples are scaled by 255/65535 (rounded), so white stays white instead of
+    clipping everything above 255. Modes I and F carry no fixed range: integers within
+    0..65535 are read as 16-bit, floats within 0..1 as unit intensities, and anything
+    else is stretched linearly from its minimum to its maximum.
+    """
+    if mode.startswith("I;16"):
+        return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    values = values.astype(np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        values = np.where(finite, values, 0.0)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if mode == "I" and low >= 0 and high <= 65535:
+        scaled = values / 257
+    elif mode == "F" and low >= 0 and high <= 1:
+        scaled = values * 255
+    elif high > low:
+        scaled = (values - low) * (255 / (high - low))
+    else:
+        scaled = values
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def _format_bytes(count: int) -> str:
+    """Returns a byte count for people: '10 MB', '512 KB', '12 bytes'."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
+
+
+def _format_pixels(count: int) -> str:
+    """Returns a pixel count for people: '25 megapixel', '1.5 megapixel', '400 pixel'."""
+    if count >= 100_000:
+        return f"{count / 1e6:.1f}".removesuffix(".0") + " megapixel"
+    return f"{count} pixel"
