@@ -432,6 +432,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        # Python 3 writes bytes into protocol-2 pickles as _codecs.encode(text, "latin1").
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module: str, name: str):
@@ -439,12 +441,21 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(
                 f"refusing to load {module}.{name}: a CIFAR batch only holds arrays."
             )
+        if name == "encode":
+            return _latin1_encode
         if name == "_reconstruct":
             # The numpy 2 home of `_reconstruct`; old pickles name numpy.core.
             return (
                 np._core.multiarray._reconstruct if hasattr(np, "_core") else np.core.multiarray._reconstruct
             )
         return getattr(np, name)
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    # Only the one codec a pickle needs for bytes; other codecs have no business here.
+    if encoding.replace("-", "").lower() != "latin1":
+        raise pickle.UnpicklingError(f"refusing the {encoding!r} codec: a CIFAR batch only needs latin1.")
+    return text.encode("latin1")
 
 
 def read_cifar_batch(path: str | os.PathLike) -> dict:
