@@ -1003,7 +1003,7 @@ def split_validation(
 # Listing and caching.
 
 
-def _source_sizes(source: _Source, base: str) -> tuple[int, int] | None:
+def _source_sizes(source: _Source) -> tuple[int, int] | None:
     """Train and test sizes of a present source, read from headers where possible."""
     files = source.files()
     if files is None:
@@ -1047,7 +1047,7 @@ def info() -> list[dict]:
             sources.append({"name": source.name, "present": present, "location": source.location})
             if present and chosen is None:
                 chosen = source
-        sizes = _source_sizes(chosen, base) if chosen is not None and chosen.kind != "download" else None
+        sizes = _source_sizes(chosen) if chosen is not None and chosen.kind != "download" else None
         rows.append(
             {
                 "name": base,
