@@ -16,6 +16,9 @@ defensively:
   becomes an `ImageError`. No Pillow global (`MAX_IMAGE_PIXELS`,
   `ImageFile.LOAD_TRUNCATED_IMAGES`) and no warning filter is changed, because other
   threads of the same server share them.
+- Files built to be slow rather than big are refused while reading the header: more than
+  `MAX_SEGMENTS` PNG chunks, JPEG markers or GIF blocks (Pillow walks each in Python), or
+  more than `MAX_JPEG_SCANS` progressive JPEG scans (each re-decodes the whole image).
 - Truncated files are errors (`LOAD_TRUNCATED_IMAGES` stays False), oversized PNG text
   chunks are refused by Pillow's `MAX_TEXT_CHUNK` / `MAX_TEXT_MEMORY`, and every
   exception from Pillow becomes an `ImageError` whose message is one sentence a
@@ -34,6 +37,7 @@ Decisions:
 
 import io
 import os
+import re
 import struct
 
 import numpy as np
@@ -42,10 +46,16 @@ from PIL import Image, ImageOps
 # Limits, each with the reason for its default.
 # 10 MB holds any phone photo as JPEG; a 25 megapixel RGBA decode needs ~100 MB of RAM.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-# 25 megapixels (e.g. 5000x5000) is more than any camera in a classroom produces.
+# 25 megapixels (e.g. 5000x5000) is twice what a phone camera saves by default.
 MAX_PIXELS = 25_000_000
 # A 50:1 panorama still shows something; a 60000x1 strip does not.
 MAX_ASPECT_RATIO = 50
+# Pillow walks PNG chunks, JPEG markers and GIF blocks in Python, a few microseconds each:
+# 10 MB of empty ones would cost it 3-10 s per upload. Normal files have well under 2000.
+MAX_SEGMENTS = 10_000
+# Every progressive JPEG scan re-walks all blocks of the image (~3 ms per scan at 16
+# megapixels here); a 300 KB file can carry thousands. Encoders write about 10.
+MAX_JPEG_SCANS = 100
 
 # Formats we decode, in the names Pillow uses for its plugins.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
@@ -120,8 +130,8 @@ def decode_image(
     if image_format is None:
         raise ImageError(_rejected_format_message(data))
 
-    # First look: the size the header claims, read by hand, so that a bomb is refused
-    # before Pillow allocates or warns about anything.
+    # First look: the structure and size the header claims, read by hand, so that a bomb
+    # is refused before Pillow allocates, loops or warns about anything.
     header_size = _header_size(data, image_format)
     if header_size is not None:
         _check_size(header_size, max_pixels, max_aspect_ratio)
@@ -265,12 +275,15 @@ def _header_size(data: bytes, image_format: str) -> tuple[int, int] | None:
     """Returns the (width, height) the header claims, or None if it cannot be read.
 
     None is not an error: Pillow parses the header next and its `image.size` is checked
-    too. These parsers only let bombs be refused before Pillow touches them.
+    too. These parsers only let bombs be refused before Pillow touches them, and each
+    walks at most `MAX_SEGMENTS` pieces of the file, so they are cheap on any input.
+
+    Raises:
+        ImageError: If the file has more segments or scans than a normal image has.
     """
     try:
         if image_format == "PNG":
-            if data[12:16] == b"IHDR":
-                return struct.unpack(">II", data[16:24])
+            return _png_size(data)
         elif image_format == "GIF":
             return _gif_size(data)
         elif image_format == "BMP":
@@ -284,16 +297,44 @@ def _header_size(data: bytes, image_format: str) -> tuple[int, int] | None:
     return None
 
 
+def _too_many_segments(image_format: str) -> ImageError:
+    return ImageError(
+        f"This {image_format} file is built from more than {MAX_SEGMENTS} pieces, far more than "
+        "a normal image; re-save it and upload it again."
+    )
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from IHDR, after counting the chunks up to IEND."""
+    if data[12:16] != b"IHDR":
+        return None
+    size = struct.unpack(">II", data[16:24])
+    position = 8
+    for _ in range(MAX_SEGMENTS):
+        if position + 8 > len(data) or data[position + 4 : position + 8] == b"IEND":
+            return size
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        position += 12 + length  # Length, type, payload, CRC.
+    raise _too_many_segments("PNG")
+
+
 def _gif_size(data: bytes) -> tuple[int, int]:
     """Logical screen size, grown by the first frame as Pillow grows it."""
     width, height, flags = struct.unpack("<HHB", data[6:11])
     position = 13
     if flags & 0x80:
         position += 3 << ((flags & 7) + 1)
-    # Skip extension blocks (0x21) until the first image descriptor (0x2C).
+    # Skip extension blocks (0x21), each a label and sub-blocks ending in an empty one,
+    # until the first image descriptor (0x2C).
+    pieces = 0
     while data[position] == 0x21:
         position += 2
-        while data[position]:
+        while True:
+            pieces += 1
+            if pieces > MAX_SEGMENTS:
+                raise _too_many_segments("GIF")
+            if not data[position]:
+                break
             position += data[position] + 1
         position += 1
     if data[position] == 0x2C:
@@ -312,15 +353,26 @@ def _bmp_size(data: bytes) -> tuple[int, int]:
     return abs(width), abs(height)
 
 
+# Start-of-frame markers: C0-CF except DHT (C4), JPG (C8) and DAC (CC).
+_JPEG_START_OF_FRAME = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
+# Inside scan data 0xFF is followed by 0x00 (a stuffed byte) or a restart marker D0-D7;
+# anything else (other than more 0xFF fill) starts the next marker.
+_JPEG_MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from the first start-of-frame marker."""
-    # Start-of-frame markers: C0-CF except DHT (C4), JPG (C8) and DAC (CC).
-    start_of_frame = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+    """Width and height from the first start-of-frame, after counting markers and scans."""
+    size = None
+    scans = 0
     position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            return None
+    for _ in range(MAX_SEGMENTS):
+        if position + 4 > len(data) or data[position] != 0xFF:
+            return size  # Truncated or malformed: Pillow will say which.
         marker = data[position + 1]
+        if marker == 0xD9:  # End of image; anything after it (MPO frames, junk) is not read.
+            return size
         if marker == 0xFF:  # Fill byte before a marker.
             position += 1
             continue
@@ -328,13 +380,22 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             position += 2
             continue
         (length,) = struct.unpack(">H", data[position + 2 : position + 4])
-        if marker in start_of_frame:
+        if marker in _JPEG_START_OF_FRAME and size is None:
             height, width = struct.unpack(">HH", data[position + 5 : position + 9])
-            return width, height
-        if marker == 0xDA:  # Start of scan before any frame header: not a sane JPEG.
-            return None
+            size = (width, height)
         position += 2 + length
-    return None
+        if marker == 0xDA:
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                raise ImageError(
+                    f"This JPEG file is built from more than {MAX_JPEG_SCANS} scans, far more than "
+                    "a normal photo; re-save it as an ordinary JPEG and upload it again."
+                )
+            next_marker = _JPEG_MARKER_AFTER_SCAN.search(data, position)
+            if next_marker is None:
+                return size
+            position = next_marker.start()
+    raise _too_many_segments("JPEG")
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:
