@@ -1,0 +1,96 @@
+"""Exports a registry model as .keras, TFLite or SavedModel, each checked by reloading and comparing predictions."""
+
+import pathlib
+import shutil
+import tempfile
+
+import numpy as np
+
+FORMATS = ("keras", "tflite", "savedmodel")
+TOLERANCE = 1e-4
+
+
+class ExportError(RuntimeError):
+    """An export whose reloaded predictions differ from the original model's."""
+
+
+def _probe_batch(input_shape, seed=0):
+    # Fixed random pixels: a check that needs no dataset and covers the whole input range.
+    return np.random.default_rng(seed).uniform(0, 255, size=(4, *input_shape)).astype(np.float32)
+
+
+def export(classifier, fmt, destination):
+    """Writes `classifier.model` in a format and checks the written file.
+
+    Args:
+        classifier: a `registry.Classifier`.
+        fmt: one of `FORMATS`.
+        destination: file path (.keras, .tflite) or folder (savedmodel).
+
+    Returns:
+        The written path.
+
+    Raises:
+        ValueError: for an unknown format.
+        ExportError: when the reloaded export predicts differently.
+    """
+    from imgrec import registry
+
+    destination = pathlib.Path(destination)
+    model = classifier.model
+    batch = _probe_batch(classifier.input_shape)
+    expected = np.asarray(model(batch, training=False))
+    if fmt == "keras":
+        data = registry.model_bytes(model)
+        destination.write_bytes(data)
+        got = np.asarray(registry.load_keras_bytes(data, classifier.name)(batch, training=False))
+    elif fmt == "tflite":
+        destination.write_bytes(tflite_bytes(model))
+        got = run_tflite(destination, batch)
+    elif fmt == "savedmodel":
+        if destination.exists():
+            shutil.rmtree(destination)
+        model.export(str(destination), format="tf_saved_model", verbose=False)
+        got = run_saved_model(destination, batch)
+    else:
+        raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    difference = float(np.max(np.abs(got - expected)))
+    if difference > TOLERANCE:
+        raise ExportError(f"The {fmt} export predicts differently from the model (max difference {difference:.2e}).")
+    return destination
+
+
+def tflite_bytes(model):
+    """Converts a Keras model to a TFLite flatbuffer (float32, no quantisation)."""
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory(prefix="imgrec-tflite-") as folder:
+        # Converting from a SavedModel works for every layer we ship, including the ViT's.
+        model.export(folder, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        return converter.convert()
+
+
+def run_tflite(path, batch):
+    """Runs a TFLite file over a batch, one image at a time; returns the stacked outputs."""
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    input_detail = interpreter.get_input_details()[0]
+    output_detail = interpreter.get_output_details()[0]
+    outputs = []
+    for image in batch:
+        interpreter.resize_tensor_input(input_detail["index"], (1, *image.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(input_detail["index"], image[None].astype(np.float32))
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(output_detail["index"])[0])
+    return np.stack(outputs)
+
+
+def run_saved_model(path, batch):
+    """Runs an exported SavedModel's serving function over a batch."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+    return np.asarray(loaded.serve(tf.constant(batch)))

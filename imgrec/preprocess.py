@@ -1,0 +1,151 @@
+"""Turns any decoded RGB image into one model's input, as its card describes (size, colour, inversion, centring)."""
+
+import numpy as np
+from PIL import Image
+
+KINDS = ("mnist-digit", "fit", "imagenet")
+
+
+def to_gray(rgb):
+    """Returns the ITU-R 601 luma of an RGB uint8 image as float32 `(H, W)` in 0..255."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def has_light_background(gray):
+    """Returns True when the border of a grayscale image is mostly light (dark ink on paper).
+
+    MNIST-style datasets are light ink on black, so such an image must be inverted first.
+    """
+    gray = np.asarray(gray, dtype=np.float32)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(np.median(border)) > 127.0
+
+
+def _resize(array, size, resample=Image.BILINEAR):
+    """Resizes a float32 `(H, W)` array to `size=(width, height)` with Pillow."""
+    image = Image.fromarray(np.asarray(array, dtype=np.float32), mode="F")
+    return np.asarray(image.resize(size, resample), dtype=np.float32)
+
+
+def mnist_digit(rgb, size=28, box=20, invert="auto"):
+    """Prepares a digit the way MNIST itself was made.
+
+    Grayscale, light ink on black (inverting dark-on-light drawings), cropped to the ink,
+    scaled to fit a `box` x `box` square keeping its aspect, and placed in a `size` x `size`
+    frame with its centre of mass at the centre.
+
+    Args:
+        rgb: `(H, W, 3)` uint8 image.
+        size: output side. Defaults to `28`.
+        box: side of the square the ink is fitted into. Defaults to `20`.
+        invert: "auto" (invert when the background is light), True or False.
+
+    Returns:
+        float32 `(size, size, 1)` in 0..255.
+    """
+    gray = to_gray(rgb)
+    if invert is True or (invert == "auto" and has_light_background(gray)):
+        gray = 255.0 - gray
+    # Remove the paper's grey level so faint backgrounds do not count as ink.
+    gray = np.clip(gray - np.percentile(gray, 10), 0, None)
+    if gray.max() <= 0:
+        return np.zeros((size, size, 1), dtype=np.float32)
+    gray = gray * (255.0 / gray.max())
+    rows = np.flatnonzero(gray.max(axis=1) > 255 * 0.2)
+    cols = np.flatnonzero(gray.max(axis=0) > 255 * 0.2)
+    if len(rows) == 0 or len(cols) == 0:
+        return np.zeros((size, size, 1), dtype=np.float32)
+    ink = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    height, width = ink.shape
+    scale = box / max(height, width)
+    new_width, new_height = max(1, round(width * scale)), max(1, round(height * scale))
+    ink = np.clip(_resize(ink, (new_width, new_height), Image.LANCZOS), 0, 255)
+    frame = np.zeros((size, size), dtype=np.float32)
+    top, left = (size - new_height) // 2, (size - new_width) // 2
+    frame[top : top + new_height, left : left + new_width] = ink
+    total = frame.sum()
+    if total > 0:
+        # Shift so the centre of mass sits at the centre, as in LeCun's MNIST preparation.
+        ys, xs = np.indices(frame.shape)
+        shift_y = int(round(size / 2 - 0.5 - (ys * frame).sum() / total))
+        shift_x = int(round(size / 2 - 0.5 - (xs * frame).sum() / total))
+        frame = _shift(frame, shift_y, shift_x)
+    return frame[..., None]
+
+
+def _shift(frame, shift_y, shift_x):
+    shifted = np.zeros_like(frame)
+    height, width = frame.shape
+    src_y = slice(max(0, -shift_y), min(height, height - shift_y))
+    dst_y = slice(max(0, shift_y), min(height, height + shift_y))
+    src_x = slice(max(0, -shift_x), min(width, width - shift_x))
+    dst_x = slice(max(0, shift_x), min(width, width + shift_x))
+    shifted[dst_y, dst_x] = frame[src_y, src_x]
+    return shifted
+
+
+def fit(rgb, height, width, channels, invert="auto"):
+    """Pads to the model's aspect with the background colour, then resizes; grey or RGB.
+
+    Args:
+        rgb: `(H, W, 3)` uint8 image.
+        height, width, channels: the model's input shape (channels 1 or 3).
+        invert: "auto" inverts light-background images for models trained on dark
+            backgrounds (Fashion-MNIST); False keeps them. Defaults to `"auto"`.
+
+    Returns:
+        float32 `(height, width, channels)` in 0..255.
+    """
+    rgb = np.asarray(rgb, dtype=np.float32)
+    planes = to_gray(rgb)[..., None] if channels == 1 else rgb
+    if channels == 1 and (invert is True or (invert == "auto" and has_light_background(planes[..., 0]))):
+        planes = 255.0 - planes
+    source_height, source_width = planes.shape[:2]
+    target_ratio = width / height
+    pad_value = np.median(np.concatenate([planes[0], planes[-1]]), axis=0)
+    if source_width / source_height < target_ratio:
+        new_width = int(round(source_height * target_ratio))
+        pad = new_width - source_width
+        planes = np.pad(planes, ((0, 0), (pad // 2, pad - pad // 2), (0, 0)), constant_values=0)
+        planes[:, : pad // 2] = pad_value
+        planes[:, source_width + pad // 2 :] = pad_value
+    elif source_width / source_height > target_ratio:
+        new_height = int(round(source_width / target_ratio))
+        pad = new_height - source_height
+        planes = np.pad(planes, ((pad // 2, pad - pad // 2), (0, 0), (0, 0)), constant_values=0)
+        planes[: pad // 2] = pad_value
+        planes[source_height + pad // 2 :] = pad_value
+    resized = np.stack([_resize(planes[..., c], (width, height), Image.LANCZOS) for c in range(planes.shape[2])], -1)
+    return np.clip(resized, 0, 255).astype(np.float32)
+
+
+def prepare(rgb, input_shape, spec):
+    """Turns a decoded RGB image into a model input following a card's preprocessing spec.
+
+    Args:
+        rgb: `(H, W, 3)` uint8 image from `imgrec.images.decode_image`.
+        input_shape: the model's `(height, width, channels)`.
+        spec: the card's "preprocessing" dict; its "kind" is one of `KINDS`.
+
+    Returns:
+        float32 array of `input_shape` in 0..255 (the model normalises inside).
+
+    Raises:
+        ValueError: for an unknown kind or an image that is not `(H, W, 3)`.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"Expected an RGB image of shape (H, W, 3), got {rgb.shape}.")
+    height, width, channels = (int(size) for size in input_shape)
+    kind = spec.get("kind", "fit")
+    if kind == "mnist-digit":
+        digit = mnist_digit(rgb, size=height, box=int(round(height * 20 / 28)), invert=spec.get("invert", "auto"))
+        return digit if channels == 1 else np.repeat(digit, channels, axis=-1)
+    if kind == "fit":
+        return fit(rgb, height, width, channels, invert=spec.get("invert", "auto"))
+    if kind == "imagenet":
+        from imgrec import pretrained
+
+        return pretrained.resize_for_model(rgb, policy=spec.get("resize", "crop"))
+    raise ValueError(f"Unknown preprocessing kind {kind!r}; expected one of {', '.join(KINDS)}.")
