@@ -733,6 +733,18 @@ def test_ztxt_chunk_of_50_mb_on_disk():
     assert peak < 5 * len(bomb)
 
 
+@pytest.mark.parametrize("chunk_type", [b"iTXt", b"iCCP"])
+def test_other_compressed_chunks_that_inflate_to_50_mb_are_refused(chunk_type):
+    inflating = compressed_zeros(50 * 1024 * 1024)
+    if chunk_type == b"iTXt":  # Keyword, compressed flag and method, language, translated keyword.
+        payload = b"Comment\x00\x01\x00en\x00Comment\x00" + inflating
+    else:  # Profile name, compression method.
+        payload = b"sRGB\x00\x00" + inflating
+    assert_rejected(
+        png_by_hand(8, 8, extra_chunks=[png_chunk(chunk_type, payload)]), match="PNG file is damaged"
+    )
+
+
 def test_many_text_chunks_beyond_max_text_memory_are_refused():
     one_mb_of_text = ztxt_chunk(compressed_zeros(PngImagePlugin.MAX_TEXT_CHUNK))
     count = PngImagePlugin.MAX_TEXT_MEMORY // PngImagePlugin.MAX_TEXT_CHUNK + 2
