@@ -255,9 +255,14 @@ def _sniff_format(data: bytes) -> str | None:
         return "GIF"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
-    if data[:2] == b"BM":
+    # "BM" alone starts plenty of text files, so the DIB header size must be a known one too.
+    if data[:2] == b"BM" and data[14:18] in _BMP_HEADER_SIZES:
         return "BMP"
     return None
+
+
+# Sizes of the BMP info headers Pillow reads: core, info, v2, v3, OS/2 v2, v4, v5.
+_BMP_HEADER_SIZES = tuple(struct.pack("<I", size) for size in (12, 40, 52, 56, 64, 108, 124))
 
 
 def _rejected_format_message(data: bytes) -> str:
@@ -349,9 +354,9 @@ def _bmp_size(data: bytes) -> tuple[int, int]:
     (header_size,) = struct.unpack("<I", data[14:18])
     if header_size == 12:
         return struct.unpack("<HH", data[18:22])
-    width, height = struct.unpack("<ii", data[18:26])
-    # A negative height means rows are stored top-down.
-    return abs(width), abs(height)
+    # Read as Pillow does: an unsigned width, and a negative height for top-down rows.
+    width, height = struct.unpack("<Ii", data[18:26])
+    return width, abs(height)
 
 
 # Start-of-frame markers: C0-CF except DHT (C4), JPG (C8) and DAC (CC).

@@ -219,6 +219,16 @@ def test_header_size_parser_sees_a_gif_frame_that_grows_the_canvas():
     assert images._header_size(small_screen, "GIF") == Image.open(io.BytesIO(small_screen)).size == (40, 30)
 
 
+def test_top_down_bmp_with_negative_height():
+    rgb = gradient_rgb(6, 10)
+    bmp = save(Image.fromarray(rgb), "BMP")
+    (height,) = struct.unpack("<i", bmp[22:26])
+    top_down = bmp[:22] + struct.pack("<i", -height) + bmp[26:]
+    assert images._header_size(top_down, "BMP") == Image.open(io.BytesIO(top_down)).size == (10, 6)
+    # The same rows read in the other order: the picture comes out upside down.
+    np.testing.assert_array_equal(decode_image(top_down), rgb[::-1])
+
+
 def test_header_size_parser_gives_up_quietly_on_garbage():
     for image_format in images.ACCEPTED_FORMATS:
         assert images._header_size(b"\x00" * 3, image_format) is None
@@ -462,6 +472,7 @@ def test_over_max_bytes_is_refused_before_decoding():
         b"\x00" * 100,
         b"\xff\xd8",  # JPEG start-of-image alone is too short to be a JPEG.
         b"GIF",
+        b"BMW drivers wrote this text file, whose first two letters look like a bitmap.",
         b"RIFF\x00\x00\x00\x00WAVEfmt ",  # RIFF but audio.
     ],
 )
