@@ -195,27 +195,27 @@ PRESETS = {
     "quickstart": TrainConfig(architecture="cnn", dataset="mnist", epochs=2, batch_size=128, dropout=0.5),
     # Batch norm + light geometric augmentation + cosine decay: the standard recipe past 99.3%.
     "mnist-cnn": TrainConfig(
-        architecture="cnn-deep", dataset="mnist", epochs=8, batch_size=128, lr_schedule="cosine",
-        augment_rotate=10.0, augment_shift=0.1, dropout=0.3, validation_fraction=0.05,
+        architecture="cnn-deep", dataset="mnist", epochs=6, batch_size=128, lr_schedule="cosine",
+        augment_rotate=8.0, augment_shift=0.08, dropout=0.3, validation_fraction=0.05,
     ),
     # Clothes are left-right symmetric, so flips are free data; digits are not.
     "fashion-cnn": TrainConfig(
-        architecture="cnn-deep", dataset="fashion-mnist", epochs=15, batch_size=128, lr_schedule="cosine",
-        augment_flip=True, augment_shift=0.08, dropout=0.3, validation_fraction=0.05,
+        architecture="cnn-deep", dataset="fashion-mnist", epochs=10, batch_size=128, lr_schedule="cosine",
+        augment_flip=True, dropout=0.3, validation_fraction=0.05,
     ),
     "mnist-crnn": TrainConfig(
-        architecture="crnn", dataset="mnist", epochs=8, batch_size=128, lr_schedule="cosine",
+        architecture="crnn", dataset="mnist", epochs=5, batch_size=128, lr_schedule="cosine",
         augment_rotate=8.0, augment_shift=0.08, dropout=0.3, validation_fraction=0.05,
     ),
-    # A GRU reading rows; gradient steps stay stable with Adam at 1e-3.
+    # A GRU reading rows; no augmentation, since shifted rows are what it finds hardest to learn.
     "mnist-rnn": TrainConfig(
-        architecture="rnn", dataset="mnist", epochs=10, batch_size=128, lr_schedule="cosine",
+        architecture="rnn", dataset="mnist", epochs=6, batch_size=128, learning_rate=2e-3, lr_schedule="cosine",
         dropout=0.2, validation_fraction=0.05,
     ),
     # A small ViT needs more epochs than a convnet: it has no built-in notion of locality.
     "mnist-vit": TrainConfig(
-        architecture="vit", dataset="mnist", epochs=20, batch_size=128, lr_schedule="cosine",
-        augment_rotate=8.0, augment_shift=0.08, dropout=0.1, validation_fraction=0.05,
+        architecture="vit", dataset="mnist", epochs=15, batch_size=128, lr_schedule="cosine",
+        augment_rotate=5.0, augment_shift=0.05, dropout=0.1, validation_fraction=0.05,
         vit_dim=64, vit_depth=4, vit_heads=4, patch_size=7,
     ),
 }
