@@ -1,0 +1,327 @@
+"""Tests for imgrec.jobs: run folders, worker processes, the queue, cancel, time limits, crash recovery, the CLI.
+
+Every run trains on a few hundred 8x8 digits: the point is the process plumbing, not the
+model. Tests that start workers share them where they can (one TensorFlow import costs
+5-15 s on the 2-core CI machine); the rest fabricate run folders and start nothing.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from imgrec import jobs
+
+TINY = {"architecture": "cnn", "dataset": "digits", "max_samples": 200, "epochs": 1}
+# SGD at the largest rate TrainConfig allows blows an MLP up within two epochs of 200 digits
+# (measured: a CNN at rate 10 or 100 stays finite on this data, so it cannot teach NaN here).
+DIVERGING = {"architecture": "mlp", "dataset": "digits", "max_samples": 200, "epochs": 2, "batch_size": 16,
+             "optimizer": "sgd", "learning_rate": 100.0}
+# Long enough to still be training when it is cancelled: 500 epochs of 162 batches.
+LONG = {"architecture": "cnn", "dataset": "digits", "epochs": 500, "batch_size": 8}
+WORKER_TIMEOUT = 180  # Seconds a worker may take on a busy machine before a test gives up.
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    """A fresh runs folder and registry; kills any worker a failing test left behind."""
+    folder = tmp_path / "runs"
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(folder))
+    monkeypatch.setenv("IMGREC_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("IMGREC_RUN_THREADS", "1")  # The machine is shared; one thread per worker.
+    monkeypatch.setenv("IMGREC_MAX_RUNS", "2")
+    monkeypatch.delenv("IMGREC_RUN_TIME_LIMIT", raising=False)
+    yield folder
+    for _ in range(3):  # A dying worker's pump may start a queued run: look again.
+        # Fabricated runs may name this very process as their worker: never signal it.
+        alive = [state["pid"] for _, _, state in jobs._scan(folder)
+                 if state["status"] == jobs.RUNNING and state["pid"] != os.getpid() and jobs._worker_alive(state)]
+        if not alive:
+            break
+        for pid in alive:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+
+
+def wait_until(predicate, timeout=WORKER_TIMEOUT, interval=0.1):
+    """Polls `predicate` until it returns something truthy; fails the test after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")
+
+
+def write_queued_run(root, run_id, config):
+    """Writes a queued run folder by hand, bypassing submit's validation (as a stale or edited folder would)."""
+    folder = root / run_id
+    folder.mkdir(parents=True)
+    (folder / jobs.CONFIG_FILE).write_text(json.dumps(config))
+    state = {"status": jobs.QUEUED, "reason": None, "pid": None, "created": time.time(), "started": None,
+             "finished": None, "time_limit": 600}
+    (folder / jobs.STATUS_FILE).write_text(json.dumps(state))
+    return folder
+
+
+def write_running_run(root, run_id, pid, pid_start, **extra):
+    """Writes a run folder that claims to be running under a given process."""
+    folder = root / run_id
+    folder.mkdir(parents=True)
+    (folder / jobs.CONFIG_FILE).write_text(json.dumps(TINY))
+    state = {"status": jobs.RUNNING, "reason": None, "pid": pid, "pid_start": pid_start, "created": time.time(),
+             "started": time.time(), "finished": None, "time_limit": 600, **extra}
+    (folder / jobs.STATUS_FILE).write_text(json.dumps(state))
+    return folder
+
+
+def dead_pid():
+    """Returns the pid and start time of a process that has exited and been reaped."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    identity = jobs._process_identity(process.pid)
+    process.wait()
+    return process.pid, identity[0] if identity else None
+
+
+# ---------------------------------------------------------------------------------------
+# Pure parts: ids, metrics polling, the stop check, failure reasons. No worker starts.
+
+
+@pytest.mark.parametrize("bad", ["", "../etc", "20261121-203015-ab12cd/..", "20261121-203015-AB12CD",
+                                 "20261121-203015-ab12c", "/tmp/x", "20261121-203015-ab12cd\x00", None, 7])
+def test_invalid_run_ids_are_refused_before_any_path_use(runs, bad):
+    with pytest.raises(jobs.JobError, match="Invalid run id"):
+        jobs.status(bad)
+
+
+def test_unknown_run_id_is_a_job_error(runs):
+    with pytest.raises(jobs.JobError, match="There is no run"):
+        jobs.status("20990101-000000-abcdef")
+    assert jobs.list_runs() == []
+
+
+def test_read_metrics_leaves_a_partial_last_line_for_later(runs):
+    folder = write_queued_run(runs, "20261121-203015-ab12cd", TINY)
+    with open(folder / jobs.METRICS_FILE, "w") as log:
+        log.write('{"event": "batch", "step": 1}\n{"event": "batch", "step": 2}\nnot json\n{"event": "ep')
+    events, cursor = jobs.read_metrics("20261121-203015-ab12cd")
+    assert [event["step"] for event in events] == [1, 2]
+    assert cursor == 3  # The damaged line is counted, so the cursor moves past it.
+    with open(folder / jobs.METRICS_FILE, "a") as log:
+        log.write('och", "epoch": 1}\n')
+    events, cursor = jobs.read_metrics("20261121-203015-ab12cd", cursor)
+    assert events == [{"event": "epoch", "epoch": 1}] and cursor == 4
+    assert jobs.read_metrics("20261121-203015-ab12cd", cursor) == ([], 4)
+
+
+def test_stop_check_reads_the_cancel_file_at_most_every_interval(tmp_path):
+    cancel_path = tmp_path / "cancel"
+    check = jobs.StopCheck(cancel_path, deadline=time.time() + 60, interval=0.2)
+    assert check() is False
+    cancel_path.touch()
+    assert check() is False  # Within the interval: the file is not looked at again.
+    time.sleep(0.25)
+    assert check() is True and check.why == "cancel"
+    assert check() is True  # Once stopped, it stays stopped.
+    expired = jobs.StopCheck(tmp_path / "absent", deadline=time.time() - 1)
+    assert expired() is True and expired.why == "time"
+
+
+def test_failure_reasons_are_one_sentence():
+    from imgrec import datasets, training
+
+    assert jobs.failure_reason(training.NonFiniteError("x")) == jobs.NAN_REASON
+    assert jobs.failure_reason(training.ConfigError("epochs must be between 1 and 500, got 0.")) == (
+        "epochs must be between 1 and 500, got 0.")
+    assert jobs.failure_reason(MemoryError()) == jobs.MEMORY_REASON
+    assert jobs.failure_reason(OSError("boom\nmore")) == "The run crashed: OSError: boom"
+    assert jobs.failure_reason(RuntimeError()) == "The run crashed: RuntimeError."
+    missing = datasets.DatasetUnavailable("CIFAR-10 is not available on this machine. Tried, in order: a; b. "
+                                          "To get it, run `make data`.")
+    assert jobs.failure_reason(missing) == "CIFAR-10 is not available on this machine. To get it, run `make data`."
+
+
+def test_submit_refuses_bad_configs_and_settings(runs, monkeypatch):
+    from imgrec import training
+
+    with pytest.raises(training.ConfigError, match="epochs"):
+        jobs.submit({**TINY, "epochs": 0})
+    with pytest.raises(training.ConfigError, match="Unknown setting"):
+        jobs.submit({**TINY, "rm -rf": True})
+    monkeypatch.setenv("IMGREC_MAX_RUNS", "zero")
+    with pytest.raises(jobs.JobError, match="IMGREC_MAX_RUNS"):
+        jobs.submit(TINY)
+    assert not any(runs.glob("2*"))  # Nothing was queued.
+
+
+def test_default_concurrency_and_threads_share_the_cores(monkeypatch):
+    monkeypatch.delenv("IMGREC_MAX_RUNS", raising=False)
+    monkeypatch.delenv("IMGREC_RUN_THREADS", raising=False)
+    monkeypatch.setattr(jobs, "cpu_count", lambda: 2)
+    assert (jobs.max_runs(), jobs.threads_per_run()) == (1, 2)
+    monkeypatch.setattr(jobs, "cpu_count", lambda: 8)
+    assert (jobs.max_runs(), jobs.threads_per_run()) == (4, 2)
+    monkeypatch.setenv("IMGREC_MAX_RUNS", "16")
+    assert jobs.threads_per_run() == 1  # More runs than cores: one thread each.
+
+
+# ---------------------------------------------------------------------------------------
+# Crash recovery on fabricated folders: no worker starts.
+
+
+def test_recover_marks_runs_of_dead_workers_and_removes_temporary_files(runs):
+    pid, start = dead_pid()
+    died = write_running_run(runs, "20261121-100000-000001", pid, start)
+    (died / ".status.json.x1y2.tmp").write_text("{half")
+    # A live pid that belongs to another process now (this one): pid reuse must not fool it.
+    write_running_run(runs, "20261121-100000-000002", os.getpid(), "1")
+    cancelling = write_running_run(runs, "20261121-100000-000003", pid, start)
+    (cancelling / jobs.CANCEL_FILE).touch()
+    (runs / ".tmp-20261121-100000-000004").mkdir()
+    alive = write_running_run(runs, "20261121-100000-000005", os.getpid(), jobs._process_identity(os.getpid())[0])
+
+    summary = jobs.recover()
+
+    assert sorted(summary["ended"]) == ["20261121-100000-000001", "20261121-100000-000002", "20261121-100000-000003"]
+    assert summary["started"] == [] and summary["removed"] == 2
+    for run_id in ("20261121-100000-000001", "20261121-100000-000002"):
+        state = json.loads((runs / run_id / jobs.STATUS_FILE).read_text())
+        assert state["status"] == jobs.FAILED and state["reason"] == jobs.DIED_REASON and state["finished"]
+    assert json.loads((cancelling / jobs.STATUS_FILE).read_text())["status"] == jobs.CANCELLED
+    assert json.loads((alive / jobs.STATUS_FILE).read_text())["status"] == jobs.RUNNING
+    assert not list(died.glob("*.tmp")) and not (runs / ".tmp-20261121-100000-000004").exists()
+    with pytest.raises(jobs.JobError, match="running; cancel it first"):
+        jobs.delete_run("20261121-100000-000005")
+    jobs.delete_run("20261121-100000-000001")
+    assert [run["id"] for run in jobs.list_runs()][-1] == "20261121-100000-000002"
+    assert "20261121-100000-000001" not in {run["id"] for run in jobs.list_runs()}
+
+
+# ---------------------------------------------------------------------------------------
+# Real worker processes.
+
+
+def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, capsys):
+    from imgrec import registry
+
+    config_path = tmp_path / "tiny.json"
+    config_path.write_text(json.dumps({**TINY, "epochs": 3}))
+    assert jobs.main(["runs", "submit", str(config_path), "--epochs", "2", "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["id"]
+    assert jobs.RUN_ID_PATTERN.fullmatch(run_id)
+    assert jobs.main(["runs", "wait", run_id, "--timeout", str(WORKER_TIMEOUT)]) == 0
+    capsys.readouterr()
+
+    assert jobs.main(["runs", "show", run_id, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "done" and shown["reason"] is None
+    assert 0.0 <= shown["test_accuracy"] <= 1.0
+    assert shown["last_metrics"]["epoch"]["epoch"] == 2 and shown["config"]["epochs"] == 2
+
+    events, _ = jobs.read_metrics(run_id)
+    kinds = [event["event"] for event in events]
+    assert "batch" in kinds and kinds.count("epoch") == 2 and kinds[-1] == "done"
+    outcome = jobs.result(run_id)
+    assert outcome["accuracy"] == shown["test_accuracy"] and outcome["split"] == "test"
+    assert len(outcome["confusion"]) == 10 and len(outcome["per_class"]) == 10
+    assert 0 < len(outcome["misclassified"]) <= 32
+    mistake = outcome["misclassified"][0]
+    assert mistake["true"] != mistake["predicted"] and 0 <= mistake["index"] < outcome["n"]
+    folder = runs / run_id
+    model = registry.load_keras_bytes((folder / jobs.MODEL_FILE).read_bytes())
+    assert model.output_shape == (None, 10)
+    assert list((folder / jobs.TENSORBOARD_DIR / "train").glob("events.out.tfevents.*"))
+    assert not list(folder.glob(".*.tmp"))
+
+    assert jobs.main(["runs", "save", run_id, "--name", "tiny-digits"]) == 0
+    assert "saved run" in capsys.readouterr().out
+    card = registry.card("tiny-digits")
+    assert card["training"]["run_id"] == run_id and card["metrics"]["test_accuracy"] == shown["test_accuracy"]
+    assert registry.load("tiny-digits").class_names == tuple(outcome["class_names"])
+
+    assert jobs.main(["runs"]) == 0
+    assert run_id in capsys.readouterr().out
+
+
+def test_cli_user_errors_exit_2_with_one_line():
+    environment = {**os.environ, "PYTHONPATH": str(jobs.REPO_ROOT)}
+    for argv in (["runs", "show", "../../etc/passwd"], ["runs", "show", "20990101-000000-abcdef"],
+                 ["runs", "cancel"]):
+        finished = subprocess.run([sys.executable, "-m", "imgrec.jobs", *argv], capture_output=True, text=True,
+                                  env=environment, timeout=60)
+        assert finished.returncode == 2, finished.stderr
+        assert finished.stdout == "" and len(finished.stderr.strip().splitlines()) == 1, finished.stderr
+        assert "Traceback" not in finished.stderr
+
+
+def test_two_runs_at_once_a_nan_run_and_a_crashing_config(runs):
+    nan_id = jobs.submit(DIVERGING)
+    # Past validation (as an edited or stale folder would be): class 99 does not exist.
+    crash_id = "20261121-000000-c0ffee"
+    write_queued_run(runs, crash_id, {**TINY, "dataset": "digits:0,99"})
+    assert crash_id in jobs.pump()
+
+    nan_state = jobs.wait(nan_id, timeout=WORKER_TIMEOUT)
+    crash_state = jobs.wait(crash_id, timeout=WORKER_TIMEOUT)
+    # With a limit of 2 neither waited for the other.
+    assert max(nan_state["started"], crash_state["started"]) < min(nan_state["finished"], crash_state["finished"])
+
+    assert nan_state["status"] == "failed" and nan_state["reason"] == jobs.NAN_REASON
+    assert not (runs / nan_id / jobs.MODEL_FILE).exists() and jobs.result(nan_id) is None
+    with pytest.raises(jobs.JobError, match="only a finished"):
+        jobs.save_run_as_model(nan_id, "diverged")
+
+    assert crash_state["status"] == "failed" and "99" in crash_state["reason"]
+    assert not (runs / crash_id / jobs.MODEL_FILE).exists()
+
+
+def test_limit_one_queues_cancel_stops_a_run_and_the_time_limit_fails_the_next(runs, monkeypatch):
+    monkeypatch.setenv("IMGREC_MAX_RUNS", "1")
+    long_id = jobs.submit(LONG)
+    monkeypatch.setenv("IMGREC_RUN_TIME_LIMIT", "1")  # Snapshotted at submit: applies to the next run only.
+    limited_id = jobs.submit(TINY)
+    extra_id = jobs.submit(TINY)
+    assert jobs.status(long_id)["status"] == "running"
+    assert jobs.queue_position(limited_id) == 1 and jobs.queue_position(extra_id) == 2
+    assert jobs.queue_position(long_id) is None
+
+    started = time.monotonic()
+    assert jobs.cancel(extra_id)["status"] == "cancelled"  # Queued: at once, no worker involved.
+    assert time.monotonic() - started < 1.0
+    assert jobs.queue_position(limited_id) == 1
+
+    wait_until(lambda: jobs.read_metrics(long_id)[0])  # Training, not just importing TensorFlow.
+    started = time.monotonic()
+    cancelled = jobs.cancel(long_id)
+    latency = time.monotonic() - started
+    assert cancelled["status"] == "cancelled"
+    assert re.fullmatch(r"Cancelled after \d+ of 500 epochs\.", cancelled["reason"])  # Stopped by itself.
+    assert latency < jobs.CANCEL_GRACE, f"cooperative cancel took {latency:.1f} s"
+    assert not (runs / long_id / jobs.MODEL_FILE).exists()
+
+    limited = jobs.wait(limited_id, timeout=WORKER_TIMEOUT)  # Started by the cancelled worker's pump.
+    assert limited["started"] >= cancelled["finished"]
+    assert limited["status"] == "failed" and limited["reason"].startswith("Time limit of 1 s reached")
+    assert jobs.status(extra_id)["status"] == "cancelled"
+
+
+def test_a_killed_worker_is_marked_failed(runs):
+    run_id = jobs.submit(TINY)
+    state = wait_until(lambda: (lambda view: view if view["status"] == "running" else None)(jobs.status(run_id)))
+    os.kill(state["pid"], signal.SIGKILL)
+    # Poll the file, not status(), which would settle the run itself: pump must do it here.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        jobs.pump()
+        on_disk = json.loads((runs / run_id / jobs.STATUS_FILE).read_text())
+        if on_disk["status"] != "running":
+            break
+        time.sleep(0.1)
+    assert on_disk["status"] == "failed" and on_disk["reason"] == jobs.DIED_REASON
+    assert jobs.recover()["ended"] == []  # Already settled: nothing left to recover.
