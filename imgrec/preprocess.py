@@ -66,10 +66,11 @@ def mnist_digit(rgb, size=28, box=20, invert="auto"):
     frame[top : top + new_height, left : left + new_width] = ink
     total = frame.sum()
     if total > 0:
-        # Shift so the centre of mass sits at the centre, as in LeCun's MNIST preparation.
+        # Shift the centre of mass to pixel (14, 14) of 28x28, where MNIST put it (measured: the
+        # test set averages 14.0, not the geometric 13.5, so 13.5 would shift every digit).
         ys, xs = np.indices(frame.shape)
-        shift_y = int(round(size / 2 - 0.5 - (ys * frame).sum() / total))
-        shift_x = int(round(size / 2 - 0.5 - (xs * frame).sum() / total))
+        shift_y = int(round(size / 2 - (ys * frame).sum() / total))
+        shift_x = int(round(size / 2 - (xs * frame).sum() / total))
         frame = _shift(frame, shift_y, shift_x)
     return frame[..., None]
 

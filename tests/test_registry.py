@@ -1,0 +1,223 @@
+"""Registry: names, paths, integrity, the allow-list, parameter caps, atomic save, protection."""
+
+import io
+import json
+import os
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+from imgrec import architectures, registry
+
+
+def _rewrite_archive(path, config_edit=None, extra_member=None, drop_member=None):
+    """Rewrites a .keras archive with an edited config.json, returning the new bytes."""
+    source = zipfile.ZipFile(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for info in source.infolist():
+            if info.filename == drop_member:
+                continue
+            data = source.read(info.filename)
+            if info.filename == "config.json" and config_edit is not None:
+                config = json.loads(data)
+                config_edit(config)
+                data = json.dumps(config).encode()
+            target.writestr(info.filename, data)
+        if extra_member:
+            target.writestr(extra_member, b"#!/bin/sh\n")
+    return buffer.getvalue()
+
+
+def _install(models_dir, name, data, template="tiny-cnn"):
+    """Puts raw archive bytes into the registry under `name` with a matching card and hash."""
+    card = json.loads((models_dir / f"{template}.json").read_text())
+    card.update({"name": name, "sha256": registry.sha256_bytes(data), "protected": False})
+    (models_dir / f"{name}.keras").write_bytes(data)
+    (models_dir / f"{name}.json").write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize(
+    "name", ["../x", "/etc/passwd", "http://example.com/m", "hf://org/model", "x.h5", "a\x00b", "", "Model",
+             "-x", "a" * 65, "a b", "..", "x/y", None, 3]
+)
+def test_bad_names_are_refused_before_any_file_access(models_dir, name):
+    with pytest.raises(registry.RegistryError, match="Invalid model name"):
+        registry.load(name)
+
+
+def test_load_predicts_like_the_saved_model(models_dir):
+    classifier = registry.load("tiny-cnn")
+    assert classifier.input_shape == (28, 28, 1) and len(classifier.class_names) == 10
+    digits = np.random.default_rng(0).uniform(0, 255, size=(3, 28, 28, 1)).astype("float32")
+    probabilities = classifier.predict_inputs(digits)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    top = classifier.rank(probabilities[0], 3)
+    assert [p.probability for p in top] == sorted((p.probability for p in top), reverse=True)
+    card = registry.card("tiny-cnn")
+    for field in ("architecture", "dataset", "input", "preprocessing", "class_names", "training", "metrics",
+                  "keras_version", "created", "sha256", "parameters", "file_size"):
+        assert field in card
+    assert card["metrics"]["split"] == "test"
+
+
+def test_unknown_model_is_a_clear_error(models_dir):
+    with pytest.raises(registry.ModelNotFound, match="no model named 'nope'"):
+        registry.load("nope")
+
+
+def test_tampered_file_fails_the_hash_check(models_dir):
+    path = models_dir / "tiny-cnn.keras"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(registry.UnsafeModelError, match="sha256"):
+        registry.load("tiny-cnn")
+
+
+def test_lambda_layer_is_refused_before_keras_runs_it(models_dir, tmp_path):
+    marker = tmp_path / "marker"
+    inputs = keras.Input((28, 28, 1))
+    outputs = keras.layers.Lambda(lambda x: x * 2, name="lambda")(inputs)
+    outputs = keras.layers.Flatten()(outputs)
+    outputs = keras.layers.Dense(10, activation="softmax")(outputs)
+    path = tmp_path / "lambda.keras"
+    keras.Model(inputs, outputs).save(path)
+
+    def plant_code(config):
+        # The serialised Lambda names a function; a hostile file would make it write the marker.
+        config["config"]["layers"][1]["config"]["function"] = {
+            "class_name": "__lambda__", "config": {"code": f"open({str(marker)!r}, 'w')"}}
+
+    _install(models_dir, "evil-lambda", _rewrite_archive(path, plant_code))
+    with pytest.raises(registry.UnsafeModelError, match="Lambda"):
+        registry.load("evil-lambda")
+    assert not marker.exists()
+    assert registry.load("tiny-cnn").name == "tiny-cnn"
+
+
+def test_lambda_nested_in_a_sub_model_is_refused(models_dir, tmp_path):
+    inner_in = keras.Input((28, 28, 1))
+    inner = keras.Model(inner_in, keras.layers.Lambda(lambda x: x + 1)(inner_in), name="inner")
+    outer_in = keras.Input((28, 28, 1))
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inner(outer_in)))
+    path = tmp_path / "nested.keras"
+    keras.Model(outer_in, outputs).save(path)
+    _install(models_dir, "nested-lambda", path.read_bytes())
+    with pytest.raises(registry.UnsafeModelError, match="Lambda"):
+        registry.load("nested-lambda")
+
+
+@pytest.mark.parametrize(
+    "target", [("os", "system"), ("builtins", "eval"), ("keras.config", "enable_unsafe_deserialization"),
+               ("keras.models", "load_model"), ("keras.utils", "get_file")]
+)
+def test_config_naming_a_callable_is_refused(models_dir, target):
+    module, function = target
+
+    def name_callable(config):
+        config["config"]["layers"][1]["module"] = module
+        config["config"]["layers"][1]["class_name"] = function
+
+    _install(models_dir, "evil-callable", _rewrite_archive(models_dir / "tiny-cnn.keras", name_callable))
+    with pytest.raises(registry.UnsafeModelError, match="allow-list"):
+        registry.load("evil-callable")
+    assert keras.config.is_unsafe_deserialization_mode_enabled() is False if hasattr(
+        keras.config, "is_unsafe_deserialization_mode_enabled") else True
+
+
+def test_memory_bomb_is_refused_from_its_config(models_dir):
+    def inflate(config):
+        dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
+        dense["config"]["units"] = 60000
+        dense["build_config"] = {"input_shape": [None, 60000]}
+
+    _install(models_dir, "bomb", _rewrite_archive(models_dir / "tiny-cnn.keras", inflate))
+    with pytest.raises(registry.UnsafeModelError, match="parameters"):
+        registry.load("bomb")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda path: b"", "empty"),
+        (lambda path: b"not a zip at all", "not a valid zip"),
+        (lambda path: path.read_bytes()[:2000], "not a valid zip"),
+        (lambda path: _rewrite_archive(path, extra_member="run.sh"), "unexpected member"),
+        (lambda path: _rewrite_archive(path, drop_member="model.weights.h5"), "missing"),
+    ],
+)
+def test_broken_archives_are_refused(models_dir, make, message):
+    _install(models_dir, "broken", make(models_dir / "tiny-cnn.keras"))
+    with pytest.raises(registry.UnsafeModelError, match=message):
+        registry.load("broken")
+
+
+def test_weights_of_the_wrong_shape_are_refused(models_dir, tmp_path):
+    other = architectures.build("cnn", (28, 28, 1), 10)
+    other.get_layer("conv1")  # Same layer names, different filter count below.
+    bigger = architectures.build("mlp", (28, 28, 1), 10)
+    path = tmp_path / "mlp.keras"
+    bigger.save(path)
+    weights = zipfile.ZipFile(path).read("model.weights.h5")
+    source = zipfile.ZipFile(models_dir / "tiny-cnn.keras")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for info in source.infolist():
+            target.writestr(info.filename, weights if info.filename == "model.weights.h5" else source.read(info))
+    _install(models_dir, "mismatch", buffer.getvalue())
+    with pytest.raises(registry.UnsafeModelError, match="could not be loaded"):
+        registry.load("mismatch")
+
+
+def test_symlink_out_of_the_folder_is_refused(models_dir, tmp_path):
+    outside = tmp_path / "outside.keras"
+    outside.write_bytes((models_dir / "tiny-cnn.keras").read_bytes())
+    card = json.loads((models_dir / "tiny-cnn.json").read_text())
+    card["name"] = "linked"
+    (models_dir / "linked.json").write_text(json.dumps(card))
+    os.symlink(outside, models_dir / "linked.keras")
+    with pytest.raises(registry.UnsafeModelError, match="link"):
+        registry.load("linked")
+
+
+def test_save_is_atomic_and_refuses_duplicates_and_non_finite(models_dir):
+    model = architectures.build("mlp", (28, 28, 1), 10)
+    card = {k: v for k, v in registry.card("tiny-cnn").items() if k not in ("sha256", "protected")}
+    saved = registry.save(model, "fresh", card)
+    assert saved["sha256"] == registry.sha256_bytes((models_dir / "fresh.keras").read_bytes())
+    assert not list(models_dir.glob(".*.tmp"))
+    with pytest.raises(registry.RegistryError, match="already exists"):
+        registry.save(model, "fresh", card)
+    weights = model.get_weights()
+    weights[0][0, 0] = np.nan
+    model.set_weights(weights)
+    with pytest.raises(registry.RegistryError, match="non-finite"):
+        registry.save(model, "nan-model", card)
+    assert not (models_dir / "nan-model.json").exists()
+
+
+def test_protected_models_cannot_be_deleted_or_replaced(models_dir):
+    model = architectures.build("mlp", (28, 28, 1), 10)
+    card = {k: v for k, v in registry.card("tiny-cnn").items() if k not in ("sha256", "protected")}
+    registry.save(model, "shipped", card, protected=True)
+    with pytest.raises(registry.RegistryError, match="shipped model"):
+        registry.delete("shipped")
+    with pytest.raises(registry.RegistryError, match="shipped model"):
+        registry.save(model, "shipped", card, overwrite=True)
+    registry.save(model, "mine", card)
+    registry.delete("mine")
+    assert "mine" not in [c["name"] for c in registry.list_models()]
+
+
+def test_leftover_temporary_files_are_cleaned(models_dir):
+    (models_dir / ".tiny-cnn.abc.keras.tmp").write_bytes(b"half a model")
+    assert registry.clean_temporary_files() == 1
+    assert not list(models_dir.glob(".*.tmp"))
+
+
+def test_list_models_includes_the_imagenet_model(models_dir):
+    names = [card["name"] for card in registry.list_models()]
+    assert "tiny-cnn" in names and "imagenet-efficientnet-lite0" in names
