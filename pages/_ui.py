@@ -1,0 +1,441 @@
+"""The app's only Streamlit helpers: cached model loading, shared widgets and session state.
+
+Pages call `imgrec` through the cached wrappers here, so a computation one visitor asked for
+is served from memory to the next (a class of 30 opening the same sample costs one run).
+Models are `st.cache_resource` (one copy shared by every session, never mutated); pure
+computations are `st.cache_data`, keyed on the model's name and file hash plus the image
+and parameters (the classifier itself is passed as `_classifier`, outside the key).
+"""
+
+import base64
+import hashlib
+import re
+import typing
+
+import numpy as np
+import streamlit as st
+
+from imgrec import datasets, images, registry
+
+# Images read from one upload: enough for a table of a class's photos, few enough that one
+# visitor cannot keep the shared server busy.
+MAX_FILES = 12
+# Photos are shrunk to this long side after decoding: every model here reads 224 x 224 or
+# less, and a phone photo at full size would cost 36 MB of server memory per student.
+WORKING_SIDE = 1024
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+SOURCES = {
+    "samples": ":material/photo_library: Samples",
+    "upload": ":material/upload: Upload",
+    "camera": ":material/photo_camera: Camera",
+    "draw": ":material/draw: Draw",
+}
+# The model a first visit starts with, in order of preference (the first one present wins).
+PREFERRED_MODELS = ("mnist-cnn", "fashion-cnn", "imagenet-efficientnet-lite0")
+# The sample collection that suits a model trained on a dataset.
+COLLECTION_FOR_DATASET = {"mnist": "mnist", "mnist-5k": "mnist", "digits": "mnist", "fashion-mnist": "fashion-mnist",
+                          "cifar10": "cifar10"}
+COLLECTION_TITLES = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
+                     "cifar100": "CIFAR-100", "imagenet": "ImageNet", "photos": "Photos"}
+
+
+class InputImage(typing.NamedTuple):
+    """One image a visitor chose: a name to show and its decoded pixels."""
+
+    name: str
+    rgb: np.ndarray  # uint8 (height, width, 3), at most WORKING_SIDE on its long side.
+
+
+# ---------------------------------------------------------------------------------------
+# Models.
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def model_cards():
+    """Every model's card; refreshed every few seconds so a newly saved model shows up."""
+    return registry.list_models()
+
+
+def model_key(card):
+    """Names a model's exact weights: its name and the sha256 of its file (a retrained model gets a new key)."""
+    return f"{card['name']}@{(card.get('sha256') or 'unbuilt')[:16]}"
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model (the ImageNet model is built once, about 10 s)...")
+def _load_classifier(name, key):
+    # `key` (name plus file hash) makes a replaced model load afresh instead of serving the old weights.
+    return registry.load(name)
+
+
+def classifier_or_stop(name):
+    """Returns the loaded classifier, or shows why it cannot be loaded and stops the page."""
+    card = card_for(name)
+    try:
+        return _load_classifier(name, model_key(card) if card else name)
+    except registry.RegistryError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+
+
+def card_for(name):
+    """The card of one model from the cached list, or None."""
+    return next((card for card in model_cards() if card["name"] == name), None)
+
+
+def accuracy_text(card):
+    """The measured accuracy of a card in words, with the split it was measured on."""
+    metrics = card.get("metrics") or {}
+    accuracy = metrics.get("test_accuracy")
+    if accuracy is None:
+        return "accuracy not measured yet"
+    count = f", n = {metrics['n']:,}" if isinstance(metrics.get("n"), int) else ""
+    return f"{accuracy:.1%} accuracy on {metrics.get('split', 'an unnamed split')}{count}"
+
+
+def has_attention(card):
+    """Whether a model has attention layers, read from its card (no loading needed)."""
+    return card.get("architecture") == "vit"
+
+
+def _remember(state_key, widget_key):
+    st.session_state[state_key] = st.session_state[widget_key]
+
+
+def _default_model(names):
+    return next((name for name in PREFERRED_MODELS if name in names), names[0])
+
+
+def model_picker(where=None, *, key="model-picker"):
+    """Shows the model chooser (in the sidebar) with the card's summary and accuracy; returns the model name.
+
+    The choice is kept in session state, so it carries from page to page, and it is mirrored
+    into the URL (`?model=NAME`), so a teacher can share a link to a prepared view.
+    """
+    where = where or st.sidebar
+    cards = model_cards()
+    names = [card["name"] for card in cards]
+    if not names:
+        st.error("There are no models yet; train one with `python -m imgrec train --preset quickstart --save mnist-cnn`.")
+        st.stop()
+    requested = st.query_params.get("model")
+    if requested in names and requested != st.session_state.get("model-in-url"):
+        # Arrived through a link (or an edited address): the URL wins over the session's choice.
+        st.session_state.model_name = requested
+    if st.session_state.get("model_name") not in names:
+        st.session_state.model_name = _default_model(names)
+    # The widget is set from the shared value each run; its callback writes the visitor's choice back.
+    st.session_state[key] = st.session_state.model_name
+    titles = {card["name"]: card.get("title") or card["name"] for card in cards}
+    with where:
+        name = st.selectbox(
+            "Model", names, format_func=lambda item: titles[item], key=key,
+            on_change=_remember, args=("model_name", key),
+        )
+        card = cards[names.index(name)]
+        st.caption(f"{card.get('summary', '')}  \n**{accuracy_text(card)}**")
+    if st.query_params.get("model") != name:
+        st.query_params["model"] = name
+    st.session_state["model-in-url"] = name
+    return name
+
+
+# ---------------------------------------------------------------------------------------
+# Images.
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def decode(data):
+    """Decodes untrusted bytes (raises images.ImageError) and shrinks the result to WORKING_SIDE."""
+    rgb = images.decode_image(data)
+    if max(rgb.shape[:2]) > WORKING_SIDE:
+        rgb = images.thumbnail(rgb, WORKING_SIDE)
+    return rgb
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def sample_image(sample_id):
+    """The pixels of one shipped sample image."""
+    rgb = datasets.load_sample(sample_id)
+    if max(rgb.shape[:2]) > WORKING_SIDE:
+        rgb = images.thumbnail(rgb, WORKING_SIDE)
+    return rgb
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def sample_list():
+    """Every sample image on this machine, as (id, title, collection) tuples."""
+    return [(sample.id, sample.title, sample.collection) for sample in datasets.samples()]
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def thumbnail_png(rgb, size=96):
+    """A small PNG of an image (never the original upload's bytes)."""
+    return images.encode_png(images.thumbnail(rgb, size))
+
+
+def data_url(png):
+    """A PNG as a data URL, for table cells."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def safe_name(name):
+    """A user's file name made safe to show in Markdown: short, with Markdown's special characters escaped."""
+    name = str(name)[:60] or "image"
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~-])", r"\\\1", name)
+
+
+def digest(rgb):
+    """A short fingerprint of an image's pixels, for widget keys that must reset with the image."""
+    return hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest()[:16]
+
+
+def _mark_changed(flag):
+    st.session_state[flag] = True
+
+
+def _decode_files(files):
+    """Decodes uploaded files, showing one sentence per file that is refused; returns the InputImages."""
+    decoded = []
+    if len(files) > MAX_FILES:
+        st.warning(f"You chose {len(files)} files; the first {MAX_FILES} are read. Remove some to see the others.",
+                   icon=":material/warning:")
+        files = files[:MAX_FILES]
+    for file in files:
+        # The uploader's type filter and size limit are only conveniences in the browser: check here too.
+        if file.size > images.MAX_UPLOAD_BYTES:
+            st.error(f"**{safe_name(file.name)}**: the file is larger than the "
+                     f"{images.MAX_UPLOAD_BYTES // 2**20} MB limit; shrink or compress it and upload it again.",
+                     icon=":material/error:")
+            continue
+        try:
+            decoded.append(InputImage(file.name, decode(file.getvalue())))
+        except images.ImageError as error:
+            st.error(f"**{safe_name(file.name)}**: {error}", icon=":material/error:")
+    return decoded
+
+
+def _kept_input(source, widget_key, files):
+    """Keeps what a source produced in session state, so the same image follows the visitor to other pages."""
+    flag = f"{widget_key}-changed"
+    if files or st.session_state.pop(flag, False):
+        st.session_state[f"kept-{source}"] = _decode_files(files)
+    return st.session_state.get(f"kept-{source}", [])
+
+
+def upload_ui(*, multiple=True, key="upload"):
+    """The file uploader; returns the decoded images (this page's upload, or the last one on another page)."""
+    files = st.file_uploader(
+        "Upload images (PNG, JPEG, WEBP, BMP or GIF, up to 10 MB each)" if multiple
+        else "Upload an image (PNG, JPEG, WEBP, BMP or GIF, up to 10 MB)",
+        type=UPLOAD_TYPES, accept_multiple_files=multiple, key=key,
+        on_change=_mark_changed, args=(f"{key}-changed",),
+    )
+    files = files if isinstance(files, list) else [files] if files is not None else []
+    kept = _kept_input("upload", key, files)
+    if kept and not files:
+        st.caption(f"Showing your earlier upload ({', '.join(safe_name(item.name) for item in kept[:3])}"
+                   f"{', ...' if len(kept) > 3 else ''}); upload here to replace it.")
+    return kept
+
+
+def camera_ui(*, key="camera"):
+    """The camera; returns the photo as a one-element list (empty until a photo is taken)."""
+    photo = st.camera_input("Take a photo", key=key, on_change=_mark_changed, args=(f"{key}-changed",))
+    return _kept_input("camera", key, [photo] if photo is not None else [])
+
+
+def _canvas_component():
+    """Returns streamlit-drawable-canvas's `st_canvas`, or None when the package is missing or broken."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except Exception:  # Missing, or a version that does not register with this Streamlit.
+        return None
+    return st_canvas
+
+
+def draw_ui(*, key="canvas"):
+    """A canvas to draw a digit or a piece of clothing with the mouse or a finger; returns the drawing."""
+    st_canvas = _canvas_component()
+    if st_canvas is None:
+        st.info("Drawing needs the `streamlit-drawable-canvas` package (0.13 or newer) on the server. "
+                "Meanwhile, draw on paper, take a photo and upload it.", icon=":material/draw:")
+        return []
+    st.caption("Draw one large digit with the mouse or a finger, filling most of the box. "
+               "The bin icon above the box clears it.")
+    result = st_canvas(
+        stroke_width=18, stroke_color="#000000", background_color="#ffffff",
+        height=280, width=280, drawing_mode="freedraw", return_image_data=True, key=key,
+    )
+    drawing = result.image_bytes if result is not None else None
+    if not drawing:
+        return []
+    try:
+        rgb = decode(drawing)  # The canvas's PNG comes from the browser: it goes through the same checks.
+    except images.ImageError as error:
+        st.error(str(error), icon=":material/error:")
+        return []
+    if rgb.min() > 250:  # Nothing drawn yet: a blank canvas is not a digit.
+        return []
+    return [InputImage("your drawing", rgb)]
+
+
+def default_collection(card):
+    """The sample collection that suits a model: its own dataset's, or photos for ImageNet."""
+    dataset = str((card or {}).get("dataset", "")).split(":", 1)[0]
+    return COLLECTION_FOR_DATASET.get(dataset, "photos")
+
+
+def samples_ui(card, *, key="sample"):
+    """The gallery of shipped samples; returns the chosen sample as a one-element list.
+
+    The choice is kept in session state and mirrored into the URL (`?sample=ID`).
+    """
+    listing = sample_list()
+    if not listing:
+        st.info("No sample images are installed here (they ship with the pip packages foolbox and scikit-image).")
+        return []
+    by_id = {sample_id: (title, collection) for sample_id, title, collection in listing}
+    collections = [name for name in COLLECTION_TITLES if any(c == name for _, _, c in listing)]
+    current = st.session_state.get("sample_id")
+    if current not in by_id:
+        wanted = default_collection(card)
+        ids = [sample_id for sample_id, _, collection in listing if collection == wanted] or [listing[0][0]]
+        current = st.session_state.sample_id = ids[0]
+    st.session_state[f"{key}-collection"] = by_id[current][1]
+    collection = st.segmented_control(
+        "Collection", collections, format_func=COLLECTION_TITLES.get, key=f"{key}-collection",
+        on_change=_switch_collection, args=(f"{key}-collection",),
+    ) or by_id[current][1]
+    ids = [sample_id for sample_id, _, c in listing if c == collection]
+    st.session_state[f"{key}-id"] = current if current in ids else ids[0]
+    sample_id = st.selectbox("Sample", ids, format_func=lambda item: by_id[item][0], key=f"{key}-id",
+                             on_change=_remember, args=("sample_id", f"{key}-id"))
+    st.session_state.sample_id = sample_id
+    if st.query_params.get("sample") != sample_id:
+        st.query_params["sample"] = sample_id
+    st.session_state["sample-in-url"] = sample_id
+    return [InputImage(by_id[sample_id][0], sample_image(sample_id))]
+
+
+def _switch_collection(widget_key):
+    collection = st.session_state[widget_key]
+    if collection:
+        first = next(sample_id for sample_id, _, c in sample_list() if c == collection)
+        st.session_state.sample_id = first
+
+
+def image_input(card, *, multiple=True, key="input"):
+    """Lets the visitor choose images: samples, upload, camera or a drawing; returns a list of InputImage.
+
+    The chosen source and image carry from page to page within a session.
+    """
+    requested = st.query_params.get("sample")
+    if requested and requested != st.session_state.get("sample-in-url") and requested in {s[0] for s in sample_list()}:
+        # A shared link names a sample: show it, whatever this session looked at before.
+        st.session_state.sample_id = requested
+        st.session_state.image_source = "samples"
+    if "image_source" not in st.session_state:
+        st.session_state.image_source = "samples"
+    st.session_state[f"{key}-source"] = st.session_state.image_source
+    source = st.segmented_control(
+        "Image source", list(SOURCES), format_func=SOURCES.get, key=f"{key}-source",
+        on_change=_remember, args=("image_source", f"{key}-source"), label_visibility="collapsed",
+    ) or st.session_state.image_source
+    if source != "samples" and "sample" in st.query_params:
+        del st.query_params["sample"]
+        st.session_state["sample-in-url"] = None
+    if source == "upload":
+        return upload_ui(multiple=multiple, key=f"{key}-upload")
+    if source == "camera":
+        return camera_ui(key=f"{key}-camera")
+    if source == "draw":
+        return draw_ui(key=f"{key}-canvas")
+    return samples_ui(card, key=f"{key}-sample")
+
+
+def pick_one(chosen, *, key="pick"):
+    """With several images, a selector for the one to look at closely; returns that InputImage (or None)."""
+    if not chosen:
+        return None
+    if len(chosen) == 1:
+        return chosen[0]
+    position = st.selectbox("Look closely at", range(len(chosen)), format_func=lambda i: chosen[i].name, key=key)
+    return chosen[position]
+
+
+def model_view(model_input):
+    """The model's input as a displayable uint8 RGB image (grey inputs repeated into three channels)."""
+    pixels = np.clip(np.rint(np.asarray(model_input, dtype=np.float32)), 0, 255).astype(np.uint8)
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    return pixels
+
+
+def enlarge(rgb, side=280):
+    """Enlarges a small image with visible square pixels (nearest neighbour), for looking at what a model sees."""
+    height, width = rgb.shape[:2]
+    factor = max(1, side // max(height, width))
+    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Cached computations: keyed on the model's key, the image (hashed by value) and the parameters.
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def model_input(_classifier, key, rgb):
+    """What the model sees: its preprocessed float32 input."""
+    return _classifier.preprocess(rgb)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def probabilities(_classifier, key, inputs):
+    """Class probabilities for a batch of model inputs, shape (N, classes)."""
+    return _classifier.predict_inputs(np.asarray(inputs, dtype=np.float32))
+
+
+@st.cache_data(max_entries=256, show_spinner="Computing the explanation...")
+def explanation(_classifier, key, image, method, class_index, layer_name=None):
+    """One explanation heatmap (2-D, 0..1) of a class for a model input."""
+    from imgrec import explain
+
+    model = _classifier.model
+    if method in ("gradcam", "gradcam++"):
+        return np.asarray(explain.gradcam(model, image, class_index, layer_name=layer_name, plus=method == "gradcam++"))
+    if method == "saliency":
+        return np.asarray(explain.saliency(model, image, class_index))
+    if method == "smoothgrad":
+        return np.asarray(explain.smoothgrad(model, image, class_index))
+    return np.asarray(explain.EXPLAINERS[method](model, image, class_index))
+
+
+@st.cache_data(max_entries=128, show_spinner="Running the image through the layer...")
+def feature_maps(_classifier, key, image, layer_name):
+    """A layer's activations for one input, shape (height, width, channels)."""
+    from imgrec import explain
+
+    return np.asarray(explain.feature_maps(_classifier.model, image, layer_name))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def conv_arithmetic(_classifier, key, image, layer_name, channel, row, col):
+    """The sums behind one output number of a convolution or pooling layer."""
+    from imgrec import explain
+
+    return explain.conv_arithmetic(_classifier.model, image, layer_name, channel, row, col)
+
+
+@st.cache_data(max_entries=128, show_spinner="Reading the attention weights...")
+def attention_maps(_classifier, key, image):
+    """Every attention weight for one input, shape (layers, heads, tokens, tokens)."""
+    from imgrec import explain
+
+    return np.asarray(explain.attention_maps(_classifier.model, image))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def rollout(_classifier, key, image, head_fusion, discard_ratio):
+    """The class token's attention rollout over the input, (height, width) in 0..1."""
+    from imgrec import explain
+
+    return np.asarray(explain.rollout_heatmap(_classifier.model, image, head_fusion, discard_ratio))

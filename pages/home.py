@@ -1,0 +1,110 @@
+"""Home: what imgrec is, the models with their measured accuracy, a small gallery and the way in."""
+
+import streamlit as st
+
+from pages import _ui
+
+# One sample per collection for the gallery, with the collection's suited model when present.
+GALLERY = ("mnist-00", "fashion-mnist-00", "cifar10-00", "imagenet-07", "photos-chelsea", "photos-coffee")
+
+
+def intro():
+    st.title("How does a computer recognise an image?")
+    st.markdown(
+        "To a computer, a picture is only a grid of numbers: one brightness per pixel, or three "
+        "(red, green, blue) for a colour photo. An **image classifier** is a neural network that turns "
+        "that grid into one probability per class, such as *cat*, *digit 7* or *sneaker*. It does this "
+        "in layers. The first layers slide small **filters** (3 x 3 grids of weights) over the image and "
+        "light up where they find an edge, a corner or a stroke; later layers combine those findings into "
+        "parts and whole objects, and the last layer weighs all the evidence into the probabilities. "
+        "Nobody writes the filters by hand: the network **learns** them from thousands of labelled examples, "
+        "nudging every weight a little after each mistake. A **vision transformer** works differently: it "
+        "cuts the image into patches and lets every patch *attend* to the others. The pages below let you "
+        "watch each of these steps on your own images."
+    )
+
+
+def page_links():
+    pages = (
+        ("pages/predict.py", "Predict", ":material/image_search:",
+         "Upload, photograph, draw or pick an image; see the top classes and which pixels made the model "
+         "choose each one."),
+        ("pages/feature_maps.py", "Feature maps", ":material/grid_view:",
+         "Look inside the network: what every filter of a layer lights up on, and the arithmetic behind one "
+         "number, small enough to check by hand."),
+        ("pages/attention.py", "Attention", ":material/visibility:",
+         "For a vision transformer: where each patch looks, head by head and layer by layer, and how the "
+         "attention flows to the decision."),
+    )
+    for column, (page, label, icon, text) in zip(st.columns(len(pages)), pages, strict=True):
+        with column.container(border=True):
+            st.page_link(page, label=label, icon=icon)
+            st.caption(text)
+
+
+def models_table(cards):
+    st.subheader("The models")
+    st.markdown(
+        "Each model below was trained here and then **measured on images it never saw during training** "
+        "(the split named beside the number). That measured accuracy is the honest score: a model can be "
+        "perfect on its training images and still fail on new ones."
+    )
+    rows = []
+    for card in cards:
+        metrics = card.get("metrics") or {}
+        rows.append({
+            "Model": card.get("title") or card["name"],
+            "Name": card["name"],
+            "Architecture": card.get("architecture", ""),
+            "Dataset": card.get("dataset", ""),
+            "Classes": len(card.get("class_names") or []),
+            "Accuracy": metrics.get("test_accuracy"),
+            "Measured on": f"{metrics.get('split', 'not measured')}"
+                           + (f" (n = {metrics['n']:,})" if isinstance(metrics.get("n"), int) else ""),
+            "Parameters": card.get("parameters"),
+        })
+    st.dataframe(
+        rows, hide_index=True,
+        column_config={
+            "Accuracy": st.column_config.ProgressColumn("Accuracy", format="percent", min_value=0.0, max_value=1.0),
+            "Parameters": st.column_config.NumberColumn("Parameters", format="localized"),
+        },
+    )
+
+
+def _model_for(collection, cards):
+    """The name of a model that suits a sample collection, or None."""
+    for card in cards:
+        if _ui.default_collection(card) == collection:
+            return card["name"]
+    if collection == "imagenet":
+        return next((card["name"] for card in cards if card["name"] == "imagenet-efficientnet-lite0"), None)
+    return None
+
+
+def gallery(cards):
+    st.subheader("Try one")
+    listing = {sample_id: (title, collection) for sample_id, title, collection in _ui.sample_list()}
+    chosen = [sample_id for sample_id in GALLERY if sample_id in listing]
+    if not chosen:
+        st.caption("No sample images are installed on this server; upload your own on the Predict page.")
+        return
+    for column, sample_id in zip(st.columns(len(chosen)), chosen, strict=True):
+        title, collection = listing[sample_id]
+        model = _model_for(collection, cards)
+        with column:
+            st.image(_ui.thumbnail_png(_ui.sample_image(sample_id), 128), width=96)
+            params = {"sample": sample_id, **({"model": model} if model else {})}
+            st.page_link("pages/predict.py", label=title.split(": ")[-1], icon=":material/arrow_forward:",
+                         query_params=params)
+
+
+def main():
+    intro()
+    page_links()
+    cards = _ui.model_cards()
+    gallery(cards)
+    models_table(cards)
+
+
+main()
