@@ -305,7 +305,7 @@ def main(argv=None):
             quiet_tensorflow_import()
         return args.func(args)
     except UserError as error:
-        print(str(error), file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return USER_ERROR
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error worth a traceback.
