@@ -305,7 +305,7 @@ def _tap_tensor(layer, which, inputs=None, outputs=None):
 
 
 def _rebuild(model, call_function):
-    """Re-runs a Functional or Sequential model's graph through `call_function`; returns (inputs, output)."""
+    """Re-runs a single-input model's graph through `call_function`; returns (input, output) tensors."""
     import keras
 
     if isinstance(model, keras.Sequential):
@@ -315,10 +315,10 @@ def _rebuild(model, call_function):
         for layer in model.layers:
             if _type_name(layer) != "InputLayer":
                 outputs = call_function(layer, outputs)
-        return [inputs], outputs
+        return inputs, outputs
     # clone_function returns each layer itself, so the rebuilt graph shares every weight.
     clone = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call_function)
-    return clone.inputs, clone.output
+    return clone.inputs[0], clone.outputs[0]
 
 
 def _tap_model(model, taps, with_output=True):
@@ -339,7 +339,10 @@ def _tap_model(model, taps, with_output=True):
     own = {id(layer) for layer in model.layers}
     if all(id(layer) in own for layer, _ in taps):
         tensors = [_tap_tensor(layer, which) for layer, which in taps]
-        return keras.Model(model.inputs, [*tensors, model.output] if with_output else tensors)
+        # outputs[0], not .output: a Sequential's .output is undefined until it is called.
+        # One input tensor, not the inputs list: a model built on a list warns when called
+        # on a bare tensor.
+        return keras.Model(model.inputs[0], [*tensors, model.outputs[0]] if with_output else tensors)
 
     found = {}
 

@@ -1,0 +1,184 @@
+"""Tests for imgrec.figures: every figure builds from plain arrays, has the traces a reader needs, and serialises."""
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from imgrec import figures
+
+RNG = np.random.default_rng(0)
+EPOCHS = [
+    {"event": "epoch", "epoch": 1, "loss": 0.9, "accuracy": 0.70, "val_loss": 0.8, "val_accuracy": 0.75},
+    {"event": "epoch", "epoch": 2, "loss": 0.5, "accuracy": 0.85, "val_loss": 0.55, "val_accuracy": 0.83},
+]
+BATCHES = [{"event": "batch", "epoch": epoch, "batch": batch, "loss": 1.0 / (batch + 4 * epoch)}
+           for epoch in (1, 2) for batch in (1, 2, 3, 4)]
+
+
+def serialised(figure):
+    """The figure as the browser gets it; fails if anything is not JSON-serialisable."""
+    assert isinstance(figure, go.Figure)
+    return json.loads(figure.to_json())
+
+
+def test_topk_bar_puts_the_best_on_top_in_percent():
+    figure = figures.topk_bar(["seven", "one", "nine"], [0.8, 0.15, 0.05], highlight="one")
+    data = serialised(figure)["data"]
+    assert len(data) == 1 and data[0]["orientation"] == "h"
+    assert list(figure.data[0].text) == ["80.0%", "15.0%", "5.0%"]
+    assert figure.layout.yaxis.autorange == "reversed"
+    colours = list(figure.data[0].marker.color)
+    assert colours[1] == figures.ACCENT and colours[0] == colours[2] == figures.BASE_COLOUR
+    assert figures.topk_bar(["a", "b"], [0.6, 0.4], highlight=0).data[0].marker.color[0] == figures.ACCENT
+    with pytest.raises(ValueError, match="2 labels but 3"):
+        figures.topk_bar(["a", "b"], [0.5, 0.3, 0.2])
+    assert len(figures.topk_bar([], []).layout.annotations) == 1
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (28, 28, 1), (32, 48, 3)])
+def test_image_figure_shows_pixels_without_ticks(shape):
+    image = RNG.integers(0, 256, shape, dtype=np.uint8)
+    figure = figures.image_figure(image, title="A digit")
+    serialised(figure)
+    assert len(figure.data) == 1 and isinstance(figure.data[0], go.Image)
+    assert np.asarray(figure.data[0].z).shape == (*shape[:2], 3)
+    assert figure.layout.xaxis.showticklabels is False
+    assert figure.layout.title.text == "A digit"
+    # Floats in 0..255 are accepted too.
+    figures.image_figure(image.astype(np.float32))
+
+
+@pytest.mark.parametrize("scale", figures.SCALES)
+def test_heatmap_grid_is_one_mosaic_with_a_label_per_channel(scale):
+    maps = RNG.normal(size=(11, 11, 20)).astype(np.float32)
+    figure = figures.heatmap_grid(maps, columns=8, scale=scale, global_range=(-5, 5) if scale == "global" else None)
+    serialised(figure)
+    assert len(figure.data) == 1 and len(figure.layout.annotations) == 20
+    heatmap = figure.data[0]
+    # 3 rows x 8 columns of 11x11 tiles with 1-pixel gaps.
+    assert np.asarray(heatmap.z).shape == (3 * 11 + 2, 8 * 11 + 7)
+    expected_range = {"channel": (0, 1), "layer": (maps.min(), maps.max()), "global": (-5, 5)}[scale]
+    assert (heatmap.zmin, heatmap.zmax) == pytest.approx(expected_range, abs=1e-6)
+    if scale == "channel":
+        # Each tile spans its own full range; hover still reads raw activations.
+        assert np.nanmax(np.asarray(heatmap.z)[:11, :11]) == pytest.approx(1.0)
+        assert np.asarray(heatmap.customdata)[0, 0] == pytest.approx(maps[0, 0, 0])
+
+
+def test_heatmap_grid_limits_channels_and_subsamples_large_maps():
+    figure = figures.heatmap_grid(np.zeros((112, 112, 100)), max_channels=64, titles=[f"c{i}" for i in range(100)])
+    assert len(figure.layout.annotations) == 64
+    assert figure.layout.annotations[63].text == "c63"
+    assert "every 3th pixel" in figure.layout.title.text
+    assert np.asarray(figure.data[0].z).shape[0] <= 8 * figures.MAX_TILE + 7
+    # A constant map (a dead ReLU channel) does not divide by zero.
+    assert np.isfinite(np.asarray(figure.data[0].z)).any()
+    with pytest.raises(ValueError, match="Unknown scale"):
+        figures.heatmap_grid(np.zeros((4, 4, 2)), scale="image")
+    with pytest.raises(ValueError, match="height, width, channels"):
+        figures.heatmap_grid(np.zeros((2, 4, 4, 2)))
+
+
+@pytest.mark.parametrize("inputs", [1, 3, 32])
+def test_kernel_grid_is_diverging_around_zero(inputs):
+    kernel = RNG.normal(size=(3, 3, inputs, 12))
+    figure = figures.kernel_grid(kernel)
+    serialised(figure)
+    assert len(figure.data) == 1 and len(figure.layout.annotations) == 12
+    heatmap = figure.data[0]
+    assert heatmap.zmid == 0 and heatmap.zmin == -heatmap.zmax
+    one_channel = figures.kernel_grid(kernel, input_channel=inputs - 1)
+    assert f"input channel {inputs - 1}" in one_channel.layout.title.text
+    assert len(figures.kernel_grid(RNG.normal(size=(3, 3, 1, 100))).layout.annotations) == 64
+
+
+def test_number_grid_writes_every_number():
+    values = np.array([[0.5, -1.25, np.nan], [2.0, 0.0, 3.14159]])
+    figure = figures.number_grid(values, title="Products", fmt=".2f")
+    serialised(figure)
+    assert len(figure.data) == 1
+    assert [list(row) for row in figure.data[0].text] == [["0.50", "-1.25", ""], ["2.00", "0.00", "3.14"]]
+    assert figure.data[0].texttemplate == "%{text}"
+    assert figure.data[0].zmid == 0  # Signed values: a diverging scale centred on zero.
+    assert figure.layout.title.text == "Products"
+    assert figures.number_grid(np.ones((3, 3)), "t").data[0].colorscale[0][1] != figure.data[0].colorscale[0][1]
+
+
+@pytest.mark.parametrize("with_image", [False, True])
+def test_attention_heads_grid_labels_layers_and_heads(with_image):
+    maps = RNG.random((3, 5, 4, 4))
+    rgb = RNG.integers(0, 256, (56, 56, 3), dtype=np.uint8) if with_image else None
+    labels = ["Head 1", "Head 2", "Head 3", "Head 4", "Mean"]
+    figure = figures.attention_heads_grid(maps, rgb=rgb, head_labels=labels)
+    serialised(figure)
+    assert len(figure.data) == 1
+    assert isinstance(figure.data[0], go.Image if with_image else go.Heatmap)
+    texts = [annotation.text for annotation in figure.layout.annotations]
+    assert texts == labels + ["Layer 1", "Layer 2", "Layer 3"]
+    with pytest.raises(ValueError, match="head labels"):
+        figures.attention_heads_grid(maps, head_labels=["a"])
+
+
+def test_mean_distance_scatter_has_one_trace_per_head():
+    figure = figures.mean_distance_scatter(RNG.random((4, 3)) * 20)
+    serialised(figure)
+    assert len(figure.data) == 3
+    assert list(figure.data[0].x) == [1, 2, 3, 4]
+    assert "pixels" in figure.layout.yaxis.title.text
+
+
+def test_training_curves_show_train_validation_and_smoothed_batches():
+    figure = figures.training_curves(EPOCHS, BATCHES, smoothing=0.6)
+    serialised(figure)
+    names = [trace.name for trace in figure.data]
+    assert names == ["batch loss", "batch loss (smoothed)", "training loss", "validation loss",
+                     "training accuracy", "validation accuracy"]
+    # Batches sit at fractional epochs: batch 4 of 4 in epoch 1 is at x = 1.
+    assert list(figure.data[0].x)[:4] == [0.25, 0.5, 0.75, 1.0]
+    assert len(figures.training_curves(EPOCHS).data) == 4
+    empty = figures.training_curves([])
+    assert len(empty.data) == 0 and len(empty.layout.annotations) == 1
+
+
+def test_smoothing_is_debiased():
+    assert figures.smooth([2.0, 2.0, 2.0], 0.9) == pytest.approx([2.0, 2.0, 2.0])
+    assert figures.smooth([1.0, 3.0], 0.0) == [1.0, 3.0]
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_confusion_matrix(normalize):
+    matrix = [[8, 2, 0], [1, 9, 0], [0, 0, 0]]
+    figure = figures.confusion_matrix(matrix, ["cat", "dog", "fox"], normalize=normalize)
+    serialised(figure)
+    assert len(figure.data) == 1
+    text = [list(row) for row in figure.data[0].text]
+    assert text[0] == (["80%", "20%", "0%"] if normalize else ["8", "2", "0"])
+    assert text[2] == (["0%", "0%", "0%"] if normalize else ["0", "0", "0"])  # An empty row stays 0.
+    assert figure.layout.xaxis.title.text == "predicted class"
+    with pytest.raises(ValueError, match="3 x 3"):
+        figures.confusion_matrix([[1, 2]], ["a", "b", "c"])
+
+
+def test_per_class_bars_and_roc_curves():
+    per_class = [{"class": "0", "precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 10},
+                 {"class": "1", "precision": 0.7, "recall": 0.75, "f1": 0.72, "support": 12}]
+    bars = figures.per_class_bars(per_class)
+    serialised(bars)
+    assert [trace.name for trace in bars.data] == ["precision", "recall", "F1"]
+    curves = [{"class": "0", "fpr": [0, 0.1, 1], "tpr": [0, 0.9, 1], "auc": 0.9},
+              {"class": "1", "fpr": [0, 0.3, 1], "tpr": [0, 0.6, 1], "auc": 0.65}]
+    roc = figures.roc_curves(curves)
+    serialised(roc)
+    assert len(roc.data) == 3 and roc.data[1].name == "0 (AUC 0.900)"
+
+
+def test_runs_overlay_races_optimizers():
+    histories = {"adam": EPOCHS, "sgd": [{"epoch": 1, "val_accuracy": 0.5}], "broken": [{"epoch": 1, "loss": 2.0}]}
+    figure = figures.runs_overlay(histories)
+    serialised(figure)
+    assert [trace.name for trace in figure.data] == ["adam", "sgd"]
+    assert "validation accuracy" in figure.layout.yaxis.title.text
+    assert "lower is better" in figures.runs_overlay(histories, "loss").layout.yaxis.title.text
+    assert len(figures.runs_overlay({}).layout.annotations) == 1
