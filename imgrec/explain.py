@@ -82,14 +82,21 @@ DESCRIPTIONS = {
 # values hold layers and sub-models, never the model object itself.
 _CACHE = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.RLock()
+# Someone clicking through all 140 layers of EfficientNet would otherwise keep 140 graphs;
+# the oldest are dropped and rebuilt on demand (one trace, about a second).
+_MAX_ENTRIES_PER_MODEL = 48
 
 
 def _cached(model, key, build):
     """Returns `build()` for (model, key), computing it once per live model."""
     with _CACHE_LOCK:
         entries = _CACHE.setdefault(model, {})
-        if key not in entries:
+        if key in entries:
+            entries[key] = entries.pop(key)  # Most recently used last.
+        else:
             entries[key] = build()
+            while len(entries) > _MAX_ENTRIES_PER_MODEL:
+                entries.pop(next(iter(entries)))
         return entries[key]
 
 
@@ -567,6 +574,26 @@ def feature_maps(model, image, layer_name):
     batch = _as_batch(model, image)
     forward = _forward_function(model, ((layer, "output"),))
     return np.asarray(forward(batch)[0])[0]
+
+
+def activation_ranges(model, image, layer_names=None):
+    """Returns `{layer name: (min, max)}` of the activations of several layers, in one pass.
+
+    For `figures.heatmap_grid(..., scale="global", global_range=...)`: the min of the mins
+    and the max of the maxes put every layer on one colour scale.
+
+    Args:
+        model: a `keras.Model`.
+        image: float32 `(height, width, channels)` in 0..255.
+        layer_names: the layers. Defaults to `spatial_layers(model)`.
+    """
+    names = spatial_layers(model) if layer_names is None else list(layer_names)
+    if not names:
+        return {}
+    layers = tuple(find_layer(model, name) for name in names)
+    forward = _forward_function(model, tuple((layer, "output") for layer in layers))
+    results = forward(_as_batch(model, image))
+    return {name: (float(np.min(values)), float(np.max(values))) for name, values in zip(names, results, strict=True)}
 
 
 def conv_kernels(model, layer_name):

@@ -211,6 +211,26 @@ def _reference_gradcam(model, image, class_index, layer_name):
     return upsampled / upsampled.max()
 
 
+SHIPPED = ("mnist-cnn", "fashion-cnn", "mnist-crnn", "mnist-rnn", "mnist-vit")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_applicable_explainer_runs_on_the_shipped_models(name):
+    from imgrec import registry
+
+    if not (registry.models_dir() / f"{name}.keras").exists():
+        pytest.skip(f"{name} is not trained yet")
+    classifier = registry.load(name)
+    drawing = np.zeros((64, 64, 3), np.uint8)
+    drawing[12:52, 28:36] = 255  # A white stroke on black, like the drawing canvas gives.
+    image = classifier.preprocess(drawing)
+    class_index = int(np.argmax(classifier.predict_inputs(image[None])[0]))
+    for method in explain.applicable_explainers(classifier.model):
+        heatmap = explain.EXPLAINERS[method](classifier.model, image, class_index)
+        assert heatmap.shape == classifier.input_shape[:2]
+        assert np.isfinite(heatmap).all() and 0.0 <= heatmap.min() <= heatmap.max() <= 1.0
+
+
 def test_gradcam_matches_a_direct_computation(models, bars_model):
     cases = [(bars_model, 0), (bars_model, 1)] + [(models("cnn"), index) for index in range(10)]
     checked = 0
@@ -374,6 +394,16 @@ def test_feature_maps_of_sequences_and_dense_layers(models):
     assert explain.feature_maps(models("mlp"), random_image(models("mlp")), "dense1").shape == (256,)
 
 
+def test_activation_ranges_cover_every_spatial_layer(models):
+    model = models("cnn")
+    image = random_image(model)
+    ranges = explain.activation_ranges(model, image)
+    assert list(ranges) == explain.spatial_layers(model)
+    conv2 = explain.feature_maps(model, image, "conv2")
+    assert ranges["conv2"] == pytest.approx((conv2.min(), conv2.max()))
+    assert explain.activation_ranges(models("mlp"), random_image(models("mlp"))) == {}
+
+
 def test_conv_kernels(models):
     kernel, bias = explain.conv_kernels(models("cnn"), "conv1")
     assert kernel.shape == (3, 3, 1, 32) and bias.shape == (32,)
@@ -384,6 +414,14 @@ def test_conv_kernels(models):
     )
     with pytest.raises(ValueError, match="not a Conv2D"):
         explain.conv_kernels(models("cnn"), "pool1")
+
+
+def test_cache_is_bounded_per_model(monkeypatch):
+    monkeypatch.setattr(explain, "_MAX_ENTRIES_PER_MODEL", 2)
+    model = architectures.build("mlp", (8, 8, 1), 3)
+    for key in ("a", "b", "c"):
+        explain._cached(model, key, lambda key=key: key)
+    assert list(explain._CACHE[model]) == ["b", "c"]
 
 
 def test_cache_is_reused_and_does_not_keep_models_alive():
