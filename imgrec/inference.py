@@ -32,12 +32,14 @@ def compiled_forward(model):
         # The graph holds the model only weakly, so the cache never keeps a model alive.
         model_ref = weakref.ref(model)
 
-        @tf.function(input_signature=[tf.TensorSpec(input_shape, tf.float32)], reduce_retracing=True)
+        @tf.function(input_signature=[tf.TensorSpec(input_shape, tf.float32)])
         def forward(images):
             return model_ref()(images, training=False)
 
-        _COMPILED[model] = forward
-        return forward
+        # The concrete function skips tf.function's per-call argument binding (~0.1-1 ms).
+        concrete = forward.get_concrete_function()
+        _COMPILED[model] = concrete
+        return concrete
 
 
 def to_class_probabilities(outputs):
@@ -70,6 +72,8 @@ def predict_probabilities(model, images, batch_size=256):
     Returns:
         float64 array `(N, num_classes)`.
     """
+    import tensorflow as tf
+
     forward = compiled_forward(model)
     images = np.asarray(images)
     if images.ndim != 4:
@@ -77,7 +81,7 @@ def predict_probabilities(model, images, batch_size=256):
     chunks = []
     for start in range(0, len(images), batch_size):
         batch = np.ascontiguousarray(images[start : start + batch_size], dtype=np.float32)
-        chunks.append(np.asarray(forward(batch)))
+        chunks.append(forward(tf.constant(batch)).numpy())
     if not chunks:
         return np.zeros((0, max(model.output_shape[-1], 2)))
     return to_class_probabilities(np.concatenate(chunks, axis=0))

@@ -1,0 +1,40 @@
+"""Runs every benchmark, prints a table and writes bench/results.json.
+
+Usage: python -m bench [NAME ...]   (names: training, predict)
+"""
+
+import json
+import os
+import pathlib
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SUITES = ("training", "predict")
+RESULTS = pathlib.Path(__file__).resolve().parent / "results.json"
+
+
+def main(argv=None):
+    import importlib
+
+    names = list(argv if argv is not None else sys.argv[1:]) or list(SUITES)
+    unknown = [name for name in names if name not in SUITES]
+    if unknown:
+        print(f"error: unknown benchmark {unknown[0]!r}; choose from {', '.join(SUITES)}", file=sys.stderr)
+        return 2
+    rows = []
+    for name in names:
+        suite = importlib.import_module(f"bench.{name}")
+        rows += suite.run()
+    print(f"{'benchmark':<40} {'value':>12} {'unit':<10} {'baseline':>12} {'ratio':>7}")
+    for row in rows:
+        baseline = f"{row['baseline']:.2f}" if row["baseline"] else "-"
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
+        print(f"{row['name']:<40} {row['value']:>12.2f} {row['unit']:<10} {baseline:>12} {ratio:>7}")
+    RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
