@@ -219,22 +219,24 @@ def _read_json(path):
 @contextlib.contextmanager
 def _locked(root):
     """Holds the exclusive lock on a runs folder; re-entrant within one thread."""
-    depth = getattr(_LOCK_DEPTH, "value", 0)
-    if depth:
-        _LOCK_DEPTH.value = depth + 1
+    root = pathlib.Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    key = str(root.resolve())
+    held = _LOCK_DEPTH.__dict__.setdefault("held", {})
+    if held.get(key):
+        held[key] += 1
         try:
             yield
         finally:
-            _LOCK_DEPTH.value = depth
+            held[key] -= 1
         return
-    root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        _LOCK_DEPTH.value = 1
+        held[key] = 1
         try:
             yield
         finally:
-            _LOCK_DEPTH.value = 0
+            held[key] = 0
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -354,7 +356,7 @@ def _worker_command(folder):
     return [sys.executable, "-m", "imgrec.jobs", "worker", str(folder)]
 
 
-def _start_worker(folder, state):
+def _start_worker(folder, state, threads):
     """Starts the worker of a queued run and marks it running (call under the lock)."""
     environment = dict(os.environ)
     # The worker must import this checkout of imgrec whatever its working folder.
@@ -384,8 +386,8 @@ def _start_worker(folder, state):
     with _CHILDREN_LOCK:
         _CHILDREN[process.pid] = process
     identity = _process_identity(process.pid)
-    state.update(status=RUNNING, pid=process.pid, pid_start=identity[0] if identity else None, started=now,
-                 threads=threads_per_run())
+    state.update(status=RUNNING, phase="starting", pid=process.pid, pid_start=identity[0] if identity else None,
+                 started=now, threads=threads)
     _write_json(folder / STATUS_FILE, state)
     return True
 
@@ -393,6 +395,7 @@ def _start_worker(folder, state):
 def _finish(folder, state, status, reason, **extra):
     """Writes a final status (call under the lock)."""
     now = time.time()
+    state.pop("phase", None)
     state.update(status=status, reason=reason, finished=now, **extra)
     if state.get("started"):
         state["seconds"] = round(now - state["started"], 3)
@@ -448,6 +451,8 @@ def _pump_locked(root):
         `(ended, started)`: ids of runs this call ended and started.
     """
     now = time.time()
+    # Read before anything starts: a bad setting must not leave a worker half-registered.
+    limit, threads = max_runs(), threads_per_run()
     runs = _scan(root)
     ended, running = [], 0
     for run_id, folder, state in runs:
@@ -458,11 +463,10 @@ def _pump_locked(root):
         else:
             running += 1
     started = []
-    limit = max_runs()
     for run_id, folder, state in _oldest_first([run for run in runs if run[2]["status"] == QUEUED]):
         if running >= limit:
             break
-        if _start_worker(folder, state):
+        if _start_worker(folder, state, threads):
             running += 1
             started.append(run_id)
     return ended, started
@@ -501,7 +505,7 @@ def submit(config, *, runs_dir=None):
     # worker reads back is exactly what was checked here.
     settings = training.TrainConfig.from_dict(config).to_dict()
     limit_seconds = time_limit()
-    max_runs()  # A bad IMGREC_MAX_RUNS should fail here, in front of the user, not in pump.
+    threads_per_run()  # A bad IMGREC_MAX_RUNS or IMGREC_RUN_THREADS fails here, in front of the user.
     root = _root(runs_dir)
     with _locked(root):
         waiting = sum(1 for _, _, state in _scan(root) if state["status"] == QUEUED)
@@ -539,6 +543,7 @@ def pump(*, runs_dir=None):
         The ids of the runs it started.
     """
     root = _root(runs_dir)
+    _reap_children()
     if not root.is_dir():
         return []
     with _locked(root):
@@ -612,8 +617,10 @@ def status(run_id, *, runs_dir=None):
     Returns:
         The dict of `status.json`: `status` (queued, running, done, failed or cancelled),
         `reason` (a sentence, or None), `pid`, `created`, `started`, `finished` (Unix
-        seconds), `time_limit`, `seconds` once finished, `test_accuracy` when done; plus `id`
-        and, for a queued run, `queue_position` (1 starts next).
+        seconds), `time_limit`, `threads`, `seconds` once finished, `test_accuracy` when
+        done; while running, `phase` ("starting" while TensorFlow loads, "training",
+        "evaluating"); plus `id` and, for a queued run, `queue_position` (1 starts next;
+        computed when read, so it is never stale).
 
     Raises:
         JobError: for an invalid or unknown id.
@@ -1024,7 +1031,7 @@ def _watchdog(folder, root, deadline):
         with contextlib.suppress(Exception), _locked(root):
             state = _read_json(folder / STATUS_FILE) or {}
             if state.get("status") == RUNNING and state.get("pid") == os.getpid():
-                _finish(folder, state, FAILED, _time_limit_reason(state.get("time_limit")))
+                _finish(folder, state, FAILED, _time_limit_reason(state.get("time_limit") or DEFAULT_TIME_LIMIT))
         os._exit(1)
 
     timer = threading.Timer(max(0.0, deadline + TIME_LIMIT_GRACE - time.time()), expire)
@@ -1054,11 +1061,12 @@ def run_worker(run_dir):
     if state.get("status") != RUNNING or state.get("pid") != os.getpid():
         return 0
     signal.signal(signal.SIGTERM, _on_sigterm)
-    deadline = state["started"] + state["time_limit"]
+    limit_seconds = state.get("time_limit") or DEFAULT_TIME_LIMIT
+    deadline = (state.get("started") or time.time()) + limit_seconds
     timer = _watchdog(folder, root, deadline)
     try:
         _configure_process()
-        outcome = _train_and_evaluate(folder, StopCheck(folder / CANCEL_FILE, deadline), state["time_limit"])
+        outcome = _train_and_evaluate(folder, StopCheck(folder / CANCEL_FILE, deadline), limit_seconds)
     except _Terminated:
         outcome = (CANCELLED, "Cancelled.", {}) if (folder / CANCEL_FILE).exists() else (
             FAILED, "The worker process was stopped by a signal (SIGTERM).", {})
@@ -1077,6 +1085,15 @@ def run_worker(run_dir):
     return 0
 
 
+def _set_phase(folder, phase):
+    """Records what a running worker is doing, for the page to show (starting, training, evaluating)."""
+    with _locked(folder.parent):
+        state = _read_json(folder / STATUS_FILE) or {}
+        if state.get("status") == RUNNING and state.get("pid") == os.getpid():
+            state["phase"] = phase
+            _write_json(folder / STATUS_FILE, state)
+
+
 def _train_and_evaluate(folder, should_stop, limit_seconds):
     """Trains, evaluates and writes the model and results.
 
@@ -1092,9 +1109,13 @@ def _train_and_evaluate(folder, should_stop, limit_seconds):
         return FAILED, "The run's config.json is missing or is not a JSON object.", {}
     config = training.TrainConfig.from_dict(config_values)
     tensorboard = TensorBoardScalars(folder / TENSORBOARD_DIR)
+    first_event = [True]
     with open(folder / METRICS_FILE, "a", encoding="utf-8") as log:
 
         def on_progress(event):
+            if first_event[0]:
+                first_event[0] = False
+                _set_phase(folder, "training")
             line = json.dumps(_json_ready({**event, "time": round(time.time(), 3)}), allow_nan=False)
             log.write(line + "\n")
             log.flush()  # Readers poll the file: each event must be visible as soon as it exists.
@@ -1108,6 +1129,7 @@ def _train_and_evaluate(folder, should_stop, limit_seconds):
         return FAILED, _time_limit_reason(limit_seconds), {}
     if trained.cancelled:
         return CANCELLED, f"Cancelled after {len(trained.history)} of {config.epochs} epochs.", {}
+    _set_phase(folder, "evaluating")
     report = _evaluate(trained)
     if (folder / CANCEL_FILE).exists():
         return CANCELLED, "Cancelled while evaluating.", {}
@@ -1415,7 +1437,7 @@ def main(argv=None):
         return 0
     except Exception as error:
         if isinstance(error, _user_errors()):
-            print(f"error: {error}" if not str(error).startswith(parser.prog) else str(error), file=sys.stderr)
+            print(f"error: {error}", file=sys.stderr)  # The main CLI's contract: one line, starting "error:".
             return 2
         raise
 

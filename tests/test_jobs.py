@@ -203,6 +203,36 @@ def test_recover_marks_runs_of_dead_workers_and_removes_temporary_files(runs):
     assert "20261121-100000-000001" not in {run["id"] for run in jobs.list_runs()}
 
 
+def test_concurrent_pumps_start_the_oldest_runs_and_never_exceed_the_limit(runs, monkeypatch):
+    import threading
+
+    # Each thread opens the lock file itself, so they exclude each other exactly as processes do.
+    own_start = jobs._process_identity(os.getpid())[0]
+    starts = []
+
+    def fake_start(folder, state, threads):
+        starts.append(folder.name)
+        time.sleep(0.01)  # Widens the window a missing lock would leave open.
+        state.update(status=jobs.RUNNING, pid=os.getpid(), pid_start=own_start, started=time.time(), threads=threads)
+        (folder / jobs.STATUS_FILE).write_text(json.dumps(state))
+        return True
+
+    monkeypatch.setattr(jobs, "_start_worker", fake_start)
+    ids = [f"20261121-10000{index}-00000{index}" for index in range(5)]
+    for run_id in ids:
+        write_queued_run(runs, run_id, TINY)
+        time.sleep(0.01)  # Distinct creation times: oldest first is well defined.
+    threads = [threading.Thread(target=jobs.pump) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(starts) == ids[:2]
+    assert [jobs.queue_position(run_id) for run_id in ids[2:]] == [1, 2, 3]
+    jobs.cancel(ids[2])
+    assert [jobs.queue_position(run_id) for run_id in ids[3:]] == [1, 2]
+
+
 # ---------------------------------------------------------------------------------------
 # Real worker processes.
 
@@ -257,6 +287,7 @@ def test_cli_user_errors_exit_2_with_one_line():
                                   env=environment, timeout=60)
         assert finished.returncode == 2, finished.stderr
         assert finished.stdout == "" and len(finished.stderr.strip().splitlines()) == 1, finished.stderr
+        assert finished.stderr.startswith("error: "), finished.stderr
         assert "Traceback" not in finished.stderr
 
 
@@ -297,6 +328,7 @@ def test_limit_one_queues_cancel_stops_a_run_and_the_time_limit_fails_the_next(r
     assert jobs.queue_position(limited_id) == 1
 
     wait_until(lambda: jobs.read_metrics(long_id)[0])  # Training, not just importing TensorFlow.
+    assert jobs.status(long_id)["phase"] == "training"
     started = time.monotonic()
     cancelled = jobs.cancel(long_id)
     latency = time.monotonic() - started
@@ -311,9 +343,29 @@ def test_limit_one_queues_cancel_stops_a_run_and_the_time_limit_fails_the_next(r
     assert jobs.status(extra_id)["status"] == "cancelled"
 
 
+def running_status(run_id):
+    view = jobs.status(run_id)
+    return view if view["status"] == "running" else None
+
+
+def test_a_worker_that_ignores_cancel_gets_sigterm_then_sigkill(runs, monkeypatch):
+    monkeypatch.setattr(jobs, "CANCEL_GRACE", 0.3)
+    monkeypatch.setattr(jobs, "KILL_GRACE", 0.5)
+    run_id = jobs.submit(TINY)
+    state = wait_until(lambda: running_status(run_id))
+    assert state["phase"] == "starting"
+    # Frozen, it can neither see the cancel file nor run a SIGTERM handler: only SIGKILL ends it.
+    os.kill(state["pid"], signal.SIGSTOP)
+    started = time.monotonic()
+    view = jobs.cancel(run_id, timeout=10)
+    assert view["status"] == "cancelled" and view["reason"] == "Cancelled."
+    assert time.monotonic() - started < 5
+    wait_until(lambda: not jobs._worker_alive(state), timeout=5)
+
+
 def test_a_killed_worker_is_marked_failed(runs):
     run_id = jobs.submit(TINY)
-    state = wait_until(lambda: (lambda view: view if view["status"] == "running" else None)(jobs.status(run_id)))
+    state = wait_until(lambda: running_status(run_id))
     os.kill(state["pid"], signal.SIGKILL)
     # Poll the file, not status(), which would settle the run itself: pump must do it here.
     deadline = time.monotonic() + 30
