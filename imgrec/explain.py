@@ -886,6 +886,12 @@ def gradcam_from_gradients(activations, gradients, plus=False):
 def gradcam(model, image, class_index, layer_name=None, plus=False):
     """Returns the Grad-CAM (or Grad-CAM++) heatmap of one class for one image.
 
+    Grad-CAM assumes a feature counts for the class wherever it appears, as behind a global
+    average pool. Behind a Flatten + Dense head that weighs each position differently, a
+    channel's average gradient can be negative even where it decides the class: on a toy
+    task whose label is the quadrant of a square, Grad-CAM's map was empty at the square
+    (31 of 40 peaks elsewhere) while Grad-CAM++ and saliency found it every time.
+
     Args:
         model: a `keras.Model` with a convolutional feature map.
         image: float32 `(height, width, channels)` in 0..255.
