@@ -595,13 +595,28 @@ def _public_status(run_id, state, queued):
     return view
 
 
+def _needs_settling(folder, state):
+    """Says whether a running run needs `pump`: its worker died, or ignores a stop past its grace."""
+    if state["status"] != RUNNING:
+        return False
+    if not _worker_alive(state):
+        return True
+    try:
+        if time.time() - (folder / CANCEL_FILE).stat().st_mtime > CANCEL_GRACE:
+            return True
+    except FileNotFoundError:
+        pass
+    limit = state.get("time_limit") or DEFAULT_TIME_LIMIT
+    return time.time() > (state.get("started") or math.inf) + limit + TIME_LIMIT_GRACE
+
+
 def _read_state(run_id, root):
     folder = _run_folder(run_id, root)
     state = _read_json(folder / STATUS_FILE)
     if state is None or state.get("status") not in STATES:
         raise JobError(f"The status file of run {run_id} is unreadable; delete the run.")
-    if state["status"] == RUNNING and not _worker_alive(state):
-        # Whoever looks first notices a dead worker, so a crash never leaves a run "running".
+    if _needs_settling(folder, state):
+        # Whoever looks settles it, so a page that only polls still ends dead or stuck workers.
         pump(runs_dir=root)
         state = _read_json(folder / STATUS_FILE) or state
     return folder, state
@@ -655,7 +670,7 @@ def list_runs(runs_dir=None):
     """
     root = _root(runs_dir)
     runs = _scan(root)
-    if any(state["status"] == RUNNING and not _worker_alive(state) for _, _, state in runs):
+    if any(_needs_settling(folder, state) for _, folder, state in runs):
         pump(runs_dir=root)
         runs = _scan(root)
     queued = [run for run in runs if run[2]["status"] == QUEUED]

@@ -357,7 +357,10 @@ def test_a_worker_that_ignores_cancel_gets_sigterm_then_sigkill(runs, monkeypatc
     # Frozen, it can neither see the cancel file nor run a SIGTERM handler: only SIGKILL ends it.
     os.kill(state["pid"], signal.SIGSTOP)
     started = time.monotonic()
-    view = jobs.cancel(run_id, timeout=10)
+    assert jobs.cancel(run_id, wait=False)["status"] == "running"
+    # A page only polls status(); that alone must escalate to SIGTERM, then SIGKILL.
+    view = wait_until(lambda: (lambda view: view if view["status"] != "running" else None)(jobs.status(run_id)),
+                      timeout=10)
     assert view["status"] == "cancelled" and view["reason"] == "Cancelled."
     assert time.monotonic() - started < 5
     wait_until(lambda: not jobs._worker_alive(state), timeout=5)
