@@ -93,6 +93,9 @@ def cmd_models(args):
     if args.json:
         _print_json(cards)
         return 0
+    if args.markdown:
+        print(markdown_table(cards))
+        return 0
     rows = [("name", "architecture", "dataset", "test accuracy", "split")]
     for card in cards:
         metrics = card.get("metrics") or {}
@@ -102,6 +105,28 @@ def cmd_models(args):
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
+
+
+def markdown_table(cards):
+    """The README's table of models, every number read from the cards (measured by evaluate)."""
+    lines = [
+        "| model | architecture | dataset | test accuracy | measured on | parameters | file | training time |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for card in cards:
+        metrics = card.get("metrics") or {}
+        training = card.get("training") or {}
+        seconds = training.get("seconds")
+        split = metrics.get("split", "-")
+        if metrics.get("n"):
+            split = f"{split} (n={metrics['n']:,})"
+        size = card.get("file_size")
+        lines.append(
+            f"| `{card['name']}` | {card.get('architecture', '-')} | {card.get('dataset', '-')} | "
+            f"{_format_accuracy(card)} | {split} | {card.get('parameters', 0):,} | "
+            f"{f'{size / 1e6:.1f} MB' if size else '-'} | {f'{seconds / 60:.1f} min' if seconds else '-'} |"
+        )
+    return "\n".join(lines)
 
 
 def cmd_predict(args):
@@ -256,6 +281,7 @@ def build_parser():
 
     models = commands.add_parser("models", help="list the registry's models and their measured metrics")
     models.add_argument("--json", action="store_true")
+    models.add_argument("--markdown", action="store_true", help="the README's table of models")
     models.add_argument("--build-cache", action="store_true", help="build models made on first use (ImageNet)")
     models.set_defaults(func=cmd_models)
 
@@ -295,13 +321,18 @@ def build_parser():
     export_parser.add_argument("--format", choices=("keras", "tflite", "savedmodel"), default="keras")
     export_parser.add_argument("--output", required=True)
     export_parser.set_defaults(func=cmd_export)
+
+    from imgrec import jobs
+
+    jobs.add_cli(commands)
     return parser
 
 
 def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
-        if args.command != "data":
+        # Listing data and polling runs never touch TensorFlow; its import costs seconds.
+        if args.command not in ("data", "runs"):
             quiet_tensorflow_import()
         return args.func(args)
     except UserError as error:

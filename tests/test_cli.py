@@ -112,3 +112,21 @@ def test_subprocess_error_has_no_tensorflow_noise(models_dir, tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert process.returncode == 2
     assert process.stderr.strip().count("\n") == 0 and process.stderr.startswith("error:")
+
+
+def test_runs_contract_through_the_main_cli(models_dir, tmp_path, monkeypatch, capsys):
+    from imgrec import jobs
+
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
+    code, out, _ = run(capsys, "runs", "submit", "--preset", "quickstart", "--epochs", "1", "--max-samples", "200",
+                       "--json")
+    run_id = json.loads(out)["id"]
+    assert code == 0
+    jobs.wait(run_id, timeout=300)
+    code, out, _ = run(capsys, "runs", "show", run_id, "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["status"] == "done" and 0 <= shown["test_accuracy"] <= 1
+    code, out, _ = run(capsys, "runs", "--json")
+    assert code == 0 and run_id in [row["id"] for row in json.loads(out)]
+    code, _, err = run(capsys, "runs", "show", "../../etc", "--json")
+    assert code == 2 and len(err.strip().splitlines()) == 1
