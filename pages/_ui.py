@@ -9,7 +9,9 @@ and parameters (the classifier itself is passed as `_classifier`, outside the ke
 
 import base64
 import hashlib
+import pathlib
 import re
+import runpy
 import typing
 
 import numpy as np
@@ -37,6 +39,25 @@ COLLECTION_FOR_DATASET = {"mnist": "mnist", "mnist-5k": "mnist", "digits": "mnis
                           "cifar10": "cifar10"}
 COLLECTION_TITLES = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
                      "cifar100": "CIFAR-100", "imagenet": "ImageNet", "photos": "Photos"}
+
+
+ENTRY_SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "streamlit_app.py"
+
+
+def run_inside_navigation():
+    """Makes sure a page runs under the app's navigation, even on a fresh server's first, deep-linked request.
+
+    Streamlit 1.67 still runs a script of `pages/` on its own (its old, directory-based
+    multipage mode, with every file listed in the sidebar) until some session has run
+    `st.navigation`, so the first visitor of a shared link like `/predict?model=...` after a
+    restart would get that. Here the page then runs the entry script instead, whose
+    navigation switches the old mode off for good and runs this page again properly.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        runpy.run_path(str(ENTRY_SCRIPT), run_name="__main__")
+        st.stop()
 
 
 class InputImage(typing.NamedTuple):

@@ -107,4 +107,5 @@ def main():
     models_table(cards)
 
 
+_ui.run_inside_navigation()
 main()

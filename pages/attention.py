@@ -1,0 +1,149 @@
+"""Attention: how a vision transformer's patches look at each other, head by head, and where the decision looks."""
+
+import numpy as np
+import streamlit as st
+
+from imgrec import explain, figures
+from pages import _ui
+
+FUSIONS = {"mean": "Mean of the heads", "max": "Strongest head", "min": "Weakest head"}
+
+
+def _switch_model(name):
+    st.session_state.model_name = name
+
+
+def no_attention(card):
+    """Says why there is nothing to show and offers a model that has attention."""
+    st.info(
+        f"**{card.get('title', card['name'])}** has no attention layers: it is a "
+        f"{card.get('architecture', 'model')} that reads the image with filters or as a sequence, so there is "
+        "no attention to draw. Attention belongs to the vision transformer (ViT).",
+        icon=":material/info:",
+    )
+    transformers = [other for other in _ui.model_cards() if _ui.has_attention(other)]
+    for other in transformers[:3]:
+        st.button(f"Switch to {other.get('title', other['name'])}", icon=":material/swap_horiz:",
+                  key=f"switch-{other['name']}", on_click=_switch_model, args=(other["name"],))
+    if not transformers:
+        st.markdown("No vision transformer has been trained on this server yet. Train one with "
+                    "`python -m imgrec train --preset mnist-vit --save mnist-vit`.")
+
+
+def query_ui(grid, has_class_token):
+    """Chooses the query: the class token or one patch by row and column; returns its token index."""
+    rows, cols = grid[0], grid[1]
+    options = ["patch"] + (["class"] if has_class_token else [])
+    kind = st.segmented_control(
+        "Query", options, default="patch", key="query-kind",
+        format_func={"patch": "One patch", "class": "The class token"}.get,
+    ) or "patch"
+    offset = 1 if has_class_token else 0
+    if kind == "class":
+        return 0, None
+    left, right = st.columns(2)
+    row = left.slider("Patch row", 0, rows - 1, rows // 2, key="query-row")
+    col = right.slider("Patch column", 0, cols - 1, cols // 2, key="query-col")
+    return offset + row * cols + col, (row, col)
+
+
+def patches_view(base, grid, chosen):
+    rows, cols, patch = grid
+    figure = figures.image_figure(base, title=f"{rows} x {cols} patches of {patch} x {patch} pixels")
+    scale = base.shape[0] / (rows * patch)
+    for index in range(1, rows):
+        figure.add_hline(y=index * patch * scale - 0.5, line_color="white", line_width=1)
+    for index in range(1, cols):
+        figure.add_vline(x=index * patch * scale - 0.5, line_color="white", line_width=1)
+    if chosen is not None:
+        row, col = chosen
+        figure.add_shape(type="rect", x0=col * patch * scale - 0.5, x1=(col + 1) * patch * scale - 0.5,
+                         y0=row * patch * scale - 0.5, y1=(row + 1) * patch * scale - 0.5,
+                         line_color="#ff2b2b", line_width=3)
+    st.plotly_chart(figure, key="patches-chart")
+
+
+def heads_view(attention, query, grid, base):
+    """Each layer's and head's attention from the query over the patches, plus the head average."""
+    layers, heads = attention.shape[:2]
+    extra = attention.shape[-1] - grid[0] * grid[1]
+    maps = attention[:, :, query, extra:]
+    maps = np.concatenate([maps, maps.mean(axis=1, keepdims=True)], axis=1)
+    grids = np.stack([[explain.token_heatmap(values, grid) for values in layer] for layer in maps])
+    labels = [f"Head {head + 1}" for head in range(heads)] + ["Average"]
+    st.plotly_chart(figures.attention_heads_grid(grids, rgb=base, head_labels=labels), key="heads-chart")
+    st.caption(
+        f"{layers} layers (rows) x {heads} heads (columns), and in the last column their average. Each map "
+        "shows how the query's attention (its weights sum to 1) spreads over the patches: bright patches are "
+        "where that head gathers information from. Heads in early layers often look near the query; later "
+        "heads look further, at the parts that decide the class."
+    )
+
+
+def rollout_view(classifier, key, model_input, base):
+    st.subheader("Attention rollout: where the decision looks")
+    left, right = st.columns(2)
+    fusion = left.radio("Combine the heads by", list(FUSIONS), format_func=FUSIONS.get, horizontal=True,
+                        key="rollout-fusion")
+    discard = right.slider("Discard the weakest links", 0.0, 0.95, 0.0, 0.05, key="rollout-discard",
+                           help="The fraction of the lowest attention weights set to zero in each layer "
+                                "before multiplying; it removes the faint background and sharpens the map.")
+    heatmap = _ui.rollout(classifier, key, model_input, fusion, discard)
+    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="rollout-alpha")
+    st.plotly_chart(figures.image_figure(explain.overlay(base, heatmap, alpha), title="Attention rollout"),
+                    key="rollout-chart")
+    st.caption(explain.DESCRIPTIONS["rollout"] + " Each layer mixes in the residual path (the token keeps half "
+               "of itself), then the layers are multiplied together.")
+
+
+def distance_view(attention, grid):
+    st.subheader("How far does each head look?")
+    distances = explain.mean_attention_distance(attention, grid)
+    st.plotly_chart(figures.mean_distance_scatter(distances), key="distance-chart")
+    st.caption(
+        "For each head: the distance in pixels from a patch to the patches it attends to, weighted by the "
+        "attention and averaged over all patches. A small distance means the head looks locally, like a "
+        "convolution; a large one means it gathers from the whole image."
+    )
+
+
+def main():
+    st.title("Attention")
+    st.markdown(
+        "A **vision transformer** cuts the image into square patches and turns each into a list of numbers, a "
+        "**token**. In every layer, each token asks every other token how relevant it is, and takes a weighted "
+        "average of them: these weights are the **attention**. Several **heads** do this side by side, each "
+        "free to look for something different. An extra class token gathers the evidence for the decision."
+    )
+    name = _ui.model_picker()
+    card = _ui.card_for(name)
+    if not _ui.has_attention(card):
+        no_attention(card)
+        return
+    classifier = _ui.classifier_or_stop(name)
+    if not explain.has_attention(classifier.model):
+        no_attention(card)
+        return
+    key = _ui.model_key(card)
+    image = _ui.pick_one(_ui.image_input(card, multiple=False, key="attention"), key="attention-pick")
+    if image is None:
+        st.info("Choose an image above to see where the model looks.", icon=":material/arrow_upward:")
+        return
+    model_input = _ui.model_input(classifier, key, image.rgb)
+    attention = _ui.attention_maps(classifier, key, model_input)
+    grid = explain.patch_grid(classifier.model)
+    has_class_token = attention.shape[-1] > grid[0] * grid[1]
+    base = _ui.enlarge(_ui.model_view(model_input), 280)
+    st.subheader("The image, cut into patches")
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        query, chosen = query_ui(grid, has_class_token)
+        patches_view(base, grid, chosen)
+    with right:
+        heads_view(attention, query, grid, base)
+    rollout_view(classifier, key, model_input, base)
+    distance_view(attention, grid)
+
+
+_ui.run_inside_navigation()
+main()

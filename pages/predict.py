@@ -1,0 +1,166 @@
+"""Predict: choose images, see what the model sees, its top classes, and why it chose any one of them."""
+
+import numpy as np
+import streamlit as st
+
+from imgrec import explain, figures
+from pages import _ui
+
+TOP_K = 5
+METHOD_TITLES = {
+    "gradcam": "Grad-CAM",
+    "gradcam++": "Grad-CAM++",
+    "saliency": "Saliency",
+    "smoothgrad": "SmoothGrad",
+    "rollout": "Attention rollout",
+}
+PREPROCESSING_WORDS = {
+    "mnist-digit": "made grey, inverted when the ink is dark on a light background, cropped to the digit, "
+                   "fitted into a 20 x 20 box and centred by its centre of mass, as MNIST itself was made",
+    "fit": "padded to the model's shape with the background colour and resized",
+    "imagenet": "its central square cropped and resized, as ImageNet photos were",
+}
+
+
+def predictions_table(classifier, key, chosen):
+    """One row per image: a thumbnail, the top class and its probability, the runners-up."""
+    inputs = np.stack([_ui.model_input(classifier, key, item.rgb) for item in chosen])
+    probabilities = _ui.probabilities(classifier, key, inputs)
+    rows = []
+    for item, row in zip(chosen, probabilities, strict=True):
+        ranked = classifier.rank(row, 3)
+        rows.append({
+            "Image": _ui.data_url(_ui.thumbnail_png(item.rgb, 64)),
+            "File": item.name,
+            "Top class": ranked[0].label,
+            "Probability": ranked[0].probability,
+            "Runners-up": ", ".join(f"{p.label} ({p.probability:.0%})" for p in ranked[1:]),
+        })
+    st.subheader(f"{len(chosen)} images")
+    st.dataframe(
+        rows, hide_index=True, row_height=70,
+        column_config={
+            "Image": st.column_config.ImageColumn("Image", width="small"),
+            "Probability": st.column_config.ProgressColumn("Probability", format="percent", min_value=0.0, max_value=1.0),
+        },
+    )
+
+
+def what_the_model_sees(classifier, image, model_input):
+    card = classifier.card
+    height, width, channels = classifier.input_shape
+    kind = (card.get("preprocessing") or {}).get("kind", "fit")
+    original, seen = st.columns(2)
+    with original:
+        st.markdown("**Your image**")
+        st.image(image.rgb, caption=f"{image.rgb.shape[1]} x {image.rgb.shape[0]} pixels", width=280)
+    with seen:
+        st.markdown("**What the model sees**")
+        colour = "grey levels" if channels == 1 else "colour values (red, green, blue)"
+        st.image(_ui.enlarge(_ui.model_view(model_input)), width=280,
+                 caption=f"{width} x {height} pixels, {height * width * channels:,} numbers")
+    st.caption(f"The model never sees your file: it reads {height * width * channels:,} {colour} from 0 to 255, "
+               f"after the image was {PREPROCESSING_WORDS.get(kind, 'resized')}.")
+
+
+def _chosen_class_from_chart(chart_key, class_key, label_index):
+    """Applies a click on a bar of the top-k chart to the class selector (only when the click is new)."""
+    state = st.session_state.get(chart_key)
+    points = state["selection"]["points"] if state and state.get("selection") else []
+    if not points:
+        return
+    point = points[0]
+    label = point.get("y") if isinstance(point.get("y"), str) else point.get("x")
+    index = label_index.get(label)
+    if index is not None and st.session_state.get(f"{chart_key}-applied") != index:
+        st.session_state[class_key] = index
+        st.session_state[f"{chart_key}-applied"] = index
+
+
+def top_classes(classifier, probabilities, image_key):
+    """The top-k chart (click a bar to explain that class) and a selector over every class; returns the class index."""
+    ranked = classifier.rank(probabilities, TOP_K)
+    order = [int(i) for i in np.argsort(-probabilities, kind="stable")]
+    label_index = {classifier.class_names[i]: i for i in order}
+    chart_key, class_key = f"topk-{image_key}", f"class-{image_key}"
+    _chosen_class_from_chart(chart_key, class_key, label_index)
+    if st.session_state.get(class_key) not in order:
+        st.session_state[class_key] = order[0]
+    selected = st.session_state[class_key]
+    figure = figures.topk_bar([p.label for p in ranked], [p.probability for p in ranked],
+                              highlight=classifier.class_names[selected])
+    st.plotly_chart(figure, on_select="rerun", selection_mode="points", key=chart_key)
+    return st.selectbox(
+        "Explain the class", order, key=class_key,
+        format_func=lambda i: f"{classifier.class_names[i]} ({probabilities[i]:.1%})",
+        help="Click a bar above, or pick any class here, even an unlikely one: the explanation shows what "
+             "in the image speaks for that class.",
+    )
+
+
+def explanation_ui(classifier):
+    """The explanation method, the layer for Grad-CAM and the opacity; returns (method, layer, alpha)."""
+    methods = explain.applicable_explainers(classifier.model)
+    method = st.segmented_control("Method", methods, format_func=METHOD_TITLES.get, default=methods[0],
+                                  key="explain-method") or methods[0]
+    layer = None
+    if method in ("gradcam", "gradcam++"):
+        layers = explain.spatial_layers(classifier.model)
+        last = explain.last_conv_layer_name(classifier.model)
+        layer = st.selectbox("Feature maps to weight", layers, index=layers.index(last) if last in layers else 0,
+                             key=f"explain-layer-{classifier.name}",
+                             help="Grad-CAM usually weights the last convolutional layer: its maps are the most "
+                                  "abstract while still keeping where things are.")
+    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="explain-alpha")
+    return method, layer, alpha
+
+
+def explanation_view(classifier, key, model_input, class_index, method, layer, alpha):
+    heatmap = _ui.explanation(classifier, key, model_input, method, int(class_index), layer)
+    base = _ui.enlarge(_ui.model_view(model_input), 448)
+    label = classifier.class_names[class_index]
+    st.plotly_chart(
+        figures.image_figure(explain.overlay(base, heatmap, alpha), title=f"{METHOD_TITLES[method]} for {label}"),
+        key="explanation-chart",
+    )
+    note = explain.DESCRIPTIONS.get(method, "")
+    if method == "rollout":
+        note += " It is the same for every class: it shows where the model looks, not what it concluded."
+    st.caption(f"{note} Red marks what speaks most for **{label}**, blue the least.")
+
+
+def single_image(classifier, key, image):
+    model_input = _ui.model_input(classifier, key, image.rgb)
+    probabilities = _ui.probabilities(classifier, key, model_input[None])[0]
+    what_the_model_sees(classifier, image, model_input)
+    left, right = st.columns([5, 6], gap="large")
+    with left:
+        st.subheader("Top classes")
+        class_index = top_classes(classifier, probabilities, _ui.digest(model_input))
+    with right:
+        st.subheader("Why?")
+        method, layer, alpha = explanation_ui(classifier)
+        explanation_view(classifier, key, model_input, class_index, method, layer, alpha)
+
+
+def main():
+    st.title("Predict")
+    st.markdown("Give the model an image and see the classes it finds most likely, then ask it **why**: "
+                "the heatmap marks the pixels that pushed the score of the chosen class up.")
+    name = _ui.model_picker()
+    card = _ui.card_for(name)
+    classifier = _ui.classifier_or_stop(name)
+    key = _ui.model_key(card)
+    chosen = _ui.image_input(card, multiple=True, key="predict")
+    if not chosen:
+        st.info("Choose an image above: a sample, your own upload, a camera photo or a drawing.",
+                icon=":material/arrow_upward:")
+        return
+    if len(chosen) > 1:
+        predictions_table(classifier, key, chosen)
+    image = _ui.pick_one(chosen, key="predict-pick")
+    single_image(classifier, key, image)
+
+
+_ui.run_inside_navigation()
+main()

@@ -1,0 +1,124 @@
+"""Every page through AppTest: it runs without an exception and shows what it promises."""
+
+import json
+
+import pytest
+
+from imgrec import images
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def charts(at):
+    """The Plotly figures on the page, as dicts (`.proto.spec` is the figure's JSON)."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def chart_titles(at):
+    titles = []
+    for figure in charts(at):
+        title = figure.get("layout", {}).get("title", {})
+        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return titles
+
+
+def open_page(app, page, **query):
+    app.query_params.update(query)
+    app.run()
+    if page:
+        app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_home_lists_models_with_measured_accuracy_and_links(app):
+    at = open_page(app, None)
+    table = at.dataframe[0].value
+    assert {"tiny-cnn", "tiny-vit"} <= set(table["Name"])
+    assert table.set_index("Name").loc["tiny-cnn", "Accuracy"] == pytest.approx(0.1)
+    assert "test" in table.set_index("Name").loc["tiny-cnn", "Measured on"]
+    assert any("grid of numbers" in block.value for block in at.markdown)
+
+
+def test_predict_shows_top_classes_and_an_explanation_for_a_sample(app):
+    at = open_page(app, "pages/predict.py", model="tiny-cnn", sample="mnist-03")
+    assert at.session_state["sample_id"] == "mnist-03"
+    assert len(charts(at)) == 2  # the top-k bars and the explanation overlay
+    assert any("Grad-CAM for" in title for title in chart_titles(at))
+    assert at.query_params["model"] in ("tiny-cnn", ["tiny-cnn"])
+
+
+def test_predict_explains_the_class_chosen_not_only_the_winner(app):
+    at = open_page(app, "pages/predict.py", model="tiny-cnn", sample="mnist-03")
+    selector = next(box for box in at.selectbox if box.label == "Explain the class")
+    other = selector.options[3]
+    selector.set_value(int(other.split(" ")[0])).run()
+    assert not at.exception
+    assert any(f"Grad-CAM for {other.split(' ')[0]}" in title for title in chart_titles(at))
+    for method in ("gradcam++", "saliency", "smoothgrad"):
+        at.segmented_control(key="explain-method").set_value(method).run()
+        assert not at.exception, method
+
+
+def test_predict_uploads_one_image_several_and_refuses_a_corrupt_one(app, digit_png):
+    at = open_page(app, "pages/predict.py", model="tiny-cnn")
+    at.segmented_control(key="predict-source").set_value("upload").run()
+    at.file_uploader(key="predict-upload").set_value(("one.png", digit_png, "image/png")).run()
+    assert not at.exception and not at.error
+    assert len(charts(at)) == 2
+    at.file_uploader(key="predict-upload").set_value(
+        [("one.png", digit_png, "image/png"), ("two.png", digit_png, "image/png")]
+    ).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["File"]) == ["one.png", "two.png"]
+    assert table["Image"][0].startswith("data:image/png;base64,")
+    at.file_uploader(key="predict-upload").set_value(("broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "image/png")).run()
+    assert not at.exception
+    try:
+        images.decode_image(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    except images.ImageError as error:
+        expected = str(error)
+    assert [block.value for block in at.error] == [f"**broken.png**: {expected}"]
+
+
+def test_model_switch_carries_across_pages_and_offers_rollout_for_a_vit(app):
+    at = open_page(app, "pages/predict.py", model="tiny-cnn", sample="mnist-03")
+    at.selectbox(key="model-picker").set_value("tiny-vit").run()
+    assert not at.exception
+    assert "Attention rollout" in at.segmented_control(key="explain-method").options
+    at.segmented_control(key="explain-method").set_value("rollout").run()
+    assert not at.exception
+    assert any("Attention rollout" in title for title in chart_titles(at))
+    at.switch_page("pages/feature_maps.py").run()
+    assert at.selectbox(key="model-picker").value == "tiny-vit"
+
+
+def test_feature_maps_layers_arithmetic_and_pooling(app):
+    at = open_page(app, "pages/feature_maps.py", model="tiny-cnn", sample="mnist-03")
+    layer = at.selectbox(key="layer-tiny-cnn")
+    assert layer.value == "conv1"
+    assert any("Kernel weights" in title for title in chart_titles(at))
+    assert "sum over 1 input channel" in at.code[0].value
+    at.slider(key="arith-channel-conv1").set_value(5).run()
+    at.radio(key="maps-scale").set_value("layer").run()
+    assert not at.exception
+    at.selectbox(key="layer-tiny-cnn").set_value("pool1").run()
+    assert not at.exception
+    assert "largest value" in at.code[0].value
+    at.selectbox(key="layer-tiny-cnn").set_value("conv2").run()
+    assert not at.exception
+    assert "sum over 32 input channels" in at.code[0].value
+
+
+def test_attention_for_a_vit_and_a_way_out_for_a_cnn(app):
+    at = open_page(app, "pages/attention.py", model="tiny-cnn", sample="mnist-03")
+    assert "has no attention layers" in at.info[0].value
+    at.button(key="switch-tiny-vit").click().run()
+    assert not at.exception
+    assert at.session_state["model_name"] == "tiny-vit"
+    assert len(charts(at)) == 4  # patches, heads, rollout, mean distance
+    at.slider(key="query-row").set_value(0).run()
+    at.radio(key="rollout-fusion").set_value("max").run()
+    at.slider(key="rollout-discard").set_value(0.5).run()
+    assert not at.exception
