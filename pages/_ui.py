@@ -329,7 +329,7 @@ def samples_ui(card, *, key="sample"):
     ) or by_id[current][1]
     ids = [sample_id for sample_id, _, c in listing if c == collection]
     st.session_state[f"{key}-id"] = current if current in ids else ids[0]
-    sample_id = st.selectbox("Sample", ids, format_func=lambda item: by_id[item][0], key=f"{key}-id",
+    sample_id = st.columns([1, 1])[0].selectbox("Sample", ids, format_func=lambda item: by_id[item][0], key=f"{key}-id",
                              on_change=_remember, args=("sample_id", f"{key}-id"))
     st.session_state.sample_id = sample_id
     if st.query_params.get("sample") != sample_id:
@@ -390,6 +390,10 @@ def model_view(model_input):
     if pixels.ndim == 3 and pixels.shape[-1] == 1:
         pixels = np.repeat(pixels, 3, axis=-1)
     return pixels
+
+
+# Plotly's mode bar (zoom, pan, download) only gets in the way on small teaching charts.
+CHART_CONFIG = {"displayModeBar": False}
 
 
 def enlarge(rgb, side=280):

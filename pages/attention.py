@@ -7,6 +7,15 @@ from imgrec import explain, figures
 from pages import _ui
 
 FUSIONS = {"mean": "Mean of the heads", "max": "Strongest head", "min": "Weakest head"}
+# How each kind of model reads an image instead of attending, for the "no attention here" message.
+READS = {
+    "cnn": "a convolutional network: it slides small filters over the image",
+    "cnn-deep": "a convolutional network: it slides small filters over the image",
+    "EfficientNet-Lite0": "a convolutional network: it slides small filters over the image",
+    "crnn": "a convolutional network with a recurrent layer: filters first, then the columns read left to right",
+    "rnn": "a recurrent network: it reads the image one row at a time, top to bottom",
+    "mlp": "a perceptron: it reads all the pixels at once, as one long list of numbers",
+}
 
 
 def _switch_model(name):
@@ -15,12 +24,15 @@ def _switch_model(name):
 
 def no_attention(card):
     """Says why there is nothing to show and offers a model that has attention."""
+    reads = READS.get(card.get("architecture"), "a network without attention layers")
     st.info(
-        f"**{card.get('title', card['name'])}** has no attention layers: it is a "
-        f"{card.get('architecture', 'model')} that reads the image with filters or as a sequence, so there is "
-        "no attention to draw. Attention belongs to the vision transformer (ViT).",
+        f"**{card.get('title', card['name'])}** has no attention to draw: it is {reads}. "
+        "Attention belongs to the vision transformer (ViT); switch to one below.",
         icon=":material/info:",
     )
+    if "filters" in reads:
+        st.page_link("pages/feature_maps.py", label="See this model's filters at work on Feature maps",
+                     icon=":material/grid_view:")
     transformers = [other for other in _ui.model_cards() if _ui.has_attention(other)]
     for other in transformers[:3]:
         st.button(f"Switch to {other.get('title', other['name'])}", icon=":material/swap_horiz:",
@@ -60,7 +72,7 @@ def patches_view(base, grid, chosen):
         figure.add_shape(type="rect", x0=col * patch * scale - 0.5, x1=(col + 1) * patch * scale - 0.5,
                          y0=row * patch * scale - 0.5, y1=(row + 1) * patch * scale - 0.5,
                          line_color="#ff2b2b", line_width=3)
-    st.plotly_chart(figure, key="patches-chart")
+    st.plotly_chart(figure, key="patches-chart", config=_ui.CHART_CONFIG)
 
 
 def heads_view(attention, query, grid, base):
@@ -71,7 +83,8 @@ def heads_view(attention, query, grid, base):
     maps = np.concatenate([maps, maps.mean(axis=1, keepdims=True)], axis=1)
     grids = np.stack([[explain.token_heatmap(values, grid) for values in layer] for layer in maps])
     labels = [f"Head {head + 1}" for head in range(heads)] + ["Average"]
-    st.plotly_chart(figures.attention_heads_grid(grids, rgb=base, head_labels=labels), key="heads-chart")
+    st.plotly_chart(figures.attention_heads_grid(grids, rgb=base, head_labels=labels), key="heads-chart",
+                    config=_ui.CHART_CONFIG)
     st.caption(
         f"{layers} layers (rows) x {heads} heads (columns), and in the last column their average. Each map "
         "shows how the query's attention (its weights sum to 1) spreads over the patches: bright patches are "
@@ -80,26 +93,28 @@ def heads_view(attention, query, grid, base):
     )
 
 
-def rollout_view(classifier, key, model_input, base):
+def rollout_view(classifier, key, model_input):
     st.subheader("Attention rollout: where the decision looks")
-    left, right = st.columns(2)
-    fusion = left.radio("Combine the heads by", list(FUSIONS), format_func=FUSIONS.get, horizontal=True,
-                        key="rollout-fusion")
-    discard = right.slider("Discard the weakest links", 0.0, 0.95, 0.0, 0.05, key="rollout-discard",
-                           help="The fraction of the lowest attention weights set to zero in each layer "
-                                "before multiplying; it removes the faint background and sharpens the map.")
-    heatmap = _ui.rollout(classifier, key, model_input, fusion, discard)
-    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="rollout-alpha")
-    st.plotly_chart(figures.image_figure(explain.overlay(base, heatmap, alpha), title="Attention rollout"),
-                    key="rollout-chart")
-    st.caption(explain.DESCRIPTIONS["rollout"] + " Each layer mixes in the residual path (the token keeps half "
-               "of itself), then the layers are multiplied together.")
+    controls, view = st.columns([2, 3], gap="large")
+    with controls:
+        fusion = st.radio("Combine the heads by", list(FUSIONS), format_func=FUSIONS.get, key="rollout-fusion")
+        discard = st.slider("Discard the weakest links", 0.0, 0.95, 0.0, 0.05, key="rollout-discard",
+                            help="The fraction of the lowest attention weights set to zero in each layer "
+                                 "before multiplying; it removes the faint background and sharpens the map.")
+        alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="rollout-alpha")
+        st.caption(explain.DESCRIPTIONS["rollout"] + " In each layer a token keeps half of itself (the residual "
+                   "path) and takes half from the tokens it attends to; the layers are then multiplied together.")
+    with view:
+        heatmap = _ui.rollout(classifier, key, model_input, fusion, discard)
+        base = _ui.enlarge(_ui.model_view(model_input), 224)
+        st.plotly_chart(figures.image_figure(explain.overlay(base, heatmap, alpha), title="Attention rollout"),
+                        key="rollout-chart", config=_ui.CHART_CONFIG)
 
 
 def distance_view(attention, grid):
     st.subheader("How far does each head look?")
     distances = explain.mean_attention_distance(attention, grid)
-    st.plotly_chart(figures.mean_distance_scatter(distances), key="distance-chart")
+    st.plotly_chart(figures.mean_distance_scatter(distances), key="distance-chart", config=_ui.CHART_CONFIG)
     st.caption(
         "For each head: the distance in pixels from a patch to the patches it attends to, weighted by the "
         "attention and averaged over all patches. A small distance means the head looks locally, like a "
@@ -133,7 +148,7 @@ def main():
     attention = _ui.attention_maps(classifier, key, model_input)
     grid = explain.patch_grid(classifier.model)
     has_class_token = attention.shape[-1] > grid[0] * grid[1]
-    base = _ui.enlarge(_ui.model_view(model_input), 280)
+    base = _ui.enlarge(_ui.model_view(model_input), 160)
     st.subheader("The image, cut into patches")
     left, right = st.columns([2, 3], gap="large")
     with left:
@@ -141,7 +156,7 @@ def main():
         patches_view(base, grid, chosen)
     with right:
         heads_view(attention, query, grid, base)
-    rollout_view(classifier, key, model_input, base)
+    rollout_view(classifier, key, model_input)
     distance_view(attention, grid)
 
 

@@ -64,7 +64,7 @@ def maps_view(classifier, key, model_input, maps, layer_name):
     shown = channel_range_ui(maps.shape[-1], layer_name)
     figure = figures.heatmap_grid(maps[..., shown.start:shown.stop], columns=8, scale=scale,
                                   global_range=global_range, titles=[str(channel) for channel in shown])
-    st.plotly_chart(figure, key="maps-chart")
+    st.plotly_chart(figure, key="maps-chart", config=_ui.CHART_CONFIG)
     st.caption(
         "Each small square is one channel: one filter slid over the whole image. Bright means the filter "
         "found its pattern there. On its own scale every map uses its full colour range, so faint maps stay "
@@ -72,22 +72,28 @@ def maps_view(classifier, key, model_input, maps, layer_name):
     )
 
 
-def zoom_view(maps, channel):
+def zoom_view(maps, channel, position=None):
+    """One channel large, with every value written in when the map is small; marks the chosen position."""
     height, width = maps.shape[:2]
     values = maps[..., channel]
-    if height * width <= 16 * 16:
+    if height * width <= 14 * 14:
         figure = figures.number_grid(values, title=f"Channel {channel}, every value", fmt=".2f")
     else:
-        figure = figures.heatmap_grid(values[..., None], columns=1, scale="channel")
-    st.plotly_chart(figure, key="zoom-chart")
-    st.caption(f"Channel {channel}: {height} x {width} values, from {values.min():.3g} to {values.max():.3g}. "
-               "A ReLU layer turns every negative value into 0, so many values are exactly zero.")
+        figure = figures.heatmap_grid(values[..., None], columns=1, scale="channel", titles=[f"channel {channel}"])
+        figure.update_layout(height=420)  # One map, drawn large enough to point at a single value.
+    if position is not None and max(height, width) <= figures.MAX_TILE:
+        row, col = position
+        figure.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
+                         line={"color": "#ff2b2b", "width": 3})
+    st.plotly_chart(figure, key="zoom-chart", config=_ui.CHART_CONFIG)
+    st.caption(f"Channel {channel}: {height} x {width} values, from {values.min():.3g} to {values.max():.3g}"
+               + (". The red square is the position worked out below." if position is not None else "."))
 
 
 def kernels_view(classifier, layer_name):
     kernel, bias = explain.conv_kernels(classifier.model, layer_name)
     st.subheader("The filters (kernels)")
-    st.plotly_chart(figures.kernel_grid(kernel), key="kernels-chart")
+    st.plotly_chart(figures.kernel_grid(kernel), key="kernels-chart", config=_ui.CHART_CONFIG)
     height, width, inputs, outputs = kernel.shape
     st.caption(
         f"{outputs} filters of {height} x {width} weights for each of {inputs} input channel"
@@ -97,14 +103,29 @@ def kernels_view(classifier, layer_name):
     )
 
 
+def _jump_to_strongest(maps, channel_key):
+    channel = st.session_state.get(channel_key, 0)
+    row, col = np.unravel_index(int(np.argmax(maps[..., channel])), maps.shape[:2])
+    st.session_state["arith-row"], st.session_state["arith-col"] = int(row), int(col)
+
+
+def channel_ui(maps, channel_key):
+    """The output channel to look at closely; returns its index."""
+    channels = maps.shape[-1]
+    return st.slider("Channel", 0, channels - 1, 0, key=channel_key) if channels > 1 else 0
+
+
 def position_ui(maps, channel_key):
-    """Sliders for the output channel, row and column; returns (channel, row, col)."""
-    height, width, channels = maps.shape
-    left, middle, right = st.columns(3)
-    channel = left.slider("Channel", 0, channels - 1, 0, key=channel_key) if channels > 1 else 0
-    row = middle.slider("Row", 0, height - 1, height // 2, key="arith-row") if height > 1 else 0
-    col = right.slider("Column", 0, width - 1, width // 2, key="arith-col") if width > 1 else 0
-    return channel, row, col
+    """Sliders for the output row and column, first at the strongest response; returns (row, col)."""
+    height, width = maps.shape[:2]
+    if "arith-row" not in st.session_state or st.session_state["arith-row"] >= height \
+            or st.session_state.get("arith-col", 0) >= width:
+        _jump_to_strongest(maps, channel_key)
+    row = st.slider("Row", 0, height - 1, key="arith-row") if height > 1 else 0
+    col = st.slider("Column", 0, width - 1, key="arith-col") if width > 1 else 0
+    st.button("Go to the strongest value", icon=":material/my_location:", on_click=_jump_to_strongest,
+                  args=(maps, channel_key), help="Move to where this channel answers most strongly.")
+    return row, col
 
 
 def _grid(values, title, fmt=".2f"):
@@ -126,11 +147,13 @@ def convolution_steps(step):
     patch, kernel = step["input_patch"][..., position], step["kernel"][..., position]
     products = step["products"][..., position]
     a, times, b, equals, c = st.columns([10, 1, 10, 1, 10], vertical_alignment="center")
-    a.plotly_chart(_grid(patch, f"Input window (channel {channels[position]})"), key="arith-patch")
+    a.plotly_chart(_grid(patch, f"Input window (channel {channels[position]})"), key="arith-patch", config=_ui.CHART_CONFIG)
     times.markdown("### x")
-    b.plotly_chart(_grid(kernel, "Kernel weights", ".3f"), key="arith-kernel")
+    b.plotly_chart(_grid(kernel, "Kernel weights", ".3f"), key="arith-kernel", config=_ui.CHART_CONFIG)
     equals.markdown("### =")
-    c.plotly_chart(_grid(products, f"Products (sum {products.sum():.4f})", ".3f"), key="arith-products")
+    c.plotly_chart(_grid(products, f"Products (sum {products.sum():.4f})", ".3f"), key="arith-products", config=_ui.CHART_CONFIG)
+    if step.get("first_layer_note"):
+        st.caption(step["first_layer_note"])
     if np.any(step["padded"]):
         st.caption("Cells outside the image read 0: the layer pads its input with zeros ('same' padding).")
     terms = [f"{value:.4f}" for value in step["sum_per_channel"]]
@@ -150,7 +173,7 @@ def pooling_steps(step):
         f"Channel **{step['channel']}** at row **{step['row']}**, column **{step['col']}**: {step['operation']} "
         f"reads a {step['window'].shape[0]} x {step['window'].shape[1]} window of the same channel in the layer's input."
     )
-    st.plotly_chart(_grid(np.nan_to_num(step["window"]), "Input window"), key="arith-window")
+    st.plotly_chart(_grid(np.nan_to_num(step["window"]), "Input window"), key="arith-window", config=_ui.CHART_CONFIG)
     if step["operation"] == "max pooling":
         row, col = step["chosen_position"]
         lines = [f"largest value, at window row {row}, column {col}: {step['chosen']:.4f}"]
@@ -161,19 +184,22 @@ def pooling_steps(step):
     st.caption(step["note"])
 
 
-def arithmetic_view(classifier, key, model_input, layer, maps):
+def arithmetic_view(classifier, key, model_input, layer, channel, position):
     st.subheader("Check one number by hand")
     st.markdown(
-        "A student should be able to check one number by hand: pick a channel and a position, and "
-        "every multiplication and addition behind that output value is laid out below."
+        "A student should be able to check one number by hand: every multiplication and addition behind "
+        "the value at the red square is laid out below. Move the square with the sliders."
     )
-    channel, row, col = position_ui(maps, f"arith-channel-{layer['name']}")
+    row, col = position
     step = _ui.conv_arithmetic(classifier, key, model_input, layer["name"], channel, row, col)
+    if layer["name"] == explain.spatial_layers(classifier.model)[0]:
+        normalisation = (classifier.card.get("preprocessing") or {}).get("normalisation", "the model's first layer")
+        step = {**step, "first_layer_note": "This is the first layer: its input is the image after the model's own "
+                f"normalisation ({normalisation}), so the input numbers are not 0..255."}
     if step["operation"] in ("convolution", "depthwise convolution"):
         convolution_steps(step)
     else:
         pooling_steps(step)
-    return channel
 
 
 def main():
@@ -203,13 +229,20 @@ def main():
         return
     maps = _ui.feature_maps(classifier, key, model_input, layer["name"])
     maps_view(classifier, key, model_input, maps, layer["name"])
-    if layer["type"] in CONV_TYPES + POOL_TYPES:
-        channel = arithmetic_view(classifier, key, model_input, layer, maps)
+    st.subheader("One channel up close")
+    channel_key = f"arith-channel-{layer['name']}"
+    has_arithmetic = layer["type"] in CONV_TYPES + POOL_TYPES
+    controls, view = st.columns([2, 3], gap="large")
+    with controls:
+        channel = channel_ui(maps, channel_key)
+        position = position_ui(maps, channel_key) if has_arithmetic else None
+    with view:
+        zoom_view(maps, channel, position)
+    if has_arithmetic:
+        arithmetic_view(classifier, key, model_input, layer, channel, position)
     else:
-        st.subheader("One channel up close")
-        channel = st.slider("Channel", 0, maps.shape[-1] - 1, 0, key=f"zoom-{layer['name']}")
-        st.caption(f"A {layer['type']} layer has no kernel of its own: it transforms each value of its input.")
-    zoom_view(maps, channel)
+        st.caption(f"A {layer['type']} layer has no kernel of its own: it transforms the values of its input, "
+                   "so there is no sum to check here. Choose a Conv2D or pooling layer for that.")
     if layer["type"] in CONV_TYPES:
         kernels_view(classifier, layer["name"])
 

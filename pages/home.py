@@ -82,6 +82,20 @@ def _model_for(collection, cards):
     return None
 
 
+def _square(rgb):
+    """The central square of an image, so the gallery's tiles line up."""
+    height, width = rgb.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return rgb[top : top + side, left : left + side]
+
+
+def _short_title(title):
+    """'MNIST sample 0: 7' -> '7'; 'Chelsea the cat' -> 'Chelsea the cat'; at most 16 characters."""
+    short = title.split(": ")[-1]
+    return short if len(short) <= 16 else short[:15].rstrip() + "..."
+
+
 def gallery(cards):
     st.subheader("Try one")
     listing = {sample_id: (title, collection) for sample_id, title, collection in _ui.sample_list()}
@@ -93,10 +107,9 @@ def gallery(cards):
         title, collection = listing[sample_id]
         model = _model_for(collection, cards)
         with column:
-            st.image(_ui.thumbnail_png(_ui.sample_image(sample_id), 128), width=96)
+            st.image(_ui.thumbnail_png(_square(_ui.sample_image(sample_id)), 128), width=112)
             params = {"sample": sample_id, **({"model": model} if model else {})}
-            st.page_link("pages/predict.py", label=title.split(": ")[-1], icon=":material/arrow_forward:",
-                         query_params=params)
+            st.page_link("pages/predict.py", label=_short_title(title), query_params=params)
 
 
 def main():

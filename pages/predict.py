@@ -14,6 +14,13 @@ METHOD_TITLES = {
     "smoothgrad": "SmoothGrad",
     "rollout": "Attention rollout",
 }
+METHOD_CAPTIONS = {
+    "gradcam": "Which regions of the last feature maps raise the class score.",
+    "gradcam++": "The same, sharper when the class appears more than once.",
+    "saliency": "Which single pixels change the score most.",
+    "smoothgrad": "Saliency averaged over noisy copies: less speckle.",
+    "rollout": "Where the transformer's attention flows (the same for every class).",
+}
 PREPROCESSING_WORDS = {
     "mnist-digit": "made grey, inverted when the ink is dark on a light background, cropped to the digit, "
                    "fitted into a 20 x 20 box and centred by its centre of mass, as MNIST itself was made",
@@ -50,15 +57,16 @@ def what_the_model_sees(classifier, image, model_input):
     card = classifier.card
     height, width, channels = classifier.input_shape
     kind = (card.get("preprocessing") or {}).get("kind", "fit")
-    original, seen = st.columns(2)
+    original, seen = st.columns(2, gap="medium")
     with original:
         st.markdown("**Your image**")
-        st.image(image.rgb, caption=f"{image.rgb.shape[1]} x {image.rgb.shape[0]} pixels", width=280)
+        shown = _ui.enlarge(image.rgb, 180) if max(image.rgb.shape[:2]) < 100 else image.rgb
+        st.image(shown, caption=f"{image.rgb.shape[1]} x {image.rgb.shape[0]} pixels", width=180)
     with seen:
         st.markdown("**What the model sees**")
-        colour = "grey levels" if channels == 1 else "colour values (red, green, blue)"
-        st.image(_ui.enlarge(_ui.model_view(model_input)), width=280,
+        st.image(_ui.enlarge(_ui.model_view(model_input), 180), width=180,
                  caption=f"{width} x {height} pixels, {height * width * channels:,} numbers")
+    colour = "grey levels" if channels == 1 else "colour values (red, green, blue)"
     st.caption(f"The model never sees your file: it reads {height * width * channels:,} {colour} from 0 to 255, "
                f"after the image was {PREPROCESSING_WORDS.get(kind, 'resized')}.")
 
@@ -89,7 +97,7 @@ def top_classes(classifier, probabilities, image_key):
     selected = st.session_state[class_key]
     figure = figures.topk_bar([p.label for p in ranked], [p.probability for p in ranked],
                               highlight=classifier.class_names[selected])
-    st.plotly_chart(figure, on_select="rerun", selection_mode="points", key=chart_key)
+    st.plotly_chart(figure, on_select="rerun", selection_mode="points", key=chart_key, config=_ui.CHART_CONFIG)
     return st.selectbox(
         "Explain the class", order, key=class_key,
         format_func=lambda i: f"{classifier.class_names[i]} ({probabilities[i]:.1%})",
@@ -101,8 +109,8 @@ def top_classes(classifier, probabilities, image_key):
 def explanation_ui(classifier):
     """The explanation method, the layer for Grad-CAM and the opacity; returns (method, layer, alpha)."""
     methods = explain.applicable_explainers(classifier.model)
-    method = st.segmented_control("Method", methods, format_func=METHOD_TITLES.get, default=methods[0],
-                                  key="explain-method") or methods[0]
+    method = st.radio("Method", methods, format_func=METHOD_TITLES.get, key="explain-method",
+                      captions=[METHOD_CAPTIONS.get(name, "") for name in methods])
     layer = None
     if method in ("gradcam", "gradcam++"):
         layers = explain.spatial_layers(classifier.model)
@@ -117,11 +125,12 @@ def explanation_ui(classifier):
 
 def explanation_view(classifier, key, model_input, class_index, method, layer, alpha):
     heatmap = _ui.explanation(classifier, key, model_input, method, int(class_index), layer)
-    base = _ui.enlarge(_ui.model_view(model_input), 448)
+    # The model's own view, enlarged with square pixels: the heatmap lines up with what the model read.
+    base = _ui.enlarge(_ui.model_view(model_input), 224)
     label = classifier.class_names[class_index]
     st.plotly_chart(
         figures.image_figure(explain.overlay(base, heatmap, alpha), title=f"{METHOD_TITLES[method]} for {label}"),
-        key="explanation-chart",
+        key="explanation-chart", config=_ui.CHART_CONFIG,
     )
     note = explain.DESCRIPTIONS.get(method, "")
     if method == "rollout":
@@ -132,14 +141,16 @@ def explanation_view(classifier, key, model_input, class_index, method, layer, a
 def single_image(classifier, key, image):
     model_input = _ui.model_input(classifier, key, image.rgb)
     probabilities = _ui.probabilities(classifier, key, model_input[None])[0]
-    what_the_model_sees(classifier, image, model_input)
-    left, right = st.columns([5, 6], gap="large")
+    left, right = st.columns([1, 1], gap="large")
     with left:
-        st.subheader("Top classes")
-        class_index = top_classes(classifier, probabilities, _ui.digest(model_input))
+        what_the_model_sees(classifier, image, model_input)
     with right:
-        st.subheader("Why?")
+        class_index = top_classes(classifier, probabilities, _ui.digest(model_input))
+    st.subheader("Why this class?")
+    controls, view = st.columns([2, 3], gap="large")
+    with controls:
         method, layer, alpha = explanation_ui(classifier)
+    with view:
         explanation_view(classifier, key, model_input, class_index, method, layer, alpha)
 
 

@@ -56,7 +56,7 @@ def test_predict_explains_the_class_chosen_not_only_the_winner(app):
     assert not at.exception
     assert any(f"Grad-CAM for {other.split(' ')[0]}" in title for title in chart_titles(at))
     for method in ("gradcam++", "saliency", "smoothgrad"):
-        at.segmented_control(key="explain-method").set_value(method).run()
+        at.radio(key="explain-method").set_value(method).run()
         assert not at.exception, method
 
 
@@ -86,8 +86,8 @@ def test_model_switch_carries_across_pages_and_offers_rollout_for_a_vit(app):
     at = open_page(app, "pages/predict.py", model="tiny-cnn", sample="mnist-03")
     at.selectbox(key="model-picker").set_value("tiny-vit").run()
     assert not at.exception
-    assert "Attention rollout" in at.segmented_control(key="explain-method").options
-    at.segmented_control(key="explain-method").set_value("rollout").run()
+    assert "Attention rollout" in at.radio(key="explain-method").options
+    at.radio(key="explain-method").set_value("rollout").run()
     assert not at.exception
     assert any("Attention rollout" in title for title in chart_titles(at))
     at.switch_page("pages/feature_maps.py").run()
@@ -113,7 +113,7 @@ def test_feature_maps_layers_arithmetic_and_pooling(app):
 
 def test_attention_for_a_vit_and_a_way_out_for_a_cnn(app):
     at = open_page(app, "pages/attention.py", model="tiny-cnn", sample="mnist-03")
-    assert "has no attention layers" in at.info[0].value
+    assert "has no attention to draw" in at.info[0].value
     at.button(key="switch-tiny-vit").click().run()
     assert not at.exception
     assert at.session_state["model_name"] == "tiny-vit"

@@ -90,8 +90,22 @@ def wait_for_app(tab, timeout=90_000):
     tab.wait_for_selector(IDLE, timeout=timeout)
 
 
-def screenshot(tab, name):
+def screenshot(tab, name, screens=3):
+    """Saves what a 1280x800 window shows, screen by screen down the page: NAME-1.png, NAME-2.png...
+
+    Streamlit scrolls its main area, not the page, so a full-page shot would stop at 800 pixels.
+    """
     SCREENSHOTS.mkdir(exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    tab.screenshot(path=str(path), full_page=True)
-    return path
+    main = tab.locator("[data-testid='stMain']")
+    height = main.evaluate("element => element.scrollHeight")
+    paths = []
+    for index in range(screens):
+        top = index * 700
+        if index and top >= height - 100:
+            break
+        main.evaluate(f"element => element.scrollTo(0, {top})")
+        tab.wait_for_timeout(300)
+        paths.append(SCREENSHOTS / f"{name}-{index + 1}.png")
+        tab.screenshot(path=str(paths[-1]))
+    main.evaluate("element => element.scrollTo(0, 0)")
+    return paths
