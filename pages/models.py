@@ -191,7 +191,7 @@ def card_tab(card):
     curves, scores = st.columns([3, 1], gap="medium")
     if history:
         with curves:
-            st.plotly_chart(figures.training_curves(history), key="card-curves")
+            st.plotly_chart(figures.training_curves(history), key="card-curves", config=_ui.CHART_CONFIG)
     if per_class:
         with scores:
             st.dataframe([{"Class": name, "F1": value} for name, value in per_class.items()], hide_index=True,

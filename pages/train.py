@@ -161,6 +161,14 @@ def run_label(run):
     return f"{created} {config.get('architecture')} on {config.get('dataset')}, {optimizer} ({run['id'][-6:]})"
 
 
+def run_status_text(run):
+    if run["status"] == jobs.DONE and isinstance(run.get("test_accuracy"), float):
+        return f"done, {run['test_accuracy']:.1%}"
+    if run["status"] == jobs.QUEUED and run.get("queue_position"):
+        return f"queued ({run['queue_position']})"
+    return run["status"]
+
+
 def run_picker(runs):
     """The sidebar list of every run on this server, so any session can watch any run."""
     with st.sidebar:
@@ -178,9 +186,8 @@ def run_picker(runs):
                      format_func=lambda run_id: labels.get(run_id, run_id), on_change=_picked_run,
                      help="Every run on this server, newest first: yours, a classmate's, or one started from the "
                           "command line. Choosing one shows it under Run.")
-        st.dataframe([{"Run": run_label(run).split(" ")[0] + " " + run["id"][-6:], "Status": run["status"],
-                       "Test accuracy": run.get("test_accuracy")} for run in runs[:8]], hide_index=True,
-                     column_config={"Test accuracy": st.column_config.NumberColumn(format="percent")})
+        st.dataframe([{"Run": run_label(run).split(",")[0], "Status": run_status_text(run)} for run in runs[:8]],
+                     hide_index=True)
         running = sum(run["status"] == jobs.RUNNING for run in runs)
         queued = sum(run["status"] == jobs.QUEUED for run in runs)
         st.caption(f"{running} training, {queued} waiting; this server trains {jobs.max_runs()} at a time.")
@@ -444,7 +451,8 @@ def live_view(run_id):
         fraction, text = progress_text(view, batches)
         st.progress(fraction, text=text)
     if epochs or batches:
-        st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING), key=f"live-curves-{run_id}")
+        st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
+                        key=f"live-curves-{run_id}", config=_ui.CHART_CONFIG)
         if epochs:
             last = epochs[-1]
             st.caption(f"After epoch {last['epoch']}: training accuracy {last.get('accuracy', 0):.1%}"
@@ -461,7 +469,8 @@ def run_header(view, config):
     optimizer = OPTIMIZER_TITLES.get(config.get("optimizer"), config.get("optimizer"))
     samples = f"{config['max_samples']:,} samples" if config.get("max_samples") else "all samples"
     st.markdown(f"#### {STATUS_ICONS.get(view['status'], '')} Run `{view['id']}`: {view['status']}")
-    st.caption(f"{config.get('architecture')} on {config.get('dataset')} ({samples}), {config.get('epochs')} epochs, "
+    epochs = config.get("epochs")
+    st.caption(f"{config.get('architecture')} on {config.get('dataset')} ({samples}), {epochs} epoch{'s' * (epochs != 1)}, "
                f"batch {config.get('batch_size')}, {optimizer} at learning rate {config.get('learning_rate'):g}, "
                f"dropout {config.get('dropout')}, L2 {config.get('l2'):g}.")
 
@@ -482,23 +491,22 @@ def results_view(run_id, view, config):
                     help=f"{outcome['training']['samples_per_second']:,.0f} samples per second; "
                          f"{outcome['training']['train_samples']:,} training and "
                          f"{outcome['training']['validation_samples']:,} validation samples.")
-    st.plotly_chart(figures.training_curves(history, batches, SMOOTHING), key="result-curves")
+    st.plotly_chart(figures.training_curves(history, batches, SMOOTHING),
+                    key="result-curves", config=_ui.CHART_CONFIG)
     names = outcome["class_names"]
-    left, right = st.columns([5, 4])
-    with left:
-        normalize = st.toggle("Show each row as shares of its true class", key="confusion-normalize")
-        st.plotly_chart(figures.confusion_matrix(outcome["confusion"], names, normalize=normalize),
-                        key="result-confusion")
-    with right:
-        st.plotly_chart(figures.per_class_bars(outcome["per_class"]), key="result-per-class")
-        with st.expander("Per-class numbers"):
-            st.dataframe(outcome["per_class"], hide_index=True,
-                         column_config={key: st.column_config.NumberColumn(format="%.3f")
-                                        for key in ("precision", "recall", "f1")})
+    # The confusion matrix takes the full width: its cells and its title need the room.
+    normalize = st.toggle("Show each row as shares of its true class", key="confusion-normalize")
+    st.plotly_chart(figures.confusion_matrix(outcome["confusion"], names, normalize=normalize),
+                    key="result-confusion", config=_ui.CHART_CONFIG)
+    st.plotly_chart(figures.per_class_bars(outcome["per_class"]), key="result-per-class", config=_ui.CHART_CONFIG)
+    with st.expander("Per-class numbers"):
+        st.dataframe(outcome["per_class"], hide_index=True,
+                     column_config={key: st.column_config.NumberColumn(format="%.3f")
+                                    for key in ("precision", "recall", "f1")})
     sha256 = (outcome.get("model") or {}).get("sha256")
     try:
         curves = run_roc_curves(run_id, sha256, outcome["dataset"])
-        st.plotly_chart(figures.roc_curves(curves), key="result-roc")
+        st.plotly_chart(figures.roc_curves(curves), key="result-roc", config=_ui.CHART_CONFIG)
         st.caption("Each curve sweeps the threshold on one class's probability, from flagging nothing (bottom left) "
                    "to flagging everything (top right). The area under it (AUC) is 1 for a perfect ranking and 0.5 "
                    "for a coin toss.")
@@ -576,7 +584,8 @@ def run_tab():
         st.error(view.get("reason") or f"The run was {view['status']}.", icon=":material/error:")
         epochs, batches = run_events(run_id)
         if epochs or batches:
-            st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING), key="ended-curves")
+            st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
+                            key="ended-curves", config=_ui.CHART_CONFIG)
 
 
 # ---------------------------------------------------------------------------------------
@@ -631,7 +640,7 @@ def comparison_chart(run_ids, metric):
     by_id = {run["id"]: run for run in jobs.list_runs()}
     chosen = [by_id[run_id] for run_id in run_ids if run_id in by_id]
     histories = {race_label(run, jobs.read_config(run["id"])): run_history(run) for run in chosen}
-    st.plotly_chart(figures.runs_overlay(histories, metric), key="compare-chart")
+    st.plotly_chart(figures.runs_overlay(histories, metric), key="compare-chart", config=_ui.CHART_CONFIG)
     st.dataframe(comparison_rows(chosen), hide_index=True, column_config={
         "Validation accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
         "Test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
