@@ -26,6 +26,12 @@ MAX_MODEL_BYTES = 64 * 1024 * 1024  # EfficientNet-Lite0 is ~19 MB; nothing we s
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 MAX_CARD_BYTES = 2 * 1024 * 1024
 MAX_PARAMETERS = 20_000_000  # Caps what a config may make Keras allocate (a 60,000-unit Dense bomb).
+# What an archive's members may declare they unpack to: Keras stores them uncompressed, so a
+# real archive unpacks to its own size, while a zip bomb is a few MB that inflate to gigabytes.
+MAX_UNPACKED_BYTES = 2 * MAX_MODEL_BYTES
+MAX_INPUT_VALUES = 4096 * 4096 * 4  # One image's values; a huge declared input is its own kind of bomb.
+# One layer's output (or attention scores) for one image; EfficientNet-Lite0's largest is 1.2 M.
+MAX_ACTIVATION_VALUES = 2**24
 ARCHIVE_MEMBERS = {"metadata.json", "config.json", "model.weights.h5"}
 BUILT_MODELS = ("imagenet-efficientnet-lite0",)
 
@@ -118,13 +124,21 @@ def _read_card(card_path, name):
         raise UnsafeModelError(f"The card of model {name!r} is too large to be a model card.")
     try:
         card = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except RecursionError:  # A prank card nested thousands deep must not take the model list down.
+        raise UnsafeModelError(f"The card of model {name!r} is nested too deeply to be a model card.") from None
+    except (UnicodeDecodeError, ValueError):  # ValueError: JSONDecodeError, and integers too long to read.
         raise UnsafeModelError(f"The card of model {name!r} is not valid JSON.") from None
     required = ("name", "architecture", "dataset", "input", "preprocessing", "class_names", "sha256")
     if not isinstance(card, dict) or any(key not in card for key in required):
         raise UnsafeModelError(f"The card of model {name!r} lacks required fields ({', '.join(required)}).")
     if card["name"] != name:
-        raise UnsafeModelError(f"The card of model {name!r} names another model ({card['name']!r}).")
+        raise UnsafeModelError(f"The card of model {name!r} names another model ({str(card['name'])[:80]!r}).")
+    shape = card["input"].get("shape") if isinstance(card["input"], dict) else None
+    if (not isinstance(shape, list) or not all(isinstance(size, int) for size in shape)
+            or not isinstance(card["class_names"], list) or not isinstance(card["preprocessing"], dict)):
+        raise UnsafeModelError(
+            f"The card of model {name!r} is malformed (input.shape, class_names or preprocessing has the wrong type)."
+        )
     return card
 
 
@@ -236,24 +250,46 @@ def inspect_archive(data, name="model"):
         raise UnsafeModelError(f"Model {name!r} is an empty file.")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        members = set(archive.namelist())
+        names = archive.namelist()
     except (zipfile.BadZipFile, OSError, ValueError):
         raise UnsafeModelError(f"Model {name!r} is not a Keras archive (not a valid zip file).") from None
+    members = set(names)
+    if len(members) != len(names):
+        # Two entries of one name: which one a reader gets depends on the reader.
+        duplicate = next(member for member in names if names.count(member) > 1)
+        raise UnsafeModelError(f"Model {name!r} is not a plain Keras archive (member {duplicate!r} appears twice).")
     if members != ARCHIVE_MEMBERS:
         extra = sorted(members - ARCHIVE_MEMBERS)
         missing = sorted(ARCHIVE_MEMBERS - members)
         detail = f"unexpected member {extra[0]!r}" if extra else f"missing {missing[0]!r}"
         raise UnsafeModelError(f"Model {name!r} is not a plain Keras archive ({detail}).")
+    # zipfile never inflates a member past the size the archive declares for it, so checking the
+    # declared sizes bounds what Keras (or anything else) can unpack.
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise UnsafeModelError(
+            f"Model {name!r} would unpack to {unpacked / 1e6:,.0f} MB, over the {MAX_UNPACKED_BYTES // 2**20} MiB "
+            f"limit (a decompression bomb)."
+        )
     info = archive.getinfo("config.json")
     if info.file_size > MAX_CONFIG_BYTES:
         raise UnsafeModelError(f"Model {name!r} has an oversized config ({info.file_size} bytes).")
+    too_deep = f"Model {name!r} has a config.json nested too deeply to be a Keras model."
     try:
         with archive.open("config.json") as handle:
             config = json.loads(handle.read(MAX_CONFIG_BYTES + 1))
-    except (zipfile.BadZipFile, OSError, UnicodeDecodeError, json.JSONDecodeError, EOFError):
+    except RecursionError:
+        raise UnsafeModelError(too_deep) from None
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError, EOFError):
+        # ValueError: JSONDecodeError, and integers too long to convert.
         raise UnsafeModelError(f"Model {name!r} has an unreadable config.json.") from None
-    check_config_classes(config, name)
-    parameters = estimate_parameters(config)
+    try:
+        check_config_classes(config, name)
+        parameters = _count_parameters(config)
+    except _Oversized as error:
+        raise UnsafeModelError(f"Model {name!r} {error}.") from None
+    except RecursionError:
+        raise UnsafeModelError(too_deep) from None
     if parameters > MAX_PARAMETERS:
         raise UnsafeModelError(
             f"Model {name!r} would allocate about {parameters:,} parameters, over the limit of {MAX_PARAMETERS:,}."
@@ -284,26 +320,50 @@ def check_config_classes(config, name="model"):
         if class_name in _ALLOWED_SPECIAL:
             continue
         if module == "keras.activations" and class_name == "function":
-            if node.get("config") not in _ALLOWED_ACTIVATIONS:
-                raise UnsafeModelError(f"Model {name!r} uses the activation {node.get('config')!r}, which is not allowed.")
+            activation = node.get("config")
+            if not isinstance(activation, str) or activation not in _ALLOWED_ACTIVATIONS:
+                raise UnsafeModelError(f"Model {name!r} uses the activation {str(activation)[:80]!r}, which is not allowed.")
             continue
-        if (module, class_name) in _ALLOWED_CLASSES:
-            registered = node.get("registered_name")
-            if module.startswith("imgrec.") and registered != f"imgrec>{class_name}":
+        allowed = (module, class_name) in _ALLOWED_CLASSES or (
+            module and module.startswith(_ALLOWED_MODULE_PREFIXES) and class_name[:1].isupper())
+        if allowed:
+            # Keras looks a class up by its registered name before its module and class name, so a
+            # foreign registered name would swap in another class than the one checked here.
+            expected = (f"imgrec>{class_name}",) if module.startswith("imgrec.") else (None, class_name)
+            if node.get("registered_name") not in expected:
                 raise UnsafeModelError(f"Model {name!r} names {class_name!r} with a foreign registration.")
-            continue
-        if module and module.startswith(_ALLOWED_MODULE_PREFIXES) and class_name[:1].isupper():
             continue
         where = f"{module}.{class_name}" if module else class_name
         raise UnsafeModelError(f"Model {name!r} uses {where!r}, which imgrec does not load (not on the allow-list).")
+
+
+class _Oversized(Exception):
+    """A config that would make Keras allocate too much; `str(e)` ends the sentence "Model 'x' ..."."""
+
+
+# Layers whose weights Keras sizes from their input shape. One whose build_config does not record
+# that shape is built from the real graph instead, whatever its config claims, so it is refused.
+_WEIGHTED_LAYERS = {
+    "Dense", "EinsumDense", "Conv2D", "SeparableConv2D", "DepthwiseConv2D", "SimpleRNN", "GRU", "LSTM",
+    "MultiHeadAttention", "BatchNormalization", "LayerNormalization", "ClassTokenPositionEmbedding",
+}
 
 
 def estimate_parameters(config):
     """Estimates the weights a Keras config will allocate, from layer configs and build shapes.
 
     Counts Dense, convolution, recurrent, attention and embedding-like kernels, which dominate
-    memory; a config that hides its input size counts as unbounded.
+    memory; a config that hides its input size, or declares a huge input, counts as unbounded
+    (`MAX_PARAMETERS + 1`).
     """
+    try:
+        return _count_parameters(config)
+    except _Oversized:
+        return MAX_PARAMETERS + 1
+
+
+def _count_parameters(config):
+    """Like `estimate_parameters`, but raises `_Oversized` (saying why) where the size is unbounded."""
     total = 0
     stack = [config]
     while stack:
@@ -318,19 +378,26 @@ def estimate_parameters(config):
         layer_config = node.get("config") if isinstance(node.get("config"), dict) else {}
         if class_name not in _KERAS_LAYERS | {"ClassTokenPositionEmbedding"}:
             continue
-        input_dim = _last_input_dim(node)
-        total += _layer_parameters(class_name, layer_config, input_dim)
+        layer_name = str(layer_config.get("name") or node.get("name") or class_name)[:80]
+        total += _layer_parameters(class_name, layer_config, _input_shape(node), layer_name)
     return total
 
 
-def _last_input_dim(node):
-    build = node.get("build_config") or {}
-    shape = build.get("input_shape")
-    if isinstance(shape, list) and shape and isinstance(shape[0], list):
-        shape = shape[0]
-    if isinstance(shape, list) and shape and isinstance(shape[-1], int):
-        return shape[-1]
-    return None
+def _input_shape(node):
+    """The input shape a layer's build_config records (the widest one, for attention), or None."""
+    build = node.get("build_config")
+    if not isinstance(build, dict):
+        return None
+    shapes = [build.get("input_shape")]
+    if isinstance(build.get("shapes_dict"), dict):  # MultiHeadAttention: query, value and key shapes.
+        shapes = list(build["shapes_dict"].values())
+    valid = []
+    for shape in shapes:
+        if isinstance(shape, list) and shape and isinstance(shape[0], list):
+            shape = shape[0]
+        if isinstance(shape, list) and shape and isinstance(shape[-1], int) and not isinstance(shape[-1], bool):
+            valid.append(shape)
+    return max(valid, key=lambda shape: shape[-1]) if valid else None
 
 
 def _positive_int(value, default=1):
@@ -346,14 +413,24 @@ def _positive_int(value, default=1):
     return default
 
 
-def _layer_parameters(class_name, config, input_dim):
-    unbounded = MAX_PARAMETERS + 1
-    in_dim = input_dim if input_dim is not None else 1
+def _layer_parameters(class_name, config, shape, layer_name):
+    if class_name == "InputLayer":
+        dims = config.get("batch_shape") or config.get("batch_input_shape") or []
+        values = _positive_int([dim for dim in dims if dim is not None]) if isinstance(dims, list) else 0
+        if values > MAX_INPUT_VALUES:
+            raise _Oversized(f"declares an input of {values:,} values per image, over the limit of {MAX_INPUT_VALUES:,}")
+        return 0
+    if class_name not in _WEIGHTED_LAYERS:
+        return 0
+    if shape is None:
+        raise _Oversized(f"does not record the input shape of its layer {layer_name!r}, so the size of its "
+                         f"weights cannot be checked before loading")
+    in_dim = max(shape[-1], 0)
     if class_name in ("Dense", "EinsumDense"):
         units = _positive_int(config.get("units", 0), 0)
         if class_name == "EinsumDense":
             units = _positive_int(config.get("output_shape", 1))
-        return units * in_dim + units if input_dim is not None or units <= 4096 else unbounded
+        return units * in_dim + units
     if class_name in ("Conv2D", "SeparableConv2D"):
         filters = _positive_int(config.get("filters", 0), 0)
         return _positive_int(config.get("kernel_size", 1)) * in_dim * filters + filters
@@ -367,14 +444,9 @@ def _layer_parameters(class_name, config, input_dim):
         heads = _positive_int(config.get("num_heads", 1))
         key_dim = _positive_int(config.get("key_dim", 1))
         return 4 * heads * key_dim * in_dim + 4 * in_dim
-    if class_name in ("BatchNormalization", "LayerNormalization"):
-        return 4 * in_dim
-    if class_name == "InputLayer":
-        shape = config.get("batch_shape") or config.get("batch_input_shape") or []
-        pixels = _positive_int([dim for dim in shape if dim is not None])
-        # A huge declared input is its own kind of bomb (one image would not fit in memory).
-        return 0 if pixels <= 4096 * 4096 * 4 else unbounded
-    return 0
+    if class_name == "ClassTokenPositionEmbedding":  # A class token and one position embedding per token.
+        return (_positive_int(shape[1:-1]) + 2) * in_dim
+    return 4 * in_dim  # BatchNormalization, LayerNormalization.
 
 
 def _read_model_bytes(model_path, name):
@@ -425,7 +497,44 @@ def load_keras_bytes(data, name="model"):
         pathlib.Path(temp_name).unlink(missing_ok=True)
     if not hasattr(model, "input_shape") or not hasattr(model, "output_shape"):
         raise UnsafeModelError(f"Model {name!r} is not a classifier with one input and one output.")
+    check_activation_sizes(model, name)
     return model
+
+
+def check_activation_sizes(model, name="model"):
+    """Refuses a model whose layers would produce huge outputs for a single image.
+
+    Weights are bounded before loading, but a few weights can still make giant outputs (a
+    100,000-filter convolution, a padding of millions of pixels), and a config can lie about
+    the shapes a layer sees; the shapes of the loaded graph cannot lie, and reading them
+    computes nothing.
+
+    Raises:
+        UnsafeModelError: naming the first layer over `MAX_ACTIVATION_VALUES`.
+    """
+    import keras
+
+    layers = list(model.layers)
+    while layers:
+        layer = layers.pop()
+        if isinstance(layer, keras.Model):
+            layers.extend(layer.layers)
+        try:
+            tensors = keras.tree.flatten(layer.output)
+            inputs = keras.tree.flatten(layer.input)
+        except (AttributeError, ValueError, RuntimeError):  # A layer never called in the graph.
+            continue
+        sizes = [int(np.prod([dim for dim in tensor.shape if dim is not None], dtype=object)) for tensor in tensors]
+        values = max(sizes, default=0)
+        if isinstance(layer, keras.layers.MultiHeadAttention) and tensors and len(tensors[0].shape) == 3:
+            # The attention scores it holds: heads x query length x key length.
+            keys = [tensor.shape[1] or 0 for tensor in inputs if len(tensor.shape) == 3]
+            values = max(values, layer.num_heads * (tensors[0].shape[1] or 0) * max(keys, default=0))
+        if values > MAX_ACTIVATION_VALUES:
+            raise UnsafeModelError(
+                f"Model {name!r} would compute {values:,} values in its layer {layer.name[:80]!r} for one image, "
+                f"over the limit of {MAX_ACTIVATION_VALUES:,}."
+            )
 
 
 def load(name):
@@ -654,8 +763,6 @@ class Classifier:
 
     def predict_proba(self, rgb_images):
         """Returns `(N, num_classes)` probabilities for a list of decoded RGB images."""
-        from imgrec import inference
-
         batch = np.stack([self.preprocess(rgb) for rgb in rgb_images]).astype(np.float32)
         return self.predict_inputs(batch)
 
