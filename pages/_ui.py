@@ -281,11 +281,17 @@ def draw_ui(*, key="canvas"):
         st.info("Drawing needs the `streamlit-drawable-canvas` package (0.13 or newer) on the server. "
                 "Meanwhile, draw on paper, take a photo and upload it.", icon=":material/draw:")
         return []
-    st.caption("Draw one large digit with the mouse or a finger, filling most of the box. "
-               "The bin icon above the box clears it.")
-    result = st_canvas(
-        stroke_width=18, stroke_color="#000000", background_color="#ffffff",
-        height=280, width=280, drawing_mode="freedraw", return_image_data=True, key=key,
+    canvas, tips = st.columns([1, 1], gap="large")
+    with canvas:
+        result = st_canvas(
+            stroke_width=18, stroke_color="#000000", background_color="#ffffff",
+            height=280, width=280, drawing_mode="freedraw", return_image_data=True, key=key,
+        )
+    tips.markdown(
+        "Draw one large digit (or a piece of clothing) with the mouse or a finger, filling most of the box. "
+        "The model gets your drawing when you lift the pen; the bin above the box clears it.\n\n"
+        "MNIST digits are light ink on black, centred by their centre of mass: the model's view below shows "
+        "your drawing turned into exactly that."
     )
     drawing = result.image_bytes if result is not None else None
     if not drawing:

@@ -82,6 +82,27 @@ def test_predict_uploads_one_image_several_and_refuses_a_corrupt_one(app, digit_
     assert [block.value for block in at.error] == [f"**broken.png**: {expected}"]
 
 
+def test_predict_refuses_oversized_files_and_reads_at_most_twelve(app, digit_png):
+    at = open_page(app, "pages/predict.py", model="tiny-cnn")
+    at.segmented_control(key="predict-source").set_value("upload").run()
+    huge = digit_png + b"\0" * images.MAX_UPLOAD_BYTES
+    at.file_uploader(key="predict-upload").set_value(("huge.png", huge, "image/png")).run()
+    assert not at.exception
+    assert "larger than the 10 MB limit" in at.error[0].value
+    many = [(f"digit{index}.png", digit_png, "image/png") for index in range(13)]
+    at.file_uploader(key="predict-upload").set_value(many).run()
+    assert not at.exception
+    assert "the first 12 are read" in at.warning[0].value
+    assert len(at.dataframe[0].value) == 12
+
+
+def test_predict_offers_a_drawing_canvas_or_says_what_it_needs(app):
+    at = open_page(app, "pages/predict.py", model="tiny-cnn")
+    at.segmented_control(key="predict-source").set_value("draw").run()
+    assert not at.exception
+    assert not at.get("plotly_chart")  # nothing drawn yet, so nothing predicted
+
+
 def test_model_switch_carries_across_pages_and_offers_rollout_for_a_vit(app):
     at = open_page(app, "pages/predict.py", model="tiny-cnn", sample="mnist-03")
     at.selectbox(key="model-picker").set_value("tiny-vit").run()
@@ -100,8 +121,8 @@ def test_feature_maps_layers_arithmetic_and_pooling(app):
     assert layer.value == "conv1"
     assert any("Kernel weights" in title for title in chart_titles(at))
     assert "sum over 1 input channel" in at.code[0].value
-    at.slider(key="arith-channel-conv1").set_value(5).run()
-    at.radio(key="maps-scale").set_value("layer").run()
+    at.slider(key="arith-channel-conv1").set_value(5)
+    at.radio(key="maps-scale").set_value("global").run()
     assert not at.exception
     at.selectbox(key="layer-tiny-cnn").set_value("pool1").run()
     assert not at.exception
@@ -118,7 +139,7 @@ def test_attention_for_a_vit_and_a_way_out_for_a_cnn(app):
     assert not at.exception
     assert at.session_state["model_name"] == "tiny-vit"
     assert len(charts(at)) == 4  # patches, heads, rollout, mean distance
-    at.slider(key="query-row").set_value(0).run()
-    at.radio(key="rollout-fusion").set_value("max").run()
+    at.slider(key="query-row").set_value(0)
+    at.radio(key="rollout-fusion").set_value("max")
     at.slider(key="rollout-discard").set_value(0.5).run()
     assert not at.exception

@@ -46,6 +46,13 @@ def test_predict_recognises_an_uploaded_photo_and_explains_it(server, page, tmp_
     assert charts(page).count() == 2
     no_exception(page)
     screenshot(page, "predict")
+    # Clicking the second bar explains that class instead of the winner.
+    second = charts(page).first.locator("g.point path").nth(1)
+    second.click(force=True)
+    wait_for_app(page)
+    selector = page.get_by_test_id("stSelectbox").filter(has_text="Explain the class").locator("input")
+    assert not selector.input_value().startswith("espresso")
+    no_exception(page)
 
 
 def test_feature_maps_and_attention_show_their_charts(server, page):
