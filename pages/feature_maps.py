@@ -79,9 +79,11 @@ def zoom_view(maps, channel, position=None):
     if height * width <= 14 * 14:
         figure = figures.number_grid(values, title=f"Channel {channel}, every value", fmt=".2f")
     else:
-        figure = figures.heatmap_grid(values[..., None], columns=1, scale="channel", titles=[f"channel {channel}"])
-        figure.update_layout(height=420)  # One map, drawn large enough to point at a single value.
-    if position is not None and max(height, width) <= figures.MAX_TILE:
+        # Every value at full resolution (the grid above may skip pixels), coloured from its minimum to maximum.
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+        figure = figures.image_figure(explain.colorize(scaled, "viridis"), title=f"Channel {channel}")
+    if position is not None:
         row, col = position
         figure.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
                          line={"color": "#ff2b2b", "width": 3})
@@ -142,8 +144,14 @@ def convolution_steps(step):
     )
     position = 0
     if len(channels) > 1:
-        position = st.select_slider("Input channel to look at", range(len(channels)), key="arith-input",
-                                    format_func=lambda i: str(channels[i]))
+        # The first layer of a colour model reads the red, green and blue planes of the image.
+        names = ("red", "green", "blue") if step.get("first_layer_note") and len(channels) == 3 else None
+        if st.session_state.get("arith-input", 0) >= len(channels):  # Left over from a wider layer.
+            st.session_state["arith-input"] = 0
+        position = st.columns([1, 2])[0].select_slider(
+            "Input channel to look at", range(len(channels)), key="arith-input",
+            format_func=lambda i: f"{channels[i]} ({names[i]})" if names else str(channels[i]),
+        )
     patch, kernel = step["input_patch"][..., position], step["kernel"][..., position]
     products = step["products"][..., position]
     a, times, b, equals, c = st.columns([10, 1, 10, 1, 10], vertical_alignment="center")
@@ -161,7 +169,8 @@ def convolution_steps(step):
     lines = [
         f"sum over {len(channels)} input channel{'s' if len(channels) > 1 else ''}: {shown} = {step['sum']:.4f}",
         f"+ bias {step['bias']:.4f} = {step['pre_activation']:.4f}",
-        f"{step['activation']}({step['pre_activation']:.4f}) = {step['activation_output']:.4f}",
+        f"{step['activation']}({step['pre_activation']:.4f}) = {step['activation_output']:.4f}"
+        if step["activation"] != "linear" else f"no activation here: the output is {step['activation_output']:.4f}",
         f"Keras computed {step['keras_value']:.4f} at this position",
     ]
     st.code("\n".join(lines), language=None)

@@ -52,21 +52,23 @@ def models_table(cards):
     rows = []
     for card in cards:
         metrics = card.get("metrics") or {}
+        # The measured accuracy comes right after the title: it is what the table is for.
         rows.append({
             "Model": card.get("title") or card["name"],
-            "Name": card["name"],
-            "Architecture": card.get("architecture", ""),
-            "Dataset": card.get("dataset", ""),
-            "Classes": len(card.get("class_names") or []),
             "Accuracy": metrics.get("test_accuracy"),
             "Measured on": f"{metrics.get('split', 'not measured')}"
                            + (f" (n = {metrics['n']:,})" if isinstance(metrics.get("n"), int) else ""),
+            "Architecture": card.get("architecture", ""),
+            "Dataset": card.get("dataset", ""),
+            "Classes": len(card.get("class_names") or []),
             "Parameters": card.get("parameters"),
+            "Name": card["name"],
         })
     st.dataframe(
         rows, hide_index=True,
         column_config={
-            "Accuracy": st.column_config.ProgressColumn("Accuracy", format="percent", min_value=0.0, max_value=1.0),
+            "Model": st.column_config.TextColumn("Model", width="medium"),
+            "Accuracy": st.column_config.NumberColumn("Accuracy", format="percent", width="small"),
             "Parameters": st.column_config.NumberColumn("Parameters", format="localized"),
         },
     )
@@ -93,6 +95,8 @@ def _square(rgb):
 def _short_title(title):
     """'MNIST sample 0: 7' -> '7'; 'Chelsea the cat' -> 'Chelsea the cat'; at most 16 characters."""
     short = title.split(": ")[-1]
+    if short.isdigit():
+        return f"Digit {short}"
     return short if len(short) <= 16 else short[:15].rstrip() + "..."
 
 

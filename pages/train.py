@@ -433,7 +433,7 @@ def progress_text(view, batches):
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def live_view(run_id):
+def live_view(run_id, config):
     """Polls a queued or running run's folder every second; reruns the page once it has finished."""
     try:
         view = jobs.status(run_id)
@@ -442,6 +442,7 @@ def live_view(run_id):
         return
     if view["status"] in jobs.FINISHED_STATES:
         st.rerun()
+    run_header(view, config)
     if view["status"] == jobs.QUEUED:
         position = view.get("queue_position")
         st.info(f"Waiting in the queue: position {position}. This server trains {jobs.max_runs()} run(s) at a time; "
@@ -575,10 +576,11 @@ def run_tab():
     except jobs.JobError as error:
         st.error(str(error), icon=":material/error:")
         return
-    run_header(view, config)
     if view["status"] in (jobs.QUEUED, jobs.RUNNING):
-        live_view(run_id)
-    elif view["status"] == jobs.DONE:
+        live_view(run_id, config)
+        return
+    run_header(view, config)
+    if view["status"] == jobs.DONE:
         results_view(run_id, view, config)
     else:
         st.error(view.get("reason") or f"The run was {view['status']}.", icon=":material/error:")
@@ -635,10 +637,13 @@ def race_label(run, config):
            f"(lr {config.get('learning_rate'):g}, {run['id'][-6:]})"
 
 
-@st.fragment(run_every=2 * POLL_SECONDS)
-def comparison_chart(run_ids, metric):
+def comparison_chart(run_ids, metric, *, live=False):
+    """The overlaid curves and the table of the chosen runs; `live` while some still train (polled)."""
     by_id = {run["id"]: run for run in jobs.list_runs()}
     chosen = [by_id[run_id] for run_id in run_ids if run_id in by_id]
+    still_going = any(run["status"] in (jobs.QUEUED, jobs.RUNNING) for run in chosen)
+    if live and not still_going:
+        st.rerun()  # Everything finished: draw it once more, without polling.
     histories = {race_label(run, jobs.read_config(run["id"])): run_history(run) for run in chosen}
     st.plotly_chart(figures.runs_overlay(histories, metric), key="compare-chart", config=_ui.CHART_CONFIG)
     st.dataframe(comparison_rows(chosen), hide_index=True, column_config={
@@ -647,8 +652,12 @@ def comparison_chart(run_ids, metric):
         "Learning rate": st.column_config.NumberColumn(format="%g"),
         "L2": st.column_config.NumberColumn(format="%g"),
     })
-    if any(run["status"] in (jobs.QUEUED, jobs.RUNNING) for run in chosen):
+    if still_going:
         st.caption("Runs still queued or training; the chart follows them as they go.")
+
+
+# The same view, polled while any chosen run is still queued or training (the optimizer race).
+live_comparison_chart = st.fragment(run_every=2 * POLL_SECONDS)(comparison_chart)
 
 
 def compare_tab(runs):
@@ -677,7 +686,11 @@ def compare_tab(runs):
     if not chosen:
         st.info("Choose runs above, or start the race.", icon=":material/arrow_upward:")
         return
-    comparison_chart(tuple(chosen), metric)
+    in_flight = {run["id"] for run in runs if run["status"] in (jobs.QUEUED, jobs.RUNNING)}
+    if in_flight & set(chosen):
+        live_comparison_chart(tuple(chosen), metric, live=True)
+    else:
+        comparison_chart(tuple(chosen), metric)
 
 
 # ---------------------------------------------------------------------------------------
@@ -758,13 +771,15 @@ def trial_rows(current):
     return rows
 
 
-@st.fragment(run_every=SEARCH_POLL_SECONDS)
-def search_view(search_id):
+def search_view(search_id, *, live=False):
+    """A search's progress, trials and best settings; `live` (polled) while it runs, advancing it each time."""
     try:
         current = search.Search.load(search_id).advance()
     except (search.SearchError, jobs.JobError) as error:
         st.error(str(error), icon=":material/error:")
         return
+    if live and current.finished:
+        st.rerun()  # Finished: draw it once more, without polling.
     done = sum(trial["status"] not in (*search.IN_FLIGHT, search.PLANNED) for trial in current.trials)
     st.progress(done / max(1, current.budget), text=f"{search.KIND_TITLES[current.kind]}: {done} of {current.budget} "
                                                      f"trials finished ({current.state}).")
@@ -795,6 +810,10 @@ def search_view(search_id):
         st.rerun(scope="fragment")
 
 
+# The same view, polled while the search runs: every look advances it (records results, submits trials).
+live_search_view = st.fragment(run_every=SEARCH_POLL_SECONDS)(search_view)
+
+
 def search_tab():
     st.markdown("Let the computer try settings for you: a small **search** over the learning rate, dropout, L2 and "
                 "optimizer, each trial a run of its own. The table fills in as trials finish.")
@@ -813,7 +832,15 @@ def search_tab():
     if chosen == "new":
         new_search_ui()
     else:
-        search_view(chosen)
+        try:
+            running = not search.Search.load(chosen).finished
+        except search.SearchError as error:
+            st.error(str(error), icon=":material/error:")
+            return
+        if running:
+            live_search_view(chosen, live=True)
+        else:
+            search_view(chosen)
 
 
 # ---------------------------------------------------------------------------------------
@@ -826,6 +853,8 @@ def main():
                 "run from another browser.")
     recovered()
     run_from_url()
+    if selected_run() and st.query_params.get("run") != selected_run():
+        st.query_params["run"] = selected_run()  # Back from another page: the address names the run again.
     runs = jobs.list_runs()
     run_picker(runs)
     if "pending-tab" in st.session_state:
