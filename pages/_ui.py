@@ -164,7 +164,7 @@ def model_picker(where=None, *, key="model-picker"):
 # Images.
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def decode(data):
     """Decodes untrusted bytes (raises images.ImageError) and shrinks the result to WORKING_SIDE."""
     rgb = images.decode_image(data)
@@ -411,9 +411,11 @@ def enlarge(rgb, side=280):
 
 # ---------------------------------------------------------------------------------------
 # Cached computations: keyed on the model's key, the image (hashed by value) and the parameters.
+# Entry limits keep the worst case in memory to a few hundred MB on a shared server: a feature map
+# of EfficientNet's early blocks is up to 5 MB, an input 0.6 MB, an explanation 0.2 MB.
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
 def model_input(_classifier, key, rgb):
     """What the model sees: its preprocessed float32 input."""
     return _classifier.preprocess(rgb)
@@ -425,7 +427,7 @@ def probabilities(_classifier, key, inputs):
     return _classifier.predict_inputs(np.asarray(inputs, dtype=np.float32))
 
 
-@st.cache_data(max_entries=256, show_spinner="Computing the explanation...")
+@st.cache_data(max_entries=256, ttl=3600, show_spinner="Computing the explanation...")
 def explanation(_classifier, key, image, method, class_index, layer_name=None):
     """One explanation heatmap (2-D, 0..1) of a class for a model input."""
     from imgrec import explain
@@ -440,7 +442,7 @@ def explanation(_classifier, key, image, method, class_index, layer_name=None):
     return np.asarray(explain.EXPLAINERS[method](model, image, class_index))
 
 
-@st.cache_data(max_entries=128, show_spinner="Running the image through the layer...")
+@st.cache_data(max_entries=32, ttl=3600, show_spinner="Running the image through the layer...")
 def feature_maps(_classifier, key, image, layer_name):
     """A layer's activations for one input, shape (height, width, channels)."""
     from imgrec import explain
@@ -456,7 +458,7 @@ def conv_arithmetic(_classifier, key, image, layer_name, channel, row, col):
     return explain.conv_arithmetic(_classifier.model, image, layer_name, channel, row, col)
 
 
-@st.cache_data(max_entries=128, show_spinner="Reading the attention weights...")
+@st.cache_data(max_entries=64, ttl=3600, show_spinner="Reading the attention weights...")
 def attention_maps(_classifier, key, image):
     """Every attention weight for one input, shape (layers, heads, tokens, tokens)."""
     from imgrec import explain

@@ -56,6 +56,8 @@ def maps_view(classifier, key, model_input, maps, layer_name):
     spatial = explain.spatial_layers(classifier.model)
     # One scale across every layer needs every layer's activations: offered where that is cheap.
     scales = [name for name in SCALES if name != "global" or len(spatial) <= MAX_LAYERS_FOR_GLOBAL]
+    if st.session_state.get("maps-scale") not in scales:
+        st.session_state["maps-scale"] = scales[0]
     scale = st.radio("Colour scale", scales, format_func=SCALES.get, horizontal=True, key="maps-scale")
     global_range = None
     if scale == "global":

@@ -109,6 +109,8 @@ def top_classes(classifier, probabilities, image_key):
 def explanation_ui(classifier):
     """The explanation method, the layer for Grad-CAM and the opacity; returns (method, layer, alpha)."""
     methods = explain.applicable_explainers(classifier.model)
+    if st.session_state.get("explain-method") not in methods:  # e.g. rollout, then a model without attention
+        st.session_state["explain-method"] = methods[0]
     method = st.radio("Method", methods, format_func=METHOD_TITLES.get, key="explain-method",
                       captions=[METHOD_CAPTIONS.get(name, "") for name in methods])
     layer = None

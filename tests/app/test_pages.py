@@ -1,8 +1,10 @@
 """Every page through AppTest: it runs without an exception and shows what it promises."""
 
+import io
 import json
 
 import pytest
+from PIL import Image
 
 from imgrec import images
 
@@ -96,8 +98,14 @@ def test_predict_refuses_oversized_files_and_reads_at_most_twelve(app, digit_png
     assert len(at.dataframe[0].value) == 12
 
 
-def test_predict_offers_a_drawing_canvas_or_says_what_it_needs(app):
+def test_predict_takes_a_camera_photo_and_offers_a_drawing_canvas(app, digit_png):
     at = open_page(app, "pages/predict.py", model="tiny-cnn")
+    at.segmented_control(key="predict-source").set_value("camera").run()
+    jpeg = io.BytesIO()
+    Image.open(io.BytesIO(digit_png)).save(jpeg, format="JPEG")
+    at.camera_input(key="predict-camera").set_value(("photo.jpg", jpeg.getvalue(), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    assert len(charts(at)) == 2
     at.segmented_control(key="predict-source").set_value("draw").run()
     assert not at.exception
     assert not at.get("plotly_chart")  # nothing drawn yet, so nothing predicted
@@ -113,6 +121,10 @@ def test_model_switch_carries_across_pages_and_offers_rollout_for_a_vit(app):
     assert any("Attention rollout" in title for title in chart_titles(at))
     at.switch_page("pages/feature_maps.py").run()
     assert at.selectbox(key="model-picker").value == "tiny-vit"
+    at.switch_page("pages/predict.py").run()
+    at.selectbox(key="model-picker").set_value("tiny-cnn").run()  # rollout was chosen: it falls back
+    assert not at.exception
+    assert at.radio(key="explain-method").value == "gradcam"
 
 
 def test_feature_maps_layers_arithmetic_and_pooling(app):
