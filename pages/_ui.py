@@ -154,6 +154,8 @@ def model_picker(where=None, *, key="model-picker"):
         )
         card = cards[names.index(name)]
         st.caption(f"{card.get('summary', '')}  \n**{accuracy_text(card)}**")
+        st.caption(":material/link: The address in the browser keeps the model and the sample: copy it to share "
+                   "this view with a class.")
     if st.query_params.get("model") != name:
         st.query_params["model"] = name
     st.session_state["model-in-url"] = name
