@@ -53,9 +53,11 @@ def run_inside_navigation():
     restart would get that. Here the page then runs the entry script instead, whose
     navigation switches the old mode off for good and runs this page again properly.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # A Streamlit that has dropped the old mode has nothing to work around.
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
         runpy.run_path(str(ENTRY_SCRIPT), run_name="__main__")
         st.stop()
 
