@@ -257,8 +257,12 @@ def _suggest_bayesian(space, trials, seed, startup_trials):
 
 
 def startup_trials(budget):
-    """Random trials a Bayesian search runs before TPE models the results: a third of the budget, 2 to 5."""
-    return max(2, min(5, budget // 3))
+    """Random trials a Bayesian search runs before TPE models the results: half the budget, 2 to 10.
+
+    With fewer, TPE's first model rests on one or two results and keeps proposing the optimizer
+    that happened to come first; Optuna's own default is 10.
+    """
+    return max(2, min(10, budget // 2))
 
 
 # ---------------------------------------------------------------------------------------

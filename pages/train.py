@@ -186,11 +186,30 @@ def run_picker(runs):
                      format_func=lambda run_id: labels.get(run_id, run_id), on_change=_picked_run,
                      help="Every run on this server, newest first: yours, a classmate's, or one started from the "
                           "command line. Choosing one shows it under Run.")
-        st.dataframe([{"Run": run_label(run).split(",")[0], "Status": run_status_text(run)} for run in runs[:8]],
-                     hide_index=True)
-        running = sum(run["status"] == jobs.RUNNING for run in runs)
-        queued = sum(run["status"] == jobs.QUEUED for run in runs)
-        st.caption(f"{running} training, {queued} waiting; this server trains {jobs.max_runs()} at a time.")
+        if any(run["status"] in (jobs.QUEUED, jobs.RUNNING) for run in runs):
+            live_runs_summary()
+        else:
+            runs_summary(runs)
+
+
+def runs_summary(runs=None, *, live=False):
+    """The newest runs with their status, and how many train and wait (in the sidebar)."""
+    runs = jobs.list_runs() if runs is None else runs
+    st.dataframe([{"Run": run_label(run).split(" ", 1)[1].rsplit(" (", 1)[0], "Status": run_status_text(run)}
+                  for run in runs[:8]], hide_index=True,
+                 column_config={"Run": st.column_config.TextColumn(width=140),
+                                "Status": st.column_config.TextColumn(width=90)})
+    running = sum(run["status"] == jobs.RUNNING for run in runs)
+    queued = sum(run["status"] == jobs.QUEUED for run in runs)
+    st.caption(f"{running} training, {queued} waiting; this server trains {jobs.max_runs()} at a time.")
+    if live and not running and not queued:
+        st.rerun()  # All finished: the page shows them once more, without polling.
+
+
+@st.fragment(run_every=3 * POLL_SECONDS)
+def live_runs_summary():
+    # Called inside the sidebar, so it draws there; polled only while some run is queued or training.
+    runs_summary(live=True)
 
 
 def _picked_run():
