@@ -211,7 +211,8 @@ def _read_json(path):
         return None
     try:
         value = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: a deeply nested file in a run folder must not take list_runs() down.
         return None
     return value if isinstance(value, dict) else None
 

@@ -380,3 +380,9 @@ def test_a_killed_worker_is_marked_failed(runs):
         time.sleep(0.1)
     assert on_disk["status"] == "failed" and on_disk["reason"] == jobs.DIED_REASON
     assert jobs.recover()["ended"] == []  # Already settled: nothing left to recover.
+
+
+def test_a_deeply_nested_status_file_does_not_break_listing(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path))
+    (tmp_path / "bomb.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert jobs._read_json(tmp_path / "bomb.json") is None

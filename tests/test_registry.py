@@ -124,8 +124,9 @@ def test_config_naming_a_callable_is_refused(models_dir, target):
     _install(models_dir, "evil-callable", _rewrite_archive(models_dir / "tiny-cnn.keras", name_callable))
     with pytest.raises(registry.UnsafeModelError, match="allow-list"):
         registry.load("evil-callable")
-    assert keras.config.is_unsafe_deserialization_mode_enabled() is False if hasattr(
-        keras.config, "is_unsafe_deserialization_mode_enabled") else True
+    from keras.src.saving import serialization_lib
+
+    assert serialization_lib.in_safe_mode() is not False
 
 
 def test_memory_bomb_is_refused_from_its_config(models_dir):
