@@ -25,22 +25,43 @@ BASE_COLOUR = "#1f77b4"
 TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
 MAX_TILE = 48  # Feature-map tiles above this side are shown subsampled: 64 maps of 112x112 would be ~3 MB.
+# A mosaic's grid is sized for this many pixels across: the wide page's main column at
+# 1280x800 with the sidebar open, less the colour bar. A wider column leaves room at the
+# sides; the height is fixed from this, so rows never stretch apart.
+MOSAIC_WIDTH = 600
+# Each row of tiles has a blank band this tall above it for the tiles' numbers (11 px text
+# and its padding), so a number sits over its own tile and never on the row above.
+LABEL_PIXELS = 20
+LABEL_FONT_SIZE = 11
+MOSAIC_MARGIN = {"l": 10, "r": 10, "b": 10}
 SCALES = ("channel", "layer", "global")
 # Diverging, red for positive: a kernel weight that adds the pixel under it is red.
 DIVERGING = "RdBu_r"
 SEQUENTIAL = "Viridis"
 
 
-def _layout(figure, title, height, **kwargs):
+def _layout(figure, title, height, margin=None, **kwargs):
     figure.update_layout(
         template=TEMPLATE,
         title={"text": title, "x": 0.0, "xanchor": "left"} if title else None,
         font={"size": FONT_SIZE},
-        height=int(height),
-        margin={"l": 60, "r": 20, "t": 60 if title else 20, "b": 50},
+        height=int(round(height)),
+        margin={"l": 60, "r": 20, "t": 60 if title else 20, "b": 50, **(margin or {})},
         **kwargs,
     )
     return figure
+
+
+def ordinal(number):
+    """Returns "1st", "2nd", "3rd", "4th"... ("11th" to "13th", "21st")."""
+    number = int(number)
+    suffix = "th" if 11 <= number % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def plural(count, noun, nouns=None):
+    """Returns "1 feature map", "2 feature maps"; `nouns` for irregular plurals."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def _empty(title, message, height=300):
@@ -116,22 +137,29 @@ def _to_rgb_uint8(image):
     return array
 
 
-def image_figure(rgb_or_gray, title=None):
+def image_figure(rgb_or_gray, title=None, height=None):
     """Shows an image pixel for pixel, without ticks; clicks report (x = column, y = row).
 
     Args:
         rgb_or_gray: uint8 (or float 0..255) `(H, W)`, `(H, W, 1)` or `(H, W, 3)`.
         title: a caption above the image. Defaults to `None`.
+        height: the figure's height in pixels, title included, e.g. to match a column's
+            width. Defaults to `None`: from the image's size (2 screen pixels per pixel,
+            240 to 560 pixels for the longer side).
 
     Returns:
         A figure with one Image trace; the y axis runs downwards, as image rows do.
     """
     rgb = _to_rgb_uint8(rgb_or_gray)
-    height, width = rgb.shape[:2]
+    rows, columns = rgb.shape[:2]
     figure = go.Figure(go.Image(z=rgb, hovertemplate="row %{y}, column %{x}<extra></extra>"))
     _hide_axes(figure)
-    display = min(560, max(240, 2 * max(height, width)))
-    return _layout(figure, title, display * height / max(width, 1) + (80 if title else 40))
+    if height is None:
+        display = min(560, max(240, 2 * max(rows, columns)))
+        height = display * rows / max(columns, 1) + (80 if title else 40)
+    elif not height > 0:
+        raise ValueError(f"height must be a positive number of pixels, got {height!r}.")
+    return _layout(figure, title, height)
 
 
 # ---------------------------------------------------------------------------------------
@@ -144,15 +172,21 @@ def _subsample(maps, max_side):
     return maps[::step, ::step], step
 
 
-def _mosaic(tiles, columns, gap=1, fill=np.nan):
-    """Lays tiles `(n, h, w, ...)` out in a grid; returns (mosaic, tile origins (top, left))."""
+def _mosaic(tiles, columns, gap=1, fill=np.nan, label_band=0):
+    """Lays tiles `(n, h, w, ...)` out in a grid; returns (mosaic, tile origins (top, left)).
+
+    With `label_band`, every row of tiles gets that many blank rows above it (the first row
+    too) instead of `gap`, to hold the tiles' labels.
+    """
     count, height, width = tiles.shape[:3]
     rows = math.ceil(count / columns)
-    shape = (rows * height + (rows - 1) * gap, columns * width + (columns - 1) * gap, *tiles.shape[3:])
+    row_gap = label_band or gap
+    shape = (label_band + rows * height + (rows - 1) * row_gap, columns * width + (columns - 1) * gap,
+             *tiles.shape[3:])
     mosaic = np.full(shape, fill, dtype=tiles.dtype)
     origins = []
     for index in range(count):
-        top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
+        top, left = label_band + (index // columns) * (height + row_gap), (index % columns) * (width + gap)
         mosaic[top : top + height, left : left + width] = tiles[index]
         origins.append((top, left))
     return mosaic, origins
@@ -160,18 +194,54 @@ def _mosaic(tiles, columns, gap=1, fill=np.nan):
 
 def _tile_labels(origins, labels, tile_width):
     # Plain dicts set in one update_layout: add_annotation validates each call, ~30 ms apiece.
+    # Anchored at the bottom on the tile's top edge: the text rises into the gap above its
+    # own tile.
     return [
         {"x": left + (tile_width - 1) / 2, "y": top - 0.5, "text": str(label), "showarrow": False,
-         "yanchor": "bottom", "font": {"size": 11}, "xref": "x", "yref": "y"}
+         "yanchor": "bottom", "font": {"size": LABEL_FONT_SIZE}, "xref": "x", "yref": "y"}
         for (top, left), label in zip(origins, labels, strict=True)
     ]
 
 
 def _mosaic_axes(figure):
     _hide_axes(figure)
-    figure.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, constrain="domain")
-    figure.update_xaxes(constrain="domain")
+    # Pinned to the top left: in a column narrower than MOSAIC_WIDTH the spare room is below.
+    figure.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, constrain="domain",
+                        constraintoward="top")
+    figure.update_xaxes(constrain="domain", constraintoward="left")
     return figure
+
+
+def _mosaic_scale(tile_height, tile_width, columns, max_tile_pixels):
+    """Returns (screen pixels per map pixel, label band in map pixels) for a grid of tiles.
+
+    The grid takes at most MOSAIC_WIDTH pixels across and tiles at most `max_tile_pixels`;
+    the band above each row is at least LABEL_PIXELS tall on screen.
+    """
+    width = columns * tile_width + (columns - 1)  # One-pixel gaps between columns.
+    scale = min(MOSAIC_WIDTH / width, max_tile_pixels / max(tile_height, tile_width))
+    return scale, math.ceil(LABEL_PIXELS / scale)
+
+
+def _colour_bar(title, mosaic_height, label_band):
+    """A colour bar as long as the tiles: from the first row's top edge to the grid's bottom.
+
+    Its title is one short line: Plotly draws it inside `len`, and on a one-row grid a
+    two-line title would leave little of the bar.
+    """
+    return {
+        "title": {"text": title, "font": {"size": 12}}, "thickness": 14,
+        "lenmode": "fraction", "len": (mosaic_height - label_band) / mosaic_height,
+        "y": 1.0 - label_band / mosaic_height, "yanchor": "top", "yref": "paper",
+    }
+
+
+def _mosaic_layout(figure, title, mosaic_height, scale, annotations):
+    """Sizes the figure so the plot area is exactly the grid's height at `scale`."""
+    top = 60 if title else 10
+    margin = {**MOSAIC_MARGIN, "t": top}
+    return _layout(figure, title, top + MOSAIC_MARGIN["b"] + mosaic_height * scale, margin=margin,
+                   annotations=annotations)
 
 
 def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=None, max_channels=64):
@@ -214,7 +284,7 @@ def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=Non
         low = tiles.min(axis=(1, 2), keepdims=True)
         spread = tiles.max(axis=(1, 2), keepdims=True) - low
         shown = np.divide(tiles - low, spread, out=np.zeros_like(tiles), where=spread > 0)
-        zmin, zmax, colour_title = 0.0, 1.0, "each map:<br>min to max"
+        zmin, zmax, colour_title = 0.0, 1.0, "each map"
     else:
         shown = tiles
         if scale == "global" and global_range is not None:
@@ -225,22 +295,21 @@ def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=Non
             colour_title = "this layer"
         if zmax <= zmin:
             zmax = zmin + 1.0
-    z, origins = _mosaic(shown, columns)
+    pixels, band = _mosaic_scale(tiles.shape[1], tiles.shape[2], columns, max_tile_pixels=140)
+    z, origins = _mosaic(shown, columns, label_band=band)
     heatmap = go.Heatmap(
         z=z, zmin=zmin, zmax=zmax, colorscale=SEQUENTIAL, hoverongaps=False,
-        colorbar={"title": {"text": colour_title}, "thickness": 14},
+        colorbar=_colour_bar(colour_title, z.shape[0], band),
         hovertemplate="activation %{z:.4g}<extra></extra>",
     )
     if scale == "channel":
+        heatmap.colorbar.update(tickvals=[0.0, 1.0], ticktext=["min", "max"])
         # The colours are rescaled per map; hover still tells the raw activation.
-        heatmap.update(customdata=_mosaic(tiles, columns)[0],
+        heatmap.update(customdata=_mosaic(tiles, columns, label_band=band)[0],
                        hovertemplate="activation %{customdata:.4g}<extra></extra>")
     figure = _mosaic_axes(go.Figure(heatmap))
-    rows = math.ceil(count / columns)
-    tile_pixels = min(140, 1000 / columns)
-    title = f"{count} feature maps" + (f" (every {step}th pixel)" if step > 1 else "")
-    return _layout(figure, title, 90 + rows * (tile_pixels + 18),
-                   annotations=_tile_labels(origins, labels, tiles.shape[2]))
+    title = plural(count, "feature map") + (f" (every {ordinal(step)} pixel)" if step > 1 else "")
+    return _mosaic_layout(figure, title, z.shape[0], pixels, _tile_labels(origins, labels, tiles.shape[2]))
 
 
 def kernel_grid(kernel, max_kernels=64, input_channel=None):
@@ -268,22 +337,23 @@ def kernel_grid(kernel, max_kernels=64, input_channel=None):
         weights = kernel[:, :, int(input_channel), :count]
         what = f", input channel {int(input_channel)}"
     tiles = np.moveaxis(weights, -1, 0)
-    columns = max(1, min(8 if count > 16 else count, count))
-    z, origins = _mosaic(tiles, columns)
+    # Eight across at most: in one row of 16, a 3 x 3 filter's weights are 10 pixels wide.
+    columns = max(1, min(8, count))
+    pixels, band = _mosaic_scale(tiles.shape[1], tiles.shape[2], columns, max_tile_pixels=110)
+    z, origins = _mosaic(tiles, columns, label_band=band)
     # Symmetric around zero, so white means "ignores this pixel".
     limit = float(np.abs(tiles).max()) or 1.0
     figure = go.Figure(
         go.Heatmap(
             z=z, zmin=-limit, zmax=limit, zmid=0.0, colorscale=DIVERGING, hoverongaps=False,
-            colorbar={"title": {"text": "weight"}, "thickness": 14},
+            colorbar=_colour_bar("weight", z.shape[0], band),
             hovertemplate="weight %{z:.4f}<extra></extra>",
         )
     )
     _mosaic_axes(figure)
-    rows = math.ceil(count / columns)
-    title = f"{count} filters of {kernel.shape[0]} x {kernel.shape[1]} weights{what}"
-    return _layout(figure, title, 90 + rows * (min(110, 900 / columns) + 18),
-                   annotations=_tile_labels(origins, [str(index) for index in range(count)], tiles.shape[2]))
+    title = f"{plural(count, 'filter')} of {kernel.shape[0]} x {kernel.shape[1]} weights{what}"
+    labels = [str(index) for index in range(count)]
+    return _mosaic_layout(figure, title, z.shape[0], pixels, _tile_labels(origins, labels, tiles.shape[2]))
 
 
 def number_grid(values, title, fmt=".2f"):
@@ -314,11 +384,14 @@ def number_grid(values, title, fmt=".2f"):
     if signed:
         heatmap.update(zmin=-limit, zmax=limit, zmid=0.0)
     figure = go.Figure(heatmap)
-    figure.update_xaxes(title_text="column", dtick=1, showgrid=False, zeroline=False, side="top")
+    # Column numbers below the grid: on top, with their title, they ran into the figure's title.
+    # constrain="domain": square cells shrink the axis, rather than widen its range to columns -1 and n.
+    figure.update_xaxes(title_text="column", dtick=1, showgrid=False, zeroline=False, side="bottom",
+                        constrain="domain")
     figure.update_yaxes(title_text="row", dtick=1, autorange="reversed", showgrid=False, zeroline=False,
-                        scaleanchor="x", scaleratio=1)
+                        scaleanchor="x", scaleratio=1, constrain="domain")
     cell = min(56, max(24, 420 / max(values.shape)))
-    return _layout(figure, title, 110 + cell * values.shape[0])
+    return _layout(figure, title, 140 + cell * values.shape[0], margin={"b": 70})
 
 
 def _png_source(rgb):

@@ -404,6 +404,25 @@ def test_activation_ranges_cover_every_spatial_layer(models):
     assert explain.activation_ranges(models("mlp"), random_image(models("mlp"))) == {}
 
 
+@pytest.mark.parametrize("architecture", ["nested", "efficientnet"])
+def test_activation_ranges_all_is_one_cached_pass(models, architecture):
+    model = models(architecture)
+    image = random_image(model)
+    explain.clear_cache(model)
+    ranges = explain.activation_ranges_all(model, image)
+    names = explain.spatial_layers(model)
+    assert list(ranges) == names and all(low <= high for low, high in ranges.values())
+    # One multi-output function for all layers, not one per layer, and reused on the next image.
+    keys = list(explain._CACHE[model])
+    assert [key[0] for key in keys] == ["ranges"] and len(keys[0][1]) == len(names)
+    assert explain.activation_ranges(model, random_image(model, seed=1)).keys() == ranges.keys()
+    assert list(explain._CACHE[model]) == keys
+    # The same numbers as the layer's own feature maps, also for a layer inside a nested model.
+    name = "conv2" if architecture == "nested" else pretrained.LAST_CONV_LAYER
+    maps = explain.feature_maps(model, image, name)
+    assert ranges[name] == pytest.approx((maps.min(), maps.max()), rel=1e-5, abs=1e-5)
+
+
 def test_conv_kernels(models):
     kernel, bias = explain.conv_kernels(models("cnn"), "conv1")
     assert kernel.shape == (3, 3, 1, 32) and bias.shape == (32,)
@@ -430,6 +449,8 @@ def test_cache_is_reused_and_does_not_keep_models_alive():
     explain.saliency(model, image, 0)
     assert explain._input_gradient_function(model) is explain._input_gradient_function(model)
     assert model in explain._CACHE
+    # Earlier tests' models that only wait for the cycle collector would otherwise leave with ours.
+    gc.collect()
     count = len(explain._CACHE)
     del model
     gc.collect()

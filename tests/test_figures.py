@@ -23,6 +23,39 @@ def serialised(figure):
     return json.loads(figure.to_json())
 
 
+def mosaic_geometry(figure):
+    """(mosaic, screen pixels per map pixel, label band in map pixels) of a mosaic figure."""
+    z = np.asarray(figure.data[0].z, dtype=np.float64)
+    layout = figure.layout
+    plot_height = layout.height - layout.margin.t - layout.margin.b
+    pixels = plot_height / z.shape[0]
+    band = int(np.argmax(np.isfinite(z).any(axis=1)))  # Blank rows above the first row of tiles.
+    return z, pixels, band
+
+
+def assert_labels_sit_in_the_gap_above_their_own_tiles(figure, tile_height, tile_width, columns):
+    z, pixels, band = mosaic_geometry(figure)
+    # The grid fits MOSAIC_WIDTH, so the height (which we set) decides the scale: no blank
+    # space, and the band is as tall on screen as planned.
+    assert z.shape[1] * pixels <= figures.MOSAIC_WIDTH * 1.01  # Within the height's rounding to whole pixels.
+    assert band * pixels >= figures.LABEL_PIXELS
+    for index, annotation in enumerate(figure.layout.annotations):
+        assert annotation.yanchor == "bottom" and annotation.yref == "y"
+        top = annotation.y + 0.5  # The label's baseline is its own tile's top edge.
+        assert top == int(top) and top >= band
+        top, left = int(top), int(round(annotation.x - (tile_width - 1) / 2))
+        assert (top - band) // (tile_height + band) == index // columns  # The tile's own row.
+        assert left // (tile_width + 1) == index % columns
+        assert np.isfinite(z[top : top + tile_height, left : left + tile_width]).all()
+        # The band above it is blank, so the text has the gap to itself.
+        assert np.isnan(z[top - band : top, left : left + tile_width]).all()
+    bar = figure.data[0].colorbar
+    assert bar.lenmode == "fraction" and bar.yanchor == "top"
+    # From the first tile's top edge down, and no longer than the grid.
+    assert bar.y == pytest.approx(1 - band / z.shape[0])
+    assert bar.len <= bar.y + 1e-9
+
+
 def test_topk_bar_puts_the_best_on_top_in_percent():
     figure = figures.topk_bar(["seven", "one", "nine"], [0.8, 0.15, 0.05], highlight="one")
     data = serialised(figure)["data"]
@@ -50,6 +83,14 @@ def test_image_figure_shows_pixels_without_ticks(shape):
     figures.image_figure(image.astype(np.float32))
 
 
+def test_image_figure_takes_a_height_or_sizes_itself():
+    image = RNG.integers(0, 256, (28, 28), dtype=np.uint8)
+    assert figures.image_figure(image, height=333).layout.height == 333
+    assert figures.image_figure(image, title="t").layout.height == 240 + 80  # As before: from the image.
+    with pytest.raises(ValueError, match="height"):
+        figures.image_figure(image, height=0)
+
+
 @pytest.mark.parametrize("scale", figures.SCALES)
 def test_heatmap_grid_is_one_mosaic_with_a_label_per_channel(scale):
     maps = RNG.normal(size=(11, 11, 20)).astype(np.float32)
@@ -57,22 +98,28 @@ def test_heatmap_grid_is_one_mosaic_with_a_label_per_channel(scale):
     serialised(figure)
     assert len(figure.data) == 1 and len(figure.layout.annotations) == 20
     heatmap = figure.data[0]
-    # 3 rows x 8 columns of 11x11 tiles with 1-pixel gaps.
-    assert np.asarray(heatmap.z).shape == (3 * 11 + 2, 8 * 11 + 7)
+    # 3 rows x 8 columns of 11x11 tiles, 1-pixel gaps between columns, a label band above each row.
+    _, _, band = mosaic_geometry(figure)
+    assert np.asarray(heatmap.z).shape == (3 * (band + 11), 8 * 11 + 7)
+    assert_labels_sit_in_the_gap_above_their_own_tiles(figure, 11, 11, 8)
+    assert figure.layout.title.text == "20 feature maps"
     expected_range = {"channel": (0, 1), "layer": (maps.min(), maps.max()), "global": (-5, 5)}[scale]
     assert (heatmap.zmin, heatmap.zmax) == pytest.approx(expected_range, abs=1e-6)
     if scale == "channel":
         # Each tile spans its own full range; hover still reads raw activations.
-        assert np.nanmax(np.asarray(heatmap.z)[:11, :11]) == pytest.approx(1.0)
-        assert np.asarray(heatmap.customdata)[0, 0] == pytest.approx(maps[0, 0, 0])
+        assert np.nanmax(np.asarray(heatmap.z)[band : band + 11, :11]) == pytest.approx(1.0)
+        assert np.asarray(heatmap.customdata)[band, 0] == pytest.approx(maps[0, 0, 0])
 
 
 def test_heatmap_grid_limits_channels_and_subsamples_large_maps():
     figure = figures.heatmap_grid(np.zeros((112, 112, 100)), max_channels=64, titles=[f"c{i}" for i in range(100)])
     assert len(figure.layout.annotations) == 64
     assert figure.layout.annotations[63].text == "c63"
-    assert "every 3th pixel" in figure.layout.title.text
-    assert np.asarray(figure.data[0].z).shape[0] <= 8 * figures.MAX_TILE + 7
+    assert figure.layout.title.text == "64 feature maps (every 3rd pixel)"
+    assert np.asarray(figure.data[0].z).shape[1] <= 8 * figures.MAX_TILE + 7
+    assert_labels_sit_in_the_gap_above_their_own_tiles(figure, 38, 38, 8)
+    assert "every 2nd pixel" in figures.heatmap_grid(np.zeros((60, 60, 2))).layout.title.text
+    assert figures.heatmap_grid(np.zeros((8, 8, 1))).layout.title.text == "1 feature map"
     # A constant map (a dead ReLU channel) does not divide by zero.
     assert np.isfinite(np.asarray(figure.data[0].z)).any()
     with pytest.raises(ValueError, match="Unknown scale"):
@@ -89,9 +136,34 @@ def test_kernel_grid_is_diverging_around_zero(inputs):
     assert len(figure.data) == 1 and len(figure.layout.annotations) == 12
     heatmap = figure.data[0]
     assert heatmap.zmid == 0 and heatmap.zmin == -heatmap.zmax
+    assert_labels_sit_in_the_gap_above_their_own_tiles(figure, 3, 3, 8)
     one_channel = figures.kernel_grid(kernel, input_channel=inputs - 1)
     assert f"input channel {inputs - 1}" in one_channel.layout.title.text
     assert len(figures.kernel_grid(RNG.normal(size=(3, 3, 1, 100))).layout.annotations) == 64
+    assert figures.kernel_grid(RNG.normal(size=(5, 5, 1, 1))).layout.title.text == "1 filter of 5 x 5 weights"
+
+
+@pytest.mark.parametrize("rows", [1, 2, 8])
+def test_mosaic_height_follows_its_rows(rows):
+    # Height from the grid's aspect: twice the rows, about twice the plot area; no fixed floor.
+    figure = figures.heatmap_grid(np.zeros((20, 20, 8 * rows)), columns=8)
+    z, pixels, band = mosaic_geometry(figure)
+    assert z.shape[0] == rows * (band + 20)
+    assert figure.layout.height == pytest.approx(
+        figure.layout.margin.t + figure.layout.margin.b + rows * (band + 20) * pixels, abs=1)
+
+
+@pytest.mark.parametrize("number, expected", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"),
+                                              (12, "12th"), (13, "13th"), (21, "21st"), (22, "22nd"),
+                                              (101, "101st"), (111, "111th"), (112, "112th")])
+def test_ordinal(number, expected):
+    assert figures.ordinal(number) == expected
+
+
+def test_plural():
+    assert figures.plural(1, "filter") == "1 filter"
+    assert figures.plural(0, "filter") == "0 filters"
+    assert figures.plural(2, "patch", "patches") == "2 patches"
 
 
 def test_number_grid_writes_every_number():
@@ -104,6 +176,9 @@ def test_number_grid_writes_every_number():
     assert figure.data[0].zmid == 0  # Signed values: a diverging scale centred on zero.
     assert figure.layout.title.text == "Products"
     assert figures.number_grid(np.ones((3, 3)), "t").data[0].colorscale[0][1] != figure.data[0].colorscale[0][1]
+    # The "column" title sits below the grid, away from the figure's title above it.
+    assert figure.layout.xaxis.side == "bottom" and figure.layout.xaxis.title.text == "column"
+    assert figure.layout.xaxis.constrain == "domain"  # No phantom columns -1 and n.
 
 
 @pytest.mark.parametrize("with_image", [False, True])
