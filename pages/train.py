@@ -266,12 +266,19 @@ def dataset_caption(name, info):
     return row, f"{sizes}, {width} x {height} {kind}, {row['num_classes']} classes, from {row['present_source']}.{subset}"
 
 
+def dataset_title(name, info):
+    if name not in info:
+        return f"{name} (two classes)"
+    row = info[name]
+    return row["title"] + ("" if row["present_source"] else " (not on this machine)")
+
+
 def data_and_model_ui(info):
     left, right = st.columns(2)
     with left:
         names = datasets.names()
         dataset = field(st.selectbox, "dataset", "Dataset", options=names,
-                        format_func=lambda name: info[name]["title"] if name in info else f"{name} (two classes)")
+                        format_func=lambda name: dataset_title(name, info))
         _, caption = dataset_caption(dataset, info)
         if caption:
             st.caption(caption)
