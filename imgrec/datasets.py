@@ -398,19 +398,10 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
 
 
 def _write_atomically(path: Path, payload: bytes) -> None:
+    from imgrec import atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    atomic.write_bytes(path, payload)
 
 
 # ---------------------------------------------------------------------------------------

@@ -38,9 +38,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+from imgrec import atomic
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 RUN_ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -170,34 +171,9 @@ def _json_ready(value):
     return value
 
 
-def _fsync_folder(folder):
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _write_atomic(path, data):
-    """Writes bytes to a temporary file beside `path`, fsyncs it and renames it over `path`."""
-    path = pathlib.Path(path)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, 0o644)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        pathlib.Path(temp_name).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
 def _write_json(path, value):
     text = json.dumps(_json_ready(value), indent=1, allow_nan=False) + "\n"
-    _write_atomic(path, text.encode())
+    atomic.write_bytes(path, text.encode())
 
 
 def _read_json(path):
@@ -787,7 +763,7 @@ def cancel(run_id, *, wait=True, timeout=15.0, runs_dir=None):
         if state.get("status") == QUEUED:
             _finish(folder, state, CANCELLED, "Cancelled before it started.")
         elif state.get("status") == RUNNING and not (folder / CANCEL_FILE).exists():
-            _write_atomic(folder / CANCEL_FILE, f"{time.time()}\n".encode())
+            atomic.write_bytes(folder / CANCEL_FILE, f"{time.time()}\n".encode())
     deadline = time.monotonic() + timeout
     next_pump = time.monotonic() + 0.5
     while True:
@@ -1150,7 +1126,7 @@ def _train_and_evaluate(folder, should_stop, limit_seconds):
     if (folder / CANCEL_FILE).exists():
         return CANCELLED, "Cancelled while evaluating.", {}
     data = registry.model_bytes(trained.model)
-    _write_atomic(folder / MODEL_FILE, data)
+    atomic.write_bytes(folder / MODEL_FILE, data)
     report["model"] = {"file": MODEL_FILE, "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data)}
     _write_json(folder / RESULT_FILE, report)
     return DONE, None, {"test_accuracy": report["accuracy"], "train_seconds": round(trained.seconds, 3)}

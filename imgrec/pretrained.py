@@ -21,7 +21,6 @@ import json
 import os
 import pathlib
 import pickle
-import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -625,35 +624,10 @@ def build_model_file(dest: str | os.PathLike) -> pathlib.Path:
     if dest.suffix != ".keras":
         raise ValueError(f"The model file must end in .keras, got {dest.name!r}.")
     model = build_model()
-    # Keras only writes paths ending in .keras, so the temporary name keeps that suffix.
-    handle, temp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".tmp.keras", dir=dest.parent)
-    os.close(handle)
-    temp_path = pathlib.Path(temp_name)
-    try:
-        model.save(temp_path)
-        with open(temp_path, "rb+") as file:
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_path, dest)
-    except BaseException:
-        temp_path.unlink(missing_ok=True)
-        raise
-    _fsync_folder(dest.parent)
+    from imgrec import atomic, registry
+
+    atomic.write_bytes(dest, registry.model_bytes(model))
     return dest
-
-
-def _fsync_folder(folder: pathlib.Path) -> None:
-    # Makes the rename itself durable; some platforms cannot open folders, which is fine.
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 # ---------------------------------------------------------------------------------------

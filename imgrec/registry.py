@@ -20,6 +20,8 @@ import zipfile
 
 import numpy as np
 
+from imgrec import atomic
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_MODEL_BYTES = 64 * 1024 * 1024  # EfficientNet-Lite0 is ~19 MB; nothing we ship comes close to 64.
@@ -592,28 +594,6 @@ def clear_unbuilt_cache(name):
             path.unlink(missing_ok=True)
 
 
-def _fsync_write(folder, prefix, suffix, data):
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
-    try:
-        os.fchmod(handle, 0o644)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-    except BaseException:
-        pathlib.Path(temp_name).unlink(missing_ok=True)
-        raise
-    return pathlib.Path(temp_name)
-
-
-def _fsync_folder(folder):
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def model_bytes(model):
     """Serialises a Keras model to `.keras` bytes, without optimizer state or compile config.
 
@@ -690,11 +670,11 @@ def save(model, name, model_card, *, overwrite=False, protected=False):
             raise RegistryError(f"A model named {name!r} already exists; choose another name.")
         if card_path.exists() and _read_card(card_path, name).get("protected") and not protected:
             raise RegistryError(f"Model {name!r} is a shipped model and cannot be replaced.")
-        model_temp = _fsync_write(folder, f".{name}.", ".keras.tmp", data)
-        card_temp = _fsync_write(folder, f".{name}.", ".json.tmp", (json.dumps(full_card, indent=2) + "\n").encode())
+        model_temp = atomic.write_temp(folder, f".{name}.", ".keras.tmp", data)
+        card_temp = atomic.write_temp(folder, f".{name}.", ".json.tmp", (json.dumps(full_card, indent=2) + "\n").encode())
         os.replace(model_temp, model_path)
         os.replace(card_temp, card_path)
-        _fsync_folder(folder)
+        atomic.fsync_folder(folder)
     return full_card
 
 
