@@ -33,10 +33,9 @@ import os
 import pathlib
 import re
 import secrets
-import tempfile
 import time
 
-from imgrec import jobs
+from imgrec import atomic, jobs
 
 KINDS = ("grid", "random", "bayesian")
 KIND_TITLES = {"grid": "Grid search", "random": "Random search", "bayesian": "Bayesian search (TPE)"}
@@ -285,17 +284,7 @@ def _path(search_id, root):
 
 
 def _write_atomic(path, value):
-    text = json.dumps(value, indent=1, allow_nan=False) + "\n"
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        pathlib.Path(temp_name).unlink(missing_ok=True)
-        raise
+    atomic.write_json(path, value)
 
 
 def _read(path):
