@@ -824,6 +824,39 @@ def delete_run(run_id, *, runs_dir=None):
     shutil.rmtree(doomed, ignore_errors=True)
 
 
+def _checked_model_bytes(run_id, folder, outcome):
+    from imgrec import registry
+
+    try:
+        with open(folder / MODEL_FILE, "rb") as handle:
+            data = handle.read(registry.MAX_MODEL_BYTES + 1)
+    except FileNotFoundError:
+        raise JobError(f"Run {run_id} has no model file (only a finished run has one).") from None
+    if hashlib.sha256(data).hexdigest() != (outcome.get("model") or {}).get("sha256"):
+        raise JobError(f"The model file of run {run_id} was changed or damaged since it was trained.")
+    return data
+
+
+def model_bytes(run_id, *, runs_dir=None):
+    """Returns a finished run's `model.keras` bytes, checked against the sha256 the worker recorded.
+
+    Raises:
+        JobError: for an invalid or unknown id, a run without a model, or a changed file.
+    """
+    folder, _ = _read_state(run_id, _root(runs_dir))
+    outcome = _read_json(folder / RESULT_FILE)
+    if outcome is None:
+        raise JobError(f"Run {run_id} has no result yet; only a finished run has a model.")
+    return _checked_model_bytes(run_id, folder, outcome)
+
+
+def load_model(run_id, *, runs_dir=None):
+    """Loads a finished run's model through the registry's checks (allow-list, safe mode)."""
+    from imgrec import registry
+
+    return registry.load_keras_bytes(model_bytes(run_id, runs_dir=runs_dir), f"run {run_id}")
+
+
 def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
     """Saves a finished run's model in the registry, with a model card rebuilt from the run folder.
 
@@ -857,14 +890,7 @@ def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
     config = _read_json(folder / CONFIG_FILE)
     if outcome is None or config is None:
         raise JobError(f"Run {run_id} lacks its result or config file; it cannot be saved.")
-    try:
-        with open(folder / MODEL_FILE, "rb") as handle:
-            data = handle.read(registry.MAX_MODEL_BYTES + 1)
-    except FileNotFoundError:
-        raise JobError(f"Run {run_id} has no model file; it cannot be saved.") from None
-    if hashlib.sha256(data).hexdigest() != (outcome.get("model") or {}).get("sha256"):
-        raise JobError(f"The model file of run {run_id} was changed or damaged since it was trained; it was not saved.")
-    model = registry.load_keras_bytes(data, name)
+    model = registry.load_keras_bytes(_checked_model_bytes(run_id, folder, outcome), name)
     trained = outcome["training"]
     # card_for_training reads a TrainResult; rebuild one from the run's files.
     result_view = training.TrainResult(

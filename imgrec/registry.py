@@ -551,12 +551,7 @@ def load(name):
     validate_name(name)
     if name in BUILT_MODELS:
         ensure_built(name)
-    card_path, model_path = _paths(name)
-    with _locked(card_path.parent, exclusive=False):
-        model_card = _read_card(card_path, name)
-        data = _read_model_bytes(model_path, name)
-    if sha256_bytes(data) != model_card.get("sha256"):
-        raise UnsafeModelError(f"Model {name!r} does not match the sha256 in its card; the file was changed or damaged.")
+    model_card, data = model_file(name)
     model = load_keras_bytes(data, name)
     expected = tuple(model_card["input"]["shape"])
     if tuple(model.input_shape[1:]) != expected:
@@ -565,6 +560,23 @@ def load(name):
     if max(outputs, 2) != len(model_card["class_names"]):
         raise UnsafeModelError(f"Model {name!r} has {outputs} outputs but its card names {len(model_card['class_names'])} classes.")
     return Classifier(name, model_card, model)
+
+
+def model_file(name):
+    """Returns `(card, bytes)` of a model's `.keras` file exactly as stored, hash-checked.
+
+    Card and file are read together under the registry's lock, so they always belong together.
+
+    Raises:
+        RegistryError: a bad name, an unknown model, or a file that does not match its card.
+    """
+    card_path, model_path = _paths(name)
+    with _locked(card_path.parent, exclusive=False):
+        model_card = _read_card(card_path, name)
+        data = _read_model_bytes(model_path, name)
+    if sha256_bytes(data) != model_card.get("sha256"):
+        raise UnsafeModelError(f"Model {name!r} does not match the sha256 in its card; the file was changed or damaged.")
+    return model_card, data
 
 
 def ensure_built(name):

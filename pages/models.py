@@ -1,6 +1,5 @@
 """Models: the registry as a table, a model's card and architecture, comparisons, downloads, exports and deletion."""
 
-import hashlib
 import io
 import json
 import pathlib
@@ -81,15 +80,7 @@ def exported_bytes(_classifier, key, fmt):
 
 def keras_file_bytes(card):
     """The model's `.keras` file exactly as stored, after checking it against the sha256 in its card."""
-    folder = registry.cache_dir() if card["name"] in registry.BUILT_MODELS else registry.models_dir()
-    path = folder / f"{registry.validate_name(card['name'])}.keras"
-    if path.is_symlink():
-        raise registry.UnsafeModelError(f"Model {card['name']!r} is a link out of the models folder and was refused.")
-    with open(path, "rb") as handle:
-        data = handle.read(registry.MAX_MODEL_BYTES + 1)
-    if hashlib.sha256(data).hexdigest() != card.get("sha256"):
-        raise registry.UnsafeModelError(f"Model {card['name']!r} does not match the sha256 in its card.")
-    return data
+    return registry.model_file(card["name"])[1]
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ process, and the page polls the run's folder once a second. So the page stays re
 refresh or another browser finds the same run (`?run=ID`), and Cancel really stops it.
 """
 
-import hashlib
 import time
 
 import numpy as np
@@ -77,20 +76,11 @@ def augmentation_preview(dataset, rotate, shift, flip, noise, seed):
     return _ui.enlarge(grid, 640)
 
 
-def run_model_bytes(run_id, sha256):
-    """A finished run's `model.keras`, checked against the sha256 the worker recorded."""
-    folder = jobs.runs_dir() / jobs.validate_run_id(run_id)
-    with open(folder / jobs.MODEL_FILE, "rb") as handle:
-        data = handle.read(registry.MAX_MODEL_BYTES + 1)
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise jobs.JobError(f"The model file of run {run_id} was changed or damaged since it was trained.")
-    return data
-
-
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's model...")
 def run_model(run_id, sha256):
     """The Keras model of a finished run, loaded through the registry's checks (allow-list, safe mode)."""
-    return registry.load_keras_bytes(run_model_bytes(run_id, sha256), f"run {run_id}")
+    # The sha256 keys the cache: a run id never changes its model, but a deleted and re-made run could.
+    return jobs.load_model(run_id)
 
 
 @st.cache_data(max_entries=8, show_spinner="Running the model over the test set for the ROC curves...")

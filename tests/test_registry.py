@@ -68,6 +68,11 @@ def test_unknown_model_is_a_clear_error(models_dir):
         registry.load("nope")
 
 
+def test_model_file_returns_the_stored_bytes_with_their_card(models_dir):
+    card, data = registry.model_file("tiny-cnn")
+    assert data == (models_dir / "tiny-cnn.keras").read_bytes() and card["sha256"] == registry.sha256_bytes(data)
+
+
 def test_tampered_file_fails_the_hash_check(models_dir):
     path = models_dir / "tiny-cnn.keras"
     data = bytearray(path.read_bytes())
@@ -75,6 +80,8 @@ def test_tampered_file_fails_the_hash_check(models_dir):
     path.write_bytes(bytes(data))
     with pytest.raises(registry.UnsafeModelError, match="sha256"):
         registry.load("tiny-cnn")
+    with pytest.raises(registry.UnsafeModelError, match="sha256"):
+        registry.model_file("tiny-cnn")
 
 
 def test_lambda_layer_is_refused_before_keras_runs_it(models_dir, tmp_path):
