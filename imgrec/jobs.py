@@ -850,7 +850,7 @@ def model_bytes(run_id, *, runs_dir=None):
     return _checked_model_bytes(run_id, folder, outcome)
 
 
-def load_model(run_id, *, runs_dir=None):
+def load_run_model(run_id, *, runs_dir=None):
     """Loads a finished run's model through the registry's checks (allow-list, safe mode)."""
     from imgrec import registry
 

@@ -80,7 +80,7 @@ def augmentation_preview(dataset, rotate, shift, flip, noise, seed):
 def run_model(run_id, sha256):
     """The Keras model of a finished run, loaded through the registry's checks (allow-list, safe mode)."""
     # The sha256 keys the cache: a run id never changes its model, but a deleted and re-made run could.
-    return jobs.load_model(run_id)
+    return jobs.load_run_model(run_id)
 
 
 @st.cache_data(max_entries=8, show_spinner="Running the model over the test set for the ROC curves...")

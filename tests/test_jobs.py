@@ -264,7 +264,7 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
     mistake = outcome["misclassified"][0]
     assert mistake["true"] != mistake["predicted"] and 0 <= mistake["index"] < outcome["n"]
     folder = runs / run_id
-    model = jobs.load_model(run_id)
+    model = jobs.load_run_model(run_id)
     assert model.output_shape == (None, 10)
     assert jobs.model_bytes(run_id) == (folder / jobs.MODEL_FILE).read_bytes()
     assert list((folder / jobs.TENSORBOARD_DIR / "train").glob("events.out.tfevents.*"))
@@ -309,7 +309,7 @@ def test_two_runs_at_once_a_nan_run_and_a_crashing_config(runs):
     with pytest.raises(jobs.JobError, match="only a finished"):
         jobs.save_run_as_model(nan_id, "diverged")
     with pytest.raises(jobs.JobError, match="only a finished"):
-        jobs.load_model(nan_id)
+        jobs.load_run_model(nan_id)
 
     assert crash_state["status"] == "failed" and "99" in crash_state["reason"]
     assert not (runs / crash_id / jobs.MODEL_FILE).exists()
