@@ -19,16 +19,14 @@ import json
 import os
 import pathlib
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import numpy as np
 from PIL import Image
 
+from bench import common
 from bench.common import result
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -46,12 +44,6 @@ PAGE_TIMEOUT = 240  # Seconds to open a page; the first one imports TensorFlow i
 # Two runs big enough to keep both cores busy for the whole training phase (cancelled after it).
 TRAINING_RUN = {"architecture": "cnn", "dataset": "mnist", "max_samples": 20000, "epochs": 50, "batch_size": 64}
 RUNS_TRAINING_TIMEOUT = 240  # Seconds for both runs to start training (a worker imports TensorFlow).
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def server_python():
@@ -73,34 +65,10 @@ def copy_models(target):
 @contextlib.contextmanager
 def app_server(models, runs, log_path):
     """Runs the real app on a free loopback port; yields its URL once /_stcore/health answers."""
-    port = free_port()
     environment = {**os.environ, "IMGREC_MODELS_DIR": str(models), "IMGREC_RUNS_DIR": str(runs),
                    "IMGREC_MAX_RUNS": "2", "PYTHONPATH": str(REPO)}
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [server_python(), "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"The app did not start; its log:\n{pathlib.Path(log_path).read_text()[-3000:]}")
-            time.sleep(0.2)
+    with common.streamlit_server(environment, log_path, python=server_python(), stop_timeout=15) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class DigitImages:

@@ -17,16 +17,13 @@ import contextlib
 import io
 import os
 import pathlib
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 
 import numpy as np
 
+from bench import common
 from bench.common import result
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -93,12 +90,6 @@ def quickstart_rows():
 # The responsiveness benchmark.
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _save_server_model(folder):
     """An untrained CNN in a fresh registry: prediction and Grad-CAM cost the same as a trained one's."""
     from imgrec import architectures, datasets, registry
@@ -122,33 +113,10 @@ def _save_server_model(folder):
 
 @contextlib.contextmanager
 def _app_server(models, runs, log_path):
-    port = _free_port()
     env = {**os.environ, "IMGREC_MODELS_DIR": str(models), "IMGREC_RUNS_DIR": str(runs), "PYTHONPATH": str(REPO),
            "TF_CPP_MIN_LOG_LEVEL": "2"}
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"The app server did not start:\n{pathlib.Path(log_path).read_text()[-2000:]}")
-            time.sleep(0.2)
+    with common.streamlit_server(env, log_path) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _digit_png(seed):

@@ -2,14 +2,10 @@
 
 import os
 import pathlib
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
+from bench import common
 from tests.app.tiny_models import save_tiny_models
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -21,48 +17,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """Runs `streamlit run streamlit_app.py` on a free port with a registry of tiny models; yields its URL."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     models = save_tiny_models(tmp_path_factory.mktemp("e2e-models"))
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
     env = {**os.environ, "IMGREC_MODELS_DIR": str(models), "PYTHONPATH": str(REPO)}
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"The app server did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with common.streamlit_server(env, log_path, startup_timeout=30, stop_timeout=5) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")
