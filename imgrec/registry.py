@@ -299,21 +299,25 @@ def inspect_archive(data, name="model"):
     return config
 
 
+def _config_dicts(config):
+    """Yields every dict inside a parsed JSON config, iteratively (a deep config cannot overflow the stack)."""
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(value for value in node.values() if isinstance(value, dict | list))
+            yield node
+
+
 def check_config_classes(config, name="model"):
     """Walks a Keras config and refuses any class, function or module outside the allow-list.
 
     Raises:
         UnsafeModelError: naming the refused class.
     """
-    stack = [config]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        stack.extend(node.values())
+    for node in _config_dicts(config):
         if "class_name" not in node:
             continue
         class_name, module = node.get("class_name"), node.get("module")
@@ -367,15 +371,7 @@ def estimate_parameters(config):
 def _count_parameters(config):
     """Like `estimate_parameters`, but raises `_Oversized` (saying why) where the size is unbounded."""
     total = 0
-    stack = [config]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        stack.extend(value for value in node.values() if isinstance(value, dict | list))
+    for node in _config_dicts(config):
         class_name = node.get("class_name")
         layer_config = node.get("config") if isinstance(node.get("config"), dict) else {}
         if class_name not in _KERAS_LAYERS | {"ClassTokenPositionEmbedding"}:
