@@ -11,20 +11,14 @@ import pytest  # noqa: E402
 def tiny_models_dir(tmp_path_factory):
     """A registry folder holding `tiny-cnn`: a CNN trained for one epoch on 600 MNIST digits."""
     from imgrec import metrics, registry, training
+    from tests.app.tiny_models import models_dir_env
 
     folder = tmp_path_factory.mktemp("models")
-    previous = os.environ.get("IMGREC_MODELS_DIR")
-    os.environ["IMGREC_MODELS_DIR"] = str(folder)
-    try:
+    with models_dir_env(folder):
         config = training.TrainConfig(architecture="cnn", dataset="mnist", max_samples=600, epochs=1, seed=1)
         result = training.train(config)
         report = metrics.evaluate(result.model, "mnist", "test", max_samples=500)
         registry.save(result.model, "tiny-cnn", registry.card_for_training(result, report))
-    finally:
-        if previous is None:
-            os.environ.pop("IMGREC_MODELS_DIR", None)
-        else:
-            os.environ["IMGREC_MODELS_DIR"] = previous
     return folder
 
 

@@ -1,14 +1,13 @@
 """AppTest fixtures: a registry of tiny untrained models and a fresh app per test."""
 
 import io
-import os
 import pathlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app.tiny_models import save_tiny_models
+from tests.app.tiny_models import models_dir_env, save_tiny_models
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # The first run of a page imports TensorFlow and builds the explainers' graphs: far over AppTest's 3 s default.
@@ -18,14 +17,8 @@ TIMEOUT = 60
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory):
     """A registry folder holding tiny-cnn and tiny-vit, used for every test in this session."""
-    folder = save_tiny_models(tmp_path_factory.mktemp("models"))
-    previous = os.environ.get("IMGREC_MODELS_DIR")
-    os.environ["IMGREC_MODELS_DIR"] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop("IMGREC_MODELS_DIR", None)
-    else:
-        os.environ["IMGREC_MODELS_DIR"] = previous
+    with models_dir_env(save_tiny_models(tmp_path_factory.mktemp("models"))) as folder:
+        yield folder
 
 
 @pytest.fixture
