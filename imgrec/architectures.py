@@ -10,6 +10,7 @@ softmax. The output layer is always named "predictions".
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 ARCHITECTURES = ("cnn", "cnn-deep", "crnn", "rnn", "vit", "mlp")
@@ -157,6 +158,11 @@ def build(
 def is_binary(model):
     """Returns True when the model has a single sigmoid unit (a two-class problem)."""
     return model.output_shape[-1] == 1
+
+
+def weights_are_finite(model):
+    """Returns True when every weight of the model is a finite number (a diverged run's are not)."""
+    return all(np.isfinite(np.asarray(weight)).all() for weight in model.get_weights())
 
 
 def _classifier_head(x, num_classes, regularizer):

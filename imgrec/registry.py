@@ -650,11 +650,11 @@ def save(model, name, model_card, *, overwrite=False, protected=False):
     """
     import keras
 
-    from imgrec import training
+    from imgrec import architectures
 
     validate_name(name)
     card_path, model_path = _paths(name)
-    if not training.weights_are_finite(model):
+    if not architectures.weights_are_finite(model):
         raise RegistryError(f"Model {name!r} has non-finite weights and was not saved.")
     data = model_bytes(model)
     inspect_archive(data, name)

@@ -11,6 +11,8 @@ import time
 import keras
 import numpy as np
 
+from imgrec import architectures
+
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -379,11 +381,6 @@ def _floats(logs):
     return values
 
 
-def weights_are_finite(model):
-    """Returns True when every weight of the model is a finite number."""
-    return all(np.isfinite(np.asarray(weight)).all() for weight in model.get_weights())
-
-
 def train(config, on_progress=None, should_stop=None, log_dir=None, progress_interval=0.25):
     """Trains the model a config describes.
 
@@ -440,7 +437,7 @@ def train(config, on_progress=None, should_stop=None, log_dir=None, progress_int
             raise NonFiniteError("The loss became NaN or infinite; try a smaller learning rate.") from error
         raise
     seconds = time.perf_counter() - started
-    if any(not math.isfinite(epoch.get("loss", 0.0)) for epoch in progress.history) or not weights_are_finite(model):
+    if any(not math.isfinite(epoch.get("loss", 0.0)) for epoch in progress.history) or not architectures.weights_are_finite(model):
         raise NonFiniteError("Training produced non-finite weights; try a smaller learning rate.")
     samples_seen = len(x_train) * len(progress.history)
     result = TrainResult(
