@@ -1,0 +1,310 @@
+"""The registry folder: where a model's file and card live, and reading, building, saving and deleting them.
+
+A model is `models/NAME.keras` plus its card `models/NAME.json`; the ImageNet classifier is
+built into the cache folder on first use. A card and its file change together under the
+folder's lock, so a reader never sees a card that does not match its file; every file is
+checked (`safety`) before Keras deserialises it.
+"""
+
+import datetime
+import json
+import os
+import pathlib
+import tempfile
+
+from imgrec import atomic, paths
+from imgrec.registry import classifier, safety
+
+# By name: the package's own `card` is `card(name)` below, which hides the module of that name.
+from imgrec.registry.card import REQUIRED_FIELDS, built_model_card
+from imgrec.registry.errors import ModelNotFound, RegistryError, UnsafeModelError
+
+BUILT_MODELS = ("imagenet-efficientnet-lite0",)
+MAX_CARD_BYTES = 2 * 1024 * 1024
+
+
+def _folder_for(name):
+    return paths.cache_dir() if name in BUILT_MODELS else paths.models_dir()
+
+
+def _paths(name):
+    safety.validate_name(name)
+    folder = _folder_for(name).resolve()
+    card_path, model_path = folder / f"{name}.json", folder / f"{name}.keras"
+    for path in (card_path, model_path):
+        # A symlink could point anywhere on the server; only plain files inside the folder count.
+        if path.is_symlink() or path.resolve().parent != folder:
+            raise UnsafeModelError(f"Model {name!r} is a link out of the models folder and was refused.")
+    return card_path, model_path
+
+
+def _locked(folder, exclusive=True):
+    """Holds the folder's lock, so a card and its file change, and are read, together."""
+    return atomic.locked(folder / ".lock", exclusive=exclusive)
+
+
+def _read_card(card_path, name):
+    try:
+        with open(card_path, "rb") as handle:
+            raw = handle.read(MAX_CARD_BYTES + 1)
+    except FileNotFoundError:
+        raise ModelNotFound(f"There is no model named {name!r}; see `python -m imgrec models` for the list.") from None
+    if len(raw) > MAX_CARD_BYTES:
+        raise UnsafeModelError(f"The card of model {name!r} is too large to be a model card.")
+    try:
+        card = json.loads(raw)
+    except RecursionError:  # A prank card nested thousands deep must not take the model list down.
+        raise UnsafeModelError(f"The card of model {name!r} is nested too deeply to be a model card.") from None
+    except (UnicodeDecodeError, ValueError):  # ValueError: JSONDecodeError, and integers too long to read.
+        raise UnsafeModelError(f"The card of model {name!r} is not valid JSON.") from None
+    if not isinstance(card, dict) or any(key not in card for key in REQUIRED_FIELDS):
+        raise UnsafeModelError(f"The card of model {name!r} lacks required fields ({', '.join(REQUIRED_FIELDS)}).")
+    if card["name"] != name:
+        raise UnsafeModelError(f"The card of model {name!r} names another model ({str(card['name'])[:80]!r}).")
+    shape = card["input"].get("shape") if isinstance(card["input"], dict) else None
+    if (not isinstance(shape, list) or not all(isinstance(size, int) for size in shape)
+            or not isinstance(card["class_names"], list) or not isinstance(card["preprocessing"], dict)):
+        raise UnsafeModelError(
+            f"The card of model {name!r} is malformed (input.shape, class_names or preprocessing has the wrong type)."
+        )
+    return card
+
+
+def _read_model_bytes(model_path, name):
+    try:
+        size = model_path.stat().st_size
+    except FileNotFoundError:
+        raise ModelNotFound(f"The file of model {name!r} is missing; it may have been deleted.") from None
+    if size > safety.MAX_MODEL_BYTES:
+        raise UnsafeModelError(f"Model {name!r} is {size / 1e6:.0f} MB, over the {safety.MAX_MODEL_BYTES // 2**20} MiB limit.")
+    with open(model_path, "rb") as handle:
+        return handle.read(safety.MAX_MODEL_BYTES + 1)
+
+
+def list_models():
+    """Returns the cards of every model, sorted by name; unreadable cards are skipped.
+
+    Models built on first use (the ImageNet classifier) are listed even before they are built,
+    with `"built": False` in their card.
+    """
+    cards = {}
+    folder = paths.models_dir()
+    if folder.is_dir():
+        for card_path in sorted(folder.glob("*.json")):
+            name = card_path.stem
+            try:
+                cards[name] = _read_card(_paths(name)[0], name)
+            except RegistryError:
+                continue
+    for name in BUILT_MODELS:
+        try:
+            cards[name] = _read_card(_paths(name)[0], name)
+        except RegistryError:
+            cards[name] = built_model_card(name)
+    return [cards[name] for name in sorted(cards)]
+
+
+def card(name):
+    """Returns the card of one model.
+
+    Raises:
+        ModelNotFound: when there is no such model.
+    """
+    safety.validate_name(name)
+    if name in BUILT_MODELS:
+        try:
+            return _read_card(_paths(name)[0], name)
+        except ModelNotFound:
+            return built_model_card(name)
+    return _read_card(_paths(name)[0], name)
+
+
+def is_protected(card_or_name):
+    """Returns whether a model is a shipped one, which cannot be deleted or replaced.
+
+    True for a card saved with `protected=True` and for the models built on first use
+    (`BUILT_MODELS`).
+
+    Args:
+        card_or_name: a model's card, or its name.
+
+    Raises:
+        ModelNotFound: for a name no model has.
+        ValueError: for anything but a card (dict) or a name (str).
+    """
+    if isinstance(card_or_name, str):
+        if card_or_name in BUILT_MODELS:
+            return True
+        card_or_name = card(card_or_name)
+    if not isinstance(card_or_name, dict):
+        raise ValueError(f"is_protected takes a model card or a model name, not a {type(card_or_name).__name__}.")
+    return bool(card_or_name.get("protected")) or card_or_name.get("name") in BUILT_MODELS
+
+
+def load(name):
+    """Loads a model by name and returns a `Classifier`.
+
+    The ImageNet classifier is built into the cache folder on first use.
+
+    Raises:
+        RegistryError: a bad name (`RegistryError`), an unknown model (`ModelNotFound`), or a
+            file that fails a check (`UnsafeModelError`).
+    """
+    safety.validate_name(name)
+    if name in BUILT_MODELS:
+        ensure_built(name)
+    model_card, data = model_file(name)
+    model = safety.load_keras_bytes(data, name)
+    expected = tuple(model_card["input"]["shape"])
+    if tuple(model.input_shape[1:]) != expected:
+        raise UnsafeModelError(f"Model {name!r} takes {tuple(model.input_shape[1:])} but its card says {expected}.")
+    outputs = model.output_shape[-1]
+    if max(outputs, 2) != len(model_card["class_names"]):
+        raise UnsafeModelError(f"Model {name!r} has {outputs} outputs but its card names {len(model_card['class_names'])} classes.")
+    return classifier.Classifier(name, model_card, model)
+
+
+def model_file(name):
+    """Returns `(card, bytes)` of a model's `.keras` file exactly as stored, hash-checked.
+
+    Card and file are read together under the registry's lock, so they always belong together.
+
+    Raises:
+        RegistryError: a bad name, an unknown model, or a file that does not match its card.
+    """
+    card_path, model_path = _paths(name)
+    with _locked(card_path.parent, exclusive=False):
+        model_card = _read_card(card_path, name)
+        data = _read_model_bytes(model_path, name)
+    if safety.sha256_bytes(data) != model_card.get("sha256"):
+        raise UnsafeModelError(f"Model {name!r} does not match the sha256 in its card; the file was changed or damaged.")
+    return model_card, data
+
+
+def ensure_built(name):
+    """Builds a model that is made on first use (the ImageNet classifier) into the cache folder."""
+    from imgrec import pretrained
+
+    card_path, model_path = _paths(name)
+    folder = card_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if card_path.exists() and model_path.exists():
+        return card_path
+    # Two first visitors at once: one builds, the other waits and then finds the result.
+    with atomic.locked(folder / f".{name}.build-lock"):
+        if card_path.exists() and model_path.exists():
+            return card_path
+        model = pretrained.build_model()
+        save(model, name, built_model_card(name, model), overwrite=True, protected=True)
+    return card_path
+
+
+def model_bytes(model):
+    """Serialises a Keras model to `.keras` bytes, without optimizer state or compile config.
+
+    A registry model is for inference: an uncompiled clone keeps optimizer classes out of the
+    archive (so the allow-list stays small) and the file about a third smaller.
+    """
+    import keras
+
+    if getattr(model, "optimizer", None) is not None:
+        # clone_model keeps the compile state in Keras 3; from_config does not.
+        clean = keras.Model.from_config(model.get_config())
+        clean.set_weights(model.get_weights())
+        model = clean
+    temp_dir = tempfile.mkdtemp(prefix="imgrec-save-")
+    path = pathlib.Path(temp_dir) / "model.keras"
+    try:
+        model.save(path)
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+        os.rmdir(temp_dir)
+
+
+def save(model, name, model_card, *, overwrite=False, protected=False):
+    """Saves a model and its card atomically.
+
+    The `.keras` file is written to a temporary file in the same folder, flushed, fsynced and
+    renamed over the old one with `os.replace`; the card is written the same way last, both
+    under an exclusive lock, so a reader never sees a card that does not match its file.
+
+    Args:
+        model: a `keras.Model`.
+        name: the registry name (validated).
+        model_card: dict with at least `architecture`, `dataset`, `input`, `preprocessing`,
+            `class_names`; `sha256`, `keras_version`, `created`, `parameters` and `file_size`
+            are filled in here.
+        overwrite: replace an existing model of that name. Defaults to `False`.
+        protected: mark the model as shipped, so `delete` refuses it. Defaults to `False`.
+
+    Returns:
+        The card as written.
+
+    Raises:
+        RegistryError: for a bad name, an existing name without `overwrite`, a protected
+            model, or a model with non-finite weights.
+    """
+    import keras
+
+    from imgrec import architectures
+
+    safety.validate_name(name)
+    card_path, model_path = _paths(name)
+    if not architectures.weights_are_finite(model):
+        raise RegistryError(f"Model {name!r} has non-finite weights and was not saved.")
+    data = model_bytes(model)
+    safety.inspect_archive(data, name)
+    full_card = dict(model_card)
+    full_card.update(
+        {
+            "name": name,
+            "file": model_path.name,
+            "sha256": safety.sha256_bytes(data),
+            "file_size": len(data),
+            "parameters": int(model.count_params()),
+            "keras_version": keras.__version__,
+            "created": full_card.get("created") or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "protected": bool(protected or full_card.get("protected", False)),
+        }
+    )
+    full_card.setdefault("input", {"shape": list(model.input_shape[1:])})
+    folder = card_path.parent
+    with _locked(folder):
+        if card_path.exists() and not overwrite:
+            raise RegistryError(f"A model named {name!r} already exists; choose another name.")
+        if card_path.exists() and is_protected(_read_card(card_path, name)) and not protected:
+            raise RegistryError(f"Model {name!r} is a shipped model and cannot be replaced.")
+        model_temp = atomic.write_temp(folder, f".{name}.", ".keras.tmp", data)
+        card_temp = atomic.write_temp(folder, f".{name}.", ".json.tmp", (json.dumps(full_card, indent=2) + "\n").encode())
+        os.replace(model_temp, model_path)
+        os.replace(card_temp, card_path)
+        atomic.fsync_folder(folder)
+    return full_card
+
+
+def delete(name):
+    """Deletes a saved model and its card.
+
+    Raises:
+        RegistryError: for shipped (protected) models; ModelNotFound when absent.
+    """
+    card_path, model_path = _paths(name)
+    with _locked(card_path.parent):
+        model_card = _read_card(card_path, name)
+        if is_protected(model_card):
+            raise RegistryError(f"Model {name!r} is a shipped model and cannot be deleted.")
+        card_path.unlink()
+        model_path.unlink(missing_ok=True)
+
+
+def clean_temporary_files(folder=None):
+    """Removes temporary files left by a save that was killed midway; returns how many."""
+    folder = pathlib.Path(folder or paths.models_dir())
+    removed = 0
+    if folder.is_dir():
+        with _locked(folder):
+            for path in folder.glob(".*.tmp"):
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
