@@ -157,7 +157,7 @@ def registry_table(cards):
             "Measured on": str(measured.get("split", "not measured"))
                            + (f" (n = {measured['n']:,})" if isinstance(measured.get("n"), int) else ""),
             "Created": (card.get("created") or "")[:16].replace("T", " "),
-            "Shipped": bool(card.get("protected") or card["name"] in registry.BUILT_MODELS),
+            "Shipped": registry.is_protected(card),
         })
     st.dataframe(rows, hide_index=True, column_config={
         "Parameters": st.column_config.NumberColumn(format="localized"),
@@ -298,7 +298,7 @@ def files_tab(card, classifier, key):
 def delete_ui(card):
     name = card["name"]
     st.markdown("**Delete**")
-    if card.get("protected") or name in registry.BUILT_MODELS:
+    if registry.is_protected(card):
         st.button(f"Delete {name}", icon=":material/delete:", disabled=True, key="delete-model",
                   help="Shipped models are protected.")
         st.caption(f"{name} ships with imgrec and is protected: other pages and lessons rely on it, so it cannot be "

@@ -216,8 +216,21 @@ def test_protected_models_cannot_be_deleted_or_replaced(models_dir):
     with pytest.raises(registry.RegistryError, match="shipped model"):
         registry.save(model, "shipped", card, overwrite=True)
     registry.save(model, "mine", card)
+    assert registry.is_protected("shipped") and registry.is_protected(registry.card("shipped"))
+    assert not registry.is_protected("mine") and not registry.is_protected(registry.card("mine"))
     registry.delete("mine")
     assert "mine" not in [c["name"] for c in registry.list_models()]
+
+
+def test_the_built_imagenet_model_counts_as_protected_before_it_is_built(models_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMGREC_CACHE_DIR", str(tmp_path / "empty-cache"))
+    unbuilt = registry.card("imagenet-efficientnet-lite0")
+    assert unbuilt["built"] is False and "protected" not in unbuilt
+    assert registry.is_protected(unbuilt) and registry.is_protected("imagenet-efficientnet-lite0")
+    with pytest.raises(registry.ModelNotFound):
+        registry.is_protected("nope")
+    with pytest.raises(ValueError, match="card or a model name"):
+        registry.is_protected(None)
 
 
 def test_leftover_temporary_files_are_cleaned(models_dir):
