@@ -1,9 +1,19 @@
-"""Turns any decoded RGB image into one model's input, as its card describes (size, colour, inversion, centring)."""
+"""Turns any decoded RGB image into one model's input, as its card describes (size, colour, inversion, centring, ImageNet crop)."""
 
 import numpy as np
 from PIL import Image
 
 KINDS = ("mnist-digit", "fit", "imagenet")
+
+# ImageNet models take 224x224 RGB (EfficientNet-Lite0 among them).
+IMAGENET_SIZE = 224
+RESIZE_POLICIES = ("crop", "squash")
+# "crop" keeps the central square of the full short side (resize the short side to 224,
+# centre-crop 224) rather than ImageNet's classic 224/256 of it: the foolbox samples are
+# already cropped around their object, and the extra zoom lost their top-5 (19/20 against
+# 20/20); a user's own photo is usually framed on purpose too. Bicubic matched or beat
+# bilinear in every variant measured on the samples.
+IMAGENET_RESAMPLE = Image.Resampling.BICUBIC
 
 
 def to_gray(rgb):
@@ -121,6 +131,54 @@ def fit(rgb, height, width, channels, invert="auto"):
     return np.clip(resized, 0, 255).astype(np.float32)
 
 
+def imagenet_crop(rgb, policy="crop"):
+    """Returns an RGB image of any size as an ImageNet model's input: 224x224, raw pixels 0..255.
+
+    "crop" takes the central square of the image (its side is the short side) and resizes
+    it to 224x224, which is resizing the short side to 224 and centre-cropping 224, done in
+    one bicubic resampling: the aspect ratio is kept and the long side loses its ends.
+    "squash" resizes the whole image to 224x224, keeping everything in view at the cost of
+    the aspect ratio. On square images the two agree.
+
+    Args:
+        rgb: array of shape (height, width, 3), uint8 or float in 0..255. Grayscale
+            (height, width) or (height, width, 1) is repeated into three channels.
+        policy: one of `RESIZE_POLICIES`, "crop" or "squash". Defaults to `"crop"`.
+
+    Returns:
+        A float32 array of shape (224, 224, 3) in 0..255.
+
+    Raises:
+        ValueError: for an unknown policy or an array that is not an image.
+
+    Example:
+
+    >>> imagenet_crop(np.zeros((480, 640, 3), np.uint8)).shape
+    (224, 224, 3)
+    """
+    if policy not in RESIZE_POLICIES:
+        raise ValueError(f"Unknown resize policy {policy!r}; choose one of {RESIZE_POLICIES}.")
+    array = np.asarray(rgb)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=-1)
+    if array.ndim != 3 or array.shape[-1] != 3 or min(array.shape[:2]) < 1:
+        raise ValueError(f"Expected an RGB image of shape (height, width, 3), got shape {np.shape(rgb)}.")
+    if array.dtype != np.uint8:
+        array = np.clip(np.rint(array.astype(np.float64)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(array, mode="RGB")
+    width, height = image.size
+    if policy == "crop":
+        side = min(width, height)
+        left, top = (width - side) / 2, (height - side) / 2
+        box = (left, top, left + side, top + side)
+    else:
+        box = (0, 0, width, height)
+    resized = image.resize((IMAGENET_SIZE, IMAGENET_SIZE), resample=IMAGENET_RESAMPLE, box=box)
+    return np.asarray(resized, dtype=np.float32)
+
+
 def prepare(rgb, input_shape, spec):
     """Turns a decoded RGB image into a model input following a card's preprocessing spec.
 
@@ -146,7 +204,5 @@ def prepare(rgb, input_shape, spec):
     if kind == "fit":
         return fit(rgb, height, width, channels, invert=spec.get("invert", "auto"))
     if kind == "imagenet":
-        from imgrec import pretrained
-
-        return pretrained.resize_for_model(rgb, policy=spec.get("resize", "crop"))
+        return imagenet_crop(rgb, policy=spec.get("resize", "crop"))
     raise ValueError(f"Unknown preprocessing kind {kind!r}; expected one of {', '.join(KINDS)}.")

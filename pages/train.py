@@ -61,19 +61,9 @@ def augmentation_preview(dataset, rotate, shift, flip, noise, seed):
     data = datasets.load(dataset, max_train=PREVIEW_IMAGES, seed=seed)
     config = training.TrainConfig(dataset=dataset, augment_rotate=rotate, augment_shift=shift, augment_flip=flip,
                                   augment_noise=noise, seed=seed)
-    augmented = datasets.augment_preview(data.x_train, training.make_augmenter(config), copies=PREVIEW_COPIES,
+    augmented = training.augment_preview(data.x_train, training.make_augmenter(config), copies=PREVIEW_COPIES,
                                          seed=seed)
-    height, width, _ = data.input_shape
-    # Rows: the originals, then each round of augmentation; columns: the images.
-    rows = [data.x_train] + [augmented[copy::PREVIEW_COPIES] for copy in range(PREVIEW_COPIES)]
-    tiles = [[_ui.model_view(image) for image in row] for row in rows]
-    gap = 2
-    grid = np.full((len(tiles) * (height + gap) - gap, len(tiles[0]) * (width + gap) - gap, 3), 255, np.uint8)
-    for row_index, row in enumerate(tiles):
-        for column_index, tile in enumerate(row):
-            top, left = row_index * (height + gap), column_index * (width + gap)
-            grid[top:top + height, left:left + width] = tile
-    return _ui.enlarge(grid, 640)
+    return _ui.enlarge(training.augmentation_grid(data.x_train, augmented), 640)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's model...")

@@ -1,4 +1,4 @@
-"""Tests for imgrec.datasets: IDX files, source order, class subsets, splits, samples, augmentation.
+"""Tests for imgrec.datasets: IDX files, source order, class subsets, splits, samples.
 
 Tests on the full MNIST and Fashion-MNIST fail (never skip) when their sources are
 missing: CI installs them with `make data`, so a missing source is a broken machine.
@@ -43,9 +43,9 @@ def isolated(tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     monkeypatch.setenv("IMGREC_DATA_DIR", str(data_dir))
-    monkeypatch.setattr(datasets, "_global_npm_roots", lambda: [tmp_path / "global" / "node_modules"])
-    monkeypatch.setattr(datasets, "_keras_datasets_dirs", lambda: [tmp_path / "keras" / "datasets"])
-    monkeypatch.setattr(datasets, "is_online", lambda: False)
+    monkeypatch.setattr(datasets.sources, "_global_npm_roots", lambda: [tmp_path / "global" / "node_modules"])
+    monkeypatch.setattr(datasets.sources, "_keras_datasets_dirs", lambda: [tmp_path / "keras" / "datasets"])
+    monkeypatch.setattr(datasets.sources, "is_online", lambda: False)
     return data_dir
 
 
@@ -273,6 +273,7 @@ def test_names_and_class_names():
         datasets.names()
     )
     assert datasets.class_names("cifar10")[3] == "cat"
+    assert datasets.input_shape("cifar10-cat-vs-dog") == (32, 32, 3) and datasets.input_shape("digits") == (8, 8, 1)
     assert datasets.class_names("fashion-sneaker-vs-boot") == ("Sneaker", "Ankle boot")
     assert datasets.class_names("fashion-mnist:7,9") == ("Sneaker", "Ankle boot")
     assert datasets.class_names("fashion-mnist:t-shirt,Ankle_Boot") == ("T-shirt/top", "Ankle boot")
@@ -412,44 +413,3 @@ def test_mnist_sample_matches_its_label_name():
     assert datasets.load_sample(sample.id).shape == (28, 28, 3)
     with pytest.raises(ValueError, match="No sample"):
         datasets.load_sample("imagenet-99")
-
-
-# ---------------------------------------------------------------------------------------
-# Augmentation.
-
-
-def test_make_augmenter_is_none_when_off_and_validates():
-    assert datasets.make_augmenter() is None
-    assert datasets.make_augmenter(rotate_degrees=0, shift_fraction=0.0, flip=False, noise_std=0) is None
-    with pytest.raises(ValueError, match="rotate_degrees"):
-        datasets.make_augmenter(rotate_degrees=-5)
-    with pytest.raises(ValueError, match="noise_std"):
-        datasets.make_augmenter(noise_std=300)
-
-
-def test_augmenter_changes_images_and_keeps_their_shape():
-    images = datasets.load("digits", max_train=8).x_train
-    augmenter = datasets.make_augmenter(
-        rotate_degrees=20, shift_fraction=0.2, flip=True, noise_std=5.0, seed=1
-    )
-    out = np.asarray(augmenter(images.astype("float32"), training=True))
-    assert out.shape == images.shape
-    assert np.abs(out - images).mean() > 1.0
-    # Outside training the layers pass images through.
-    np.testing.assert_allclose(
-        np.asarray(augmenter(images.astype("float32"), training=False)), images, atol=1e-3
-    )
-
-    preview = datasets.augment_preview(images, augmenter, copies=3, seed=5)
-    assert preview.shape == (24, 8, 8, 1) and preview.dtype == np.uint8
-    np.testing.assert_array_equal(preview, datasets.augment_preview(images, augmenter, copies=3, seed=5))
-    assert not np.array_equal(preview, datasets.augment_preview(images, augmenter, copies=3, seed=6))
-    unchanged = datasets.augment_preview(images[0], None, copies=2)
-    np.testing.assert_array_equal(unchanged, np.stack([images[0], images[0]]))
-
-
-def test_noise_std_is_in_grey_levels():
-    augmenter = datasets.make_augmenter(noise_std=10.0, seed=0)
-    grey = np.full((4, 28, 28, 1), 128.0, np.float32)
-    noise = np.asarray(augmenter(grey, training=True)) - 128.0
-    assert 9.0 < noise.std() < 11.0

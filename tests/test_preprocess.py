@@ -1,4 +1,4 @@
-"""Preprocessing: digits are prepared the way MNIST was made; photos are padded and resized."""
+"""Preprocessing: digits are prepared the way MNIST was made; photos are padded and resized, or cropped for ImageNet."""
 
 import numpy as np
 import pytest
@@ -64,3 +64,30 @@ def test_prepare_dispatches_on_the_card_and_rejects_unknown_kinds():
         preprocess.prepare(rgb, (28, 28, 1), {"kind": "magic"})
     with pytest.raises(ValueError, match="RGB image"):
         preprocess.prepare(rgb[..., 0], (28, 28, 1), {"kind": "fit"})
+
+
+@pytest.mark.parametrize("policy", preprocess.RESIZE_POLICIES)
+@pytest.mark.parametrize("shape", [(300, 451, 3), (451, 300), (50, 40, 1), (224, 224, 3)])
+def test_imagenet_crop_gives_raw_pixels_at_input_size(policy, shape):
+    rgb = np.random.default_rng(0).integers(0, 256, size=shape, dtype=np.uint8)
+    result = preprocess.imagenet_crop(rgb, policy)
+    assert result.shape == (224, 224, 3) and result.dtype == np.float32
+    assert 0.0 <= result.min() and result.max() <= 255.0
+
+
+def test_imagenet_crop_keeps_the_centre_and_squash_keeps_everything():
+    # A wide image: black left third, white centre, black right third.
+    rgb = np.zeros((100, 300, 3), np.uint8)
+    rgb[:, 100:200] = 255
+    assert preprocess.imagenet_crop(rgb, "crop")[:, 20:-20].min() > 250
+    squashed = preprocess.imagenet_crop(rgb, "squash")
+    assert squashed[:, :60].max() < 5 and squashed[:, 90:130].min() > 250
+    # A card's "resize" names the policy.
+    np.testing.assert_array_equal(preprocess.prepare(rgb, (224, 224, 3), {"kind": "imagenet", "resize": "squash"}), squashed)
+
+
+def test_imagenet_crop_rejects_bad_input():
+    with pytest.raises(ValueError, match="resize policy"):
+        preprocess.imagenet_crop(np.zeros((10, 10, 3), np.uint8), "stretch")
+    with pytest.raises(ValueError, match="RGB image"):
+        preprocess.imagenet_crop(np.zeros((10, 10, 4), np.uint8))

