@@ -209,6 +209,17 @@ def test_recover_marks_runs_of_dead_workers_and_removes_temporary_files(runs):
     assert "20261121-100000-000001" not in {run["id"] for run in jobs.list_runs()}
 
 
+def test_cancel_requested_says_whether_a_stop_was_asked_for(runs):
+    run_id = "20261121-100000-000001"
+    # Claims this very process as its worker, so it stays "running" and nothing is signalled.
+    write_running_run(runs, run_id, os.getpid(), processes.process_identity(os.getpid())[0])
+    assert jobs.cancel_requested(run_id) is False
+    assert jobs.cancel(run_id, wait=False)["status"] == jobs.RUNNING
+    assert jobs.cancel_requested(run_id) is True
+    with pytest.raises(jobs.JobError, match="There is no run"):
+        jobs.cancel_requested("20990101-000000-abcdef")
+
+
 def test_concurrent_pumps_start_the_oldest_runs_and_never_exceed_the_limit(runs, monkeypatch):
     import threading
 
