@@ -465,7 +465,7 @@ def live_view(run_id, config):
             st.caption(f"After epoch {last['epoch']}: training accuracy {last.get('accuracy', 0):.1%}"
                        + (f", validation accuracy {last['val_accuracy']:.1%}" if "val_accuracy" in last else "")
                        + ". When validation falls behind training, the model is starting to memorise.")
-    cancelling = (jobs.runs_dir() / run_id / jobs.CANCEL_FILE).exists()
+    cancelling = jobs.cancel_requested(run_id)
     if st.button("Stopping..." if cancelling else "Cancel run", icon=":material/stop:", disabled=cancelling,
                  key=f"cancel-{run_id}"):
         jobs.cancel(run_id, wait=False)

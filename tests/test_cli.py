@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imgrec import __main__ as cli
-from imgrec import datasets
+from imgrec import cli, datasets
 
 
 def run(capsys, *argv):

@@ -1,4 +1,4 @@
-"""Tests for imgrec.jobs: run folders, worker processes, the queue, cancel, time limits, crash recovery, the CLI.
+"""Tests for imgrec.jobs: run folders, worker processes, the queue, cancel, time limits, crash recovery, the runs CLI.
 
 Every run trains on a few hundred 8x8 digits: the point is the process plumbing, not the
 model. Tests that start workers share them where they can (one TensorFlow import costs
@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from imgrec import jobs
+from imgrec import cli, jobs, paths, runtime
+from imgrec.jobs import folders, processes, settings
 
 TINY = {"architecture": "cnn", "dataset": "digits", "max_samples": 200, "epochs": 1}
 # SGD at the largest rate TrainConfig allows blows an MLP up within two epochs of 200 digits
@@ -39,8 +40,8 @@ def runs(tmp_path, monkeypatch):
     yield folder
     for _ in range(3):  # A dying worker's pump may start a queued run: look again.
         # Fabricated runs may name this very process as their worker: never signal it.
-        alive = [state["pid"] for _, _, state in jobs._scan(folder)
-                 if state["status"] == jobs.RUNNING and state["pid"] != os.getpid() and jobs._worker_alive(state)]
+        alive = [state["pid"] for _, _, state in folders.scan(folder)
+                 if state["status"] == jobs.RUNNING and state["pid"] != os.getpid() and processes.worker_alive(state)]
         if not alive:
             break
         for pid in alive:
@@ -81,10 +82,15 @@ def write_running_run(root, run_id, pid, pid_start, **extra):
     return folder
 
 
+def queue_position(run_id):
+    """A queued run's place in line (1 starts next), or None when it is not queued."""
+    return jobs.status(run_id).get("queue_position")
+
+
 def dead_pid():
     """Returns the pid and start time of a process that has exited and been reaped."""
     process = subprocess.Popen([sys.executable, "-c", "pass"])
-    identity = jobs._process_identity(process.pid)
+    identity = processes.process_identity(process.pid)
     process.wait()
     return process.pid, identity[0] if identity else None
 
@@ -163,9 +169,9 @@ def test_submit_refuses_bad_configs_and_settings(runs, monkeypatch):
 def test_default_concurrency_and_threads_share_the_cores(monkeypatch):
     monkeypatch.delenv("IMGREC_MAX_RUNS", raising=False)
     monkeypatch.delenv("IMGREC_RUN_THREADS", raising=False)
-    monkeypatch.setattr(jobs, "cpu_count", lambda: 2)
+    monkeypatch.setattr(runtime, "cpu_count", lambda: 2)
     assert (jobs.max_runs(), jobs.threads_per_run()) == (1, 2)
-    monkeypatch.setattr(jobs, "cpu_count", lambda: 8)
+    monkeypatch.setattr(runtime, "cpu_count", lambda: 8)
     assert (jobs.max_runs(), jobs.threads_per_run()) == (4, 2)
     monkeypatch.setenv("IMGREC_MAX_RUNS", "16")
     assert jobs.threads_per_run() == 1  # More runs than cores: one thread each.
@@ -184,7 +190,7 @@ def test_recover_marks_runs_of_dead_workers_and_removes_temporary_files(runs):
     cancelling = write_running_run(runs, "20261121-100000-000003", pid, start)
     (cancelling / jobs.CANCEL_FILE).touch()
     (runs / ".tmp-20261121-100000-000004").mkdir()
-    alive = write_running_run(runs, "20261121-100000-000005", os.getpid(), jobs._process_identity(os.getpid())[0])
+    alive = write_running_run(runs, "20261121-100000-000005", os.getpid(), processes.process_identity(os.getpid())[0])
 
     summary = jobs.recover()
 
@@ -203,11 +209,22 @@ def test_recover_marks_runs_of_dead_workers_and_removes_temporary_files(runs):
     assert "20261121-100000-000001" not in {run["id"] for run in jobs.list_runs()}
 
 
+def test_cancel_requested_says_whether_a_stop_was_asked_for(runs):
+    run_id = "20261121-100000-000001"
+    # Claims this very process as its worker, so it stays "running" and nothing is signalled.
+    write_running_run(runs, run_id, os.getpid(), processes.process_identity(os.getpid())[0])
+    assert jobs.cancel_requested(run_id) is False
+    assert jobs.cancel(run_id, wait=False)["status"] == jobs.RUNNING
+    assert jobs.cancel_requested(run_id) is True
+    with pytest.raises(jobs.JobError, match="There is no run"):
+        jobs.cancel_requested("20990101-000000-abcdef")
+
+
 def test_concurrent_pumps_start_the_oldest_runs_and_never_exceed_the_limit(runs, monkeypatch):
     import threading
 
     # Each thread opens the lock file itself, so they exclude each other exactly as processes do.
-    own_start = jobs._process_identity(os.getpid())[0]
+    own_start = processes.process_identity(os.getpid())[0]
     starts = []
 
     def fake_start(folder, state, threads):
@@ -217,7 +234,7 @@ def test_concurrent_pumps_start_the_oldest_runs_and_never_exceed_the_limit(runs,
         (folder / jobs.STATUS_FILE).write_text(json.dumps(state))
         return True
 
-    monkeypatch.setattr(jobs, "_start_worker", fake_start)
+    monkeypatch.setattr(processes, "start_worker", fake_start)
     ids = [f"20261121-10000{index}-00000{index}" for index in range(5)]
     for run_id in ids:
         write_queued_run(runs, run_id, TINY)
@@ -228,9 +245,9 @@ def test_concurrent_pumps_start_the_oldest_runs_and_never_exceed_the_limit(runs,
     for thread in threads:
         thread.join()
     assert sorted(starts) == ids[:2]
-    assert [jobs.queue_position(run_id) for run_id in ids[2:]] == [1, 2, 3]
+    assert [queue_position(run_id) for run_id in ids[2:]] == [1, 2, 3]
     jobs.cancel(ids[2])
-    assert [jobs.queue_position(run_id) for run_id in ids[3:]] == [1, 2]
+    assert [queue_position(run_id) for run_id in ids[3:]] == [1, 2]
 
 
 # ---------------------------------------------------------------------------------------
@@ -242,13 +259,13 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
 
     config_path = tmp_path / "tiny.json"
     config_path.write_text(json.dumps({**TINY, "epochs": 3}))
-    assert jobs.main(["runs", "submit", str(config_path), "--epochs", "2", "--json"]) == 0
+    assert cli.main(["runs", "submit", str(config_path), "--epochs", "2", "--json"]) == 0
     run_id = json.loads(capsys.readouterr().out)["id"]
     assert jobs.RUN_ID_PATTERN.fullmatch(run_id)
-    assert jobs.main(["runs", "wait", run_id, "--timeout", str(WORKER_TIMEOUT)]) == 0
+    assert cli.main(["runs", "wait", run_id, "--timeout", str(WORKER_TIMEOUT)]) == 0
     capsys.readouterr()
 
-    assert jobs.main(["runs", "show", run_id, "--json"]) == 0
+    assert cli.main(["runs", "show", run_id, "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["status"] == "done" and shown["reason"] is None
     assert 0.0 <= shown["test_accuracy"] <= 1.0
@@ -270,21 +287,21 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
     assert list((folder / jobs.TENSORBOARD_DIR / "train").glob("events.out.tfevents.*"))
     assert not list(folder.glob(".*.tmp"))
 
-    assert jobs.main(["runs", "save", run_id, "--name", "tiny-digits"]) == 0
+    assert cli.main(["runs", "save", run_id, "--name", "tiny-digits"]) == 0
     assert "saved run" in capsys.readouterr().out
     card = registry.card("tiny-digits")
     assert card["training"]["run_id"] == run_id and card["metrics"]["test_accuracy"] == shown["test_accuracy"]
     assert registry.load("tiny-digits").class_names == tuple(outcome["class_names"])
 
-    assert jobs.main(["runs"]) == 0
+    assert cli.main(["runs"]) == 0
     assert run_id in capsys.readouterr().out
 
 
 def test_cli_user_errors_exit_2_with_one_line():
-    environment = {**os.environ, "PYTHONPATH": str(jobs.REPO_ROOT)}
+    environment = {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)}
     for argv in (["runs", "show", "../../etc/passwd"], ["runs", "show", "20990101-000000-abcdef"],
                  ["runs", "cancel"]):
-        finished = subprocess.run([sys.executable, "-m", "imgrec.jobs", *argv], capture_output=True, text=True,
+        finished = subprocess.run([sys.executable, "-m", "imgrec", *argv], capture_output=True, text=True,
                                   env=environment, timeout=60)
         assert finished.returncode == 2, finished.stderr
         assert finished.stdout == "" and len(finished.stderr.strip().splitlines()) == 1, finished.stderr
@@ -322,13 +339,13 @@ def test_limit_one_queues_cancel_stops_a_run_and_the_time_limit_fails_the_next(r
     limited_id = jobs.submit(TINY)
     extra_id = jobs.submit(TINY)
     assert jobs.status(long_id)["status"] == "running"
-    assert jobs.queue_position(limited_id) == 1 and jobs.queue_position(extra_id) == 2
-    assert jobs.queue_position(long_id) is None
+    assert queue_position(limited_id) == 1 and queue_position(extra_id) == 2
+    assert queue_position(long_id) is None
 
     started = time.monotonic()
     assert jobs.cancel(extra_id)["status"] == "cancelled"  # Queued: at once, no worker involved.
     assert time.monotonic() - started < 1.0
-    assert jobs.queue_position(limited_id) == 1
+    assert queue_position(limited_id) == 1
 
     wait_until(lambda: jobs.read_metrics(long_id)[0])  # Training, not just importing TensorFlow.
     assert jobs.status(long_id)["phase"] == "training"
@@ -352,8 +369,8 @@ def running_status(run_id):
 
 
 def test_a_worker_that_ignores_cancel_gets_sigterm_then_sigkill(runs, monkeypatch):
-    monkeypatch.setattr(jobs, "CANCEL_GRACE", 0.3)
-    monkeypatch.setattr(jobs, "KILL_GRACE", 0.5)
+    monkeypatch.setattr(settings, "CANCEL_GRACE", 0.3)
+    monkeypatch.setattr(settings, "KILL_GRACE", 0.5)
     run_id = jobs.submit(TINY)
     state = wait_until(lambda: running_status(run_id))
     assert state["phase"] == "starting"
@@ -366,7 +383,7 @@ def test_a_worker_that_ignores_cancel_gets_sigterm_then_sigkill(runs, monkeypatc
                       timeout=10)
     assert view["status"] == "cancelled" and view["reason"] == "Cancelled."
     assert time.monotonic() - started < 5
-    wait_until(lambda: not jobs._worker_alive(state), timeout=5)
+    wait_until(lambda: not processes.worker_alive(state), timeout=5)
 
 
 def test_a_killed_worker_is_marked_failed(runs):
@@ -385,7 +402,11 @@ def test_a_killed_worker_is_marked_failed(runs):
     assert jobs.recover()["ended"] == []  # Already settled: nothing left to recover.
 
 
-def test_a_deeply_nested_status_file_does_not_break_listing(tmp_path, monkeypatch):
-    monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path))
-    (tmp_path / "bomb.json").write_text("[" * 100_000 + "]" * 100_000)
-    assert jobs._read_json(tmp_path / "bomb.json") is None
+def test_a_deeply_nested_status_file_does_not_break_listing(runs):
+    write_queued_run(runs, "20261121-100000-000001", TINY)
+    bomb = runs / "20261121-100000-000002"
+    bomb.mkdir()
+    (bomb / jobs.STATUS_FILE).write_text("[" * 100_000 + "]" * 100_000)
+    assert [run["id"] for run in jobs.list_runs()] == ["20261121-100000-000001"]
+    with pytest.raises(jobs.JobError, match="unreadable"):
+        jobs.status("20261121-100000-000002")

@@ -33,7 +33,7 @@ def test_shipped_model_card_matches_a_fresh_evaluation(name):
 def test_readme_table_is_the_cards():
     from pathlib import Path
 
-    from imgrec.__main__ import markdown_table
+    from imgrec.cli.models import markdown_table
 
     registry.ensure_built("imagenet-efficientnet-lite0")
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()

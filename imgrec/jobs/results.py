@@ -1,0 +1,149 @@
+"""What a finished run gives back: its test results (written by the worker) and its model, checked before use.
+
+`evaluate` builds a run's `result.json` in the worker; the rest read it back in any process:
+the model file is checked against the sha256 recorded there before Keras sees it.
+"""
+
+import hashlib
+
+from imgrec import atomic
+from imgrec.jobs import errors, folders, queue
+
+MISCLASSIFIED_KEPT = 32  # The most confident mistakes kept for the results page.
+
+
+def evaluate(trained):
+    """Measures a trained model on its dataset's test split, keeping the most confident mistakes.
+
+    Args:
+        trained: the `training.TrainResult` of the run.
+
+    Returns:
+        The dict of `result.json` (see `jobs.result`), without its `model` entry.
+    """
+    import numpy as np
+
+    from imgrec import datasets, inference, metrics
+
+    config = trained.config
+    dataset = datasets.load(config.dataset)
+    images, labels = metrics.split_arrays(dataset, "test")
+    # The steps of metrics.evaluate, kept apart so the probabilities also give the mistakes.
+    probabilities = inference.predict_probabilities(trained.model, images)
+    report = metrics.from_probabilities(labels, probabilities, dataset.class_names)
+    report.update({"dataset": dataset.name, "split": "test", "source": dataset.source})
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    confidence = probabilities[wrong, predicted[wrong]]
+    kept = wrong[np.argsort(-confidence, kind="stable")[:MISCLASSIFIED_KEPT]]
+    names = [str(name) for name in dataset.class_names]
+    report["misclassified"] = [
+        {
+            "index": int(index),
+            "true": int(labels[index]),
+            "predicted": int(predicted[index]),
+            "true_label": names[int(labels[index])],
+            "predicted_label": names[int(predicted[index])],
+            "confidence": float(probabilities[index, predicted[index]]),
+        }
+        for index in kept
+    ]
+    report["misclassified_count"] = int(len(wrong))
+    report["training"] = {
+        "seconds": trained.seconds,
+        "samples_per_second": trained.samples_per_second,
+        "train_samples": trained.train_samples,
+        "validation_samples": trained.validation_samples,
+        "dataset_source": trained.dataset_source,
+        "class_names": list(trained.class_names),
+        "input_shape": list(trained.input_shape),
+        "history": trained.history,
+    }
+    return report
+
+
+def _checked_model_bytes(run_id, folder, outcome):
+    from imgrec import registry
+
+    try:
+        with open(folder / folders.MODEL_FILE, "rb") as handle:
+            data = handle.read(registry.MAX_MODEL_BYTES + 1)
+    except FileNotFoundError:
+        raise errors.JobError(f"Run {run_id} has no model file (only a finished run has one).") from None
+    if hashlib.sha256(data).hexdigest() != (outcome.get("model") or {}).get("sha256"):
+        raise errors.JobError(f"The model file of run {run_id} was changed or damaged since it was trained.")
+    return data
+
+
+def model_bytes(run_id, *, runs_dir=None):
+    """Returns a finished run's `model.keras` bytes, checked against the sha256 the worker recorded.
+
+    Raises:
+        JobError: for an invalid or unknown id, a run without a model, or a changed file.
+    """
+    folder, _ = queue.read_state(run_id, folders.root_of(runs_dir))
+    outcome = atomic.read_json(folder / folders.RESULT_FILE)
+    if outcome is None:
+        raise errors.JobError(f"Run {run_id} has no result yet; only a finished run has a model.")
+    return _checked_model_bytes(run_id, folder, outcome)
+
+
+def load_run_model(run_id, *, runs_dir=None):
+    """Loads a finished run's model through the registry's checks (allow-list, safe mode)."""
+    from imgrec import registry
+
+    return registry.load_keras_bytes(model_bytes(run_id, runs_dir=runs_dir), f"run {run_id}")
+
+
+def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
+    """Saves a finished run's model in the registry, with a model card rebuilt from the run folder.
+
+    The run's `model.keras` is checked against the sha256 recorded when it was written,
+    then loaded through `registry.load_keras_bytes` (allow-list, safe mode); nothing is
+    unpickled.
+
+    Args:
+        run_id: the run's id.
+        name: the registry name (see `registry.validate_name`).
+        overwrite: replace an existing (unshipped) model of that name. Defaults to `False`.
+        runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
+
+    Returns:
+        The model card as saved.
+
+    Raises:
+        JobError: for an invalid or unknown id, or a run that is not done (failed runs,
+            non-finite runs and cancelled runs have no model).
+        registry.RegistryError: for a bad or taken name, or a model file that fails a check.
+    """
+    from imgrec import registry, training
+
+    registry.validate_name(name)
+    folder, state = queue.read_state(run_id, folders.root_of(runs_dir))
+    if state["status"] != folders.DONE:
+        why = f" ({state['reason']})" if state.get("reason") else ""
+        raise errors.JobError(
+            f"Run {run_id} is {state['status']}{why}; only a finished (done) run can be saved as a model.")
+    outcome = atomic.read_json(folder / folders.RESULT_FILE)
+    config = atomic.read_json(folder / folders.CONFIG_FILE)
+    if outcome is None or config is None:
+        raise errors.JobError(f"Run {run_id} lacks its result or config file; it cannot be saved.")
+    model = registry.load_keras_bytes(_checked_model_bytes(run_id, folder, outcome), name)
+    trained = outcome["training"]
+    # card_for_training reads a TrainResult; rebuild one from the run's files.
+    result_view = training.TrainResult(
+        model=model,
+        config=training.TrainConfig.from_dict(config),
+        history=trained["history"],
+        seconds=trained["seconds"],
+        samples_per_second=trained["samples_per_second"],
+        cancelled=False,
+        class_names=tuple(trained["class_names"]),
+        input_shape=tuple(trained["input_shape"]),
+        dataset_source=trained["dataset_source"],
+        train_samples=trained["train_samples"],
+        validation_samples=trained["validation_samples"],
+    )
+    card = registry.card_for_training(result_view, outcome)
+    card["training"]["run_id"] = run_id
+    return registry.save(model, name, card, overwrite=overwrite)
