@@ -264,7 +264,7 @@ def _vit_body(x, *, dropout, regularizer, patch_size, vit_dim, vit_depth, vit_he
     for index in range(1, vit_depth + 1):
         shortcut = x
         x = layers.LayerNormalization(epsilon=1e-6, name=f"block{index}_norm1")(x)
-        # return_attention_scores keeps the scores in the graph, so explain.py can read them.
+        # return_attention_scores keeps the scores in the graph, so explain/attention.py can read them.
         x, _scores = layers.MultiHeadAttention(
             num_heads=vit_heads,
             key_dim=vit_dim // vit_heads,

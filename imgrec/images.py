@@ -37,11 +37,11 @@ Decisions:
 
 import io
 import os
-import re
-import struct
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from imgrec import image_formats
 
 # Limits, each with the reason for its default.
 # 10 MB holds any phone photo as JPEG; a 25 megapixel RGBA decode needs ~100 MB of RAM.
@@ -57,14 +57,9 @@ MAX_SEGMENTS = 10_000
 # megapixels here); a 300 KB file can carry thousands. Encoders write about 10.
 MAX_JPEG_SCANS = 100
 
-# Formats we decode, in the names Pillow uses for its plugins.
-ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
-
 # Colour that transparent pixels are composited onto (a drawing on a transparent
 # canvas reads as dark-on-white, like paper and like MNIST after inversion).
 _BACKGROUND_RGB = (255, 255, 255)
-
-_NOT_AN_IMAGE = f"This file is not a {', '.join(ACCEPTED_FORMATS[:-1])} or {ACCEPTED_FORMATS[-1]} image."
 
 # Modes whose pixels carry an alpha channel (Pillow names; lower-case "a" = premultiplied).
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
@@ -126,13 +121,17 @@ def decode_image(
             "shrink or compress the image and upload it again."
         )
 
-    image_format = _sniff_format(data)
+    image_format = image_formats.sniff_format(data)
     if image_format is None:
-        raise ImageError(_rejected_format_message(data))
+        raise ImageError(image_formats.rejected_format_message(data))
 
     # First look: the structure and size the header claims, read by hand, so that a bomb
     # is refused before Pillow allocates, loops or warns about anything.
-    header_size = _header_size(data, image_format)
+    try:
+        header_size = image_formats.header_size(data, image_format, max_segments=MAX_SEGMENTS,
+                                                max_scans=MAX_JPEG_SCANS)
+    except image_formats.TooManyPieces as error:
+        raise ImageError(str(error)) from None
     if header_size is not None:
         _check_size(header_size, max_pixels, max_aspect_ratio)
 
@@ -241,189 +240,6 @@ def thumbnail(rgb: np.ndarray, size: int = 128) -> np.ndarray:
     return np.array(image, dtype=np.uint8)
 
 
-# ---------------------------------------------------------------------------------------
-# Identification and header sizes (pure byte parsing; Pillow is not involved yet).
-
-
-def _sniff_format(data: bytes) -> str | None:
-    """Returns the accepted format named by the file's signature, or None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    # "BM" alone starts plenty of text files, so the DIB header size must be a known one too.
-    if data[:2] == b"BM" and data[14:18] in _BMP_HEADER_SIZES:
-        return "BMP"
-    return None
-
-
-# Sizes of the BMP info headers Pillow reads: core, info, v2, v3, OS/2 v2, v4, v5.
-_BMP_HEADER_SIZES = tuple(struct.pack("<I", size) for size in (12, 40, 52, 56, 64, 108, 124))
-
-
-def _rejected_format_message(data: bytes) -> str:
-    """Returns the sentence for bytes that are not an accepted format."""
-    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "TIFF images are not accepted; save the image as PNG or JPEG and upload that."
-    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"):
-        return "HEIC and AVIF photos are not accepted; save the photo as JPEG and upload that."
-    head = data[:1024].lstrip().lower()
-    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in head:
-        return "SVG drawings are not accepted; export the drawing as PNG and upload that."
-    return _NOT_AN_IMAGE
-
-
-def _header_size(data: bytes, image_format: str) -> tuple[int, int] | None:
-    """Returns the (width, height) the header claims, or None if it cannot be read.
-
-    None is not an error: Pillow parses the header next and its `image.size` is checked
-    too. These parsers only let bombs be refused before Pillow touches them, and each
-    walks at most `MAX_SEGMENTS` pieces of the file, so they are cheap on any input.
-
-    Raises:
-        ImageError: If the file has more segments or scans than a normal image has.
-    """
-    try:
-        if image_format == "PNG":
-            return _png_size(data)
-        elif image_format == "GIF":
-            return _gif_size(data)
-        elif image_format == "BMP":
-            return _bmp_size(data)
-        elif image_format == "JPEG":
-            return _jpeg_size(data)
-        elif image_format == "WEBP":
-            return _webp_size(data)
-    except (struct.error, IndexError):
-        return None
-    return None
-
-
-def _too_many_segments(image_format: str) -> ImageError:
-    return ImageError(
-        f"This {image_format} file is built from more than {MAX_SEGMENTS} pieces, far more than "
-        "a normal image; re-save it and upload it again."
-    )
-
-
-def _png_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from IHDR, after counting the chunks up to IEND."""
-    if data[12:16] != b"IHDR":
-        return None
-    size = struct.unpack(">II", data[16:24])
-    position = 8
-    for _ in range(MAX_SEGMENTS):
-        if position + 8 > len(data) or data[position + 4 : position + 8] == b"IEND":
-            return size
-        (length,) = struct.unpack(">I", data[position : position + 4])
-        position += 12 + length  # Length, type, payload, CRC.
-    raise _too_many_segments("PNG")
-
-
-def _gif_size(data: bytes) -> tuple[int, int]:
-    """Logical screen size, grown by the first frame as Pillow grows it."""
-    width, height, flags = struct.unpack("<HHB", data[6:11])
-    position = 13
-    if flags & 0x80:
-        position += 3 << ((flags & 7) + 1)
-    # Skip extension blocks (0x21), each a label and sub-blocks ending in an empty one,
-    # until the first image descriptor (0x2C).
-    pieces = 0
-    while data[position] == 0x21:
-        position += 2
-        while True:
-            pieces += 1
-            if pieces > MAX_SEGMENTS:
-                raise _too_many_segments("GIF")
-            if not data[position]:
-                break
-            position += data[position] + 1
-        position += 1
-    if data[position] == 0x2C:
-        left, top, frame_width, frame_height = struct.unpack("<HHHH", data[position + 1 : position + 9])
-        width, height = max(width, left + frame_width), max(height, top + frame_height)
-    return width, height
-
-
-def _bmp_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the BITMAPCOREHEADER or BITMAPINFOHEADER (and later)."""
-    (header_size,) = struct.unpack("<I", data[14:18])
-    if header_size == 12:
-        return struct.unpack("<HH", data[18:22])
-    # Read as Pillow does: an unsigned width, and a negative height for top-down rows.
-    width, height = struct.unpack("<Ii", data[18:26])
-    return width, abs(height)
-
-
-# Start-of-frame markers: C0-CF except DHT (C4), JPG (C8) and DAC (CC).
-_JPEG_START_OF_FRAME = frozenset(
-    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-)
-# Inside scan data 0xFF is followed by 0x00 (a stuffed byte) or a restart marker D0-D7;
-# anything else (other than more 0xFF fill) starts the next marker.
-_JPEG_MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from the first start-of-frame, after counting markers and scans."""
-    size = None
-    scans = 0
-    position = 2
-    for _ in range(MAX_SEGMENTS):
-        if position + 4 > len(data) or data[position] != 0xFF:
-            return size  # Truncated or malformed: Pillow will say which.
-        marker = data[position + 1]
-        if marker == 0xD9:  # End of image; anything after it (MPO frames, junk) is not read.
-            return size
-        if marker == 0xFF:  # Fill byte before a marker.
-            position += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # Markers without a length.
-            position += 2
-            continue
-        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
-        if marker in _JPEG_START_OF_FRAME and size is None:
-            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
-            size = (width, height)
-        position += 2 + length
-        if marker == 0xDA:
-            scans += 1
-            if scans > MAX_JPEG_SCANS:
-                raise ImageError(
-                    f"This JPEG file is built from more than {MAX_JPEG_SCANS} scans, far more than "
-                    "a normal photo; re-save it as an ordinary JPEG and upload it again."
-                )
-            next_marker = _JPEG_MARKER_AFTER_SCAN.search(data, position)
-            if next_marker is None:
-                return size
-            position = next_marker.start()
-    raise _too_many_segments("JPEG")
-
-
-def _webp_size(data: bytes) -> tuple[int, int] | None:
-    """Canvas size from the VP8X, VP8 (lossy) or VP8L (lossless) chunk."""
-    chunk = data[12:16]
-    if chunk == b"VP8X":
-        width = 1 + int.from_bytes(data[24:27], "little")
-        height = 1 + int.from_bytes(data[27:30], "little")
-        return width, height
-    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
-        width, height = struct.unpack("<HH", data[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    if chunk == b"VP8L" and data[20] == 0x2F:
-        bits = int.from_bytes(data[21:25], "little")
-        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
-    return None
-
-
-# ---------------------------------------------------------------------------------------
-# Checks.
-
-
 def _check_limits(max_bytes: int, max_pixels: int, max_aspect_ratio: float) -> None:
     """Raises ValueError for a limit that is not positive (a programming error)."""
     for name, value in (("max_bytes", max_bytes), ("max_pixels", max_pixels)):
@@ -466,10 +282,6 @@ def _checked_image_array(rgb: np.ndarray, *, allow_gray_and_alpha: bool) -> np.n
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     return np.ascontiguousarray(array)
-
-
-# ---------------------------------------------------------------------------------------
-# Orientation and colour.
 
 
 def _apply_exif_orientation(image: Image.Image) -> None:

@@ -432,18 +432,11 @@ def probabilities(_classifier, key, inputs):
 
 
 @st.cache_data(max_entries=256, ttl=3600, show_spinner="Computing the explanation...")
-def explanation(_classifier, key, image, method, class_index, layer_name=None):
-    """One explanation heatmap (2-D, 0..1) of a class for a model input."""
+def explanation(_classifier, key, image, method, class_index, **options):
+    """One explanation heatmap (2-D, 0..1) of a class for a model input; the options are part of the cache key."""
     from imgrec import explain
 
-    model = _classifier.model
-    if method in ("gradcam", "gradcam++"):
-        return np.asarray(explain.gradcam(model, image, class_index, layer_name=layer_name, plus=method == "gradcam++"))
-    if method == "saliency":
-        return np.asarray(explain.saliency(model, image, class_index))
-    if method == "smoothgrad":
-        return np.asarray(explain.smoothgrad(model, image, class_index))
-    return np.asarray(explain.EXPLAINERS[method](model, image, class_index))
+    return explain.explain(_classifier.model, image, method, class_index, **options)
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="Running the image through the layer...")

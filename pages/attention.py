@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from imgrec import explain, figures
+from imgrec import explain, figures, overlays
 from pages import _ui
 
 FUSIONS = {"mean": "Mean of the heads", "max": "Strongest head", "min": "Weakest head"}
@@ -102,12 +102,12 @@ def rollout_view(classifier, key, model_input):
                             help="The fraction of the lowest attention weights set to zero in each layer "
                                  "before multiplying; it removes the faint background and sharpens the map.")
         alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="rollout-alpha")
-        st.caption(explain.DESCRIPTIONS["rollout"] + " In each layer a token keeps half of itself (the residual "
+        st.caption(explain.EXPLAINERS["rollout"].description + " In each layer a token keeps half of itself (the residual "
                    "path) and takes half from the tokens it attends to; the layers are then multiplied together.")
     with view:
         heatmap = _ui.rollout(classifier, key, model_input, fusion, discard)
         base = _ui.enlarge(_ui.model_view(model_input), 224)
-        st.plotly_chart(figures.image_figure(explain.overlay(base, heatmap, alpha), title="Attention rollout"),
+        st.plotly_chart(figures.image_figure(overlays.overlay(base, heatmap, alpha), title="Attention rollout"),
                         key="rollout-chart", config=_ui.CHART_CONFIG)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from imgrec import explain, figures
+from imgrec import explain, figures, overlays
 from pages import _ui
 
 # Channels drawn at once: a grid of 64 maps stays readable and light to send to the browser.
@@ -82,9 +82,7 @@ def zoom_view(maps, channel, position=None):
         figure = figures.number_grid(values, title=f"Channel {channel}, every value", fmt=".2f")
     else:
         # Every value at full resolution (the grid above may skip pixels), coloured from its minimum to maximum.
-        low, high = float(values.min()), float(values.max())
-        scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
-        figure = figures.image_figure(explain.colorize(scaled, "viridis"), title=f"Channel {channel}")
+        figure = figures.image_figure(overlays.colorize(overlays.stretch(values), "viridis"), title=f"Channel {channel}")
     if position is not None:
         row, col = position
         figure.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,

@@ -3,24 +3,10 @@
 import numpy as np
 import streamlit as st
 
-from imgrec import explain, figures
+from imgrec import explain, figures, overlays
 from pages import _ui
 
 TOP_K = 5
-METHOD_TITLES = {
-    "gradcam": "Grad-CAM",
-    "gradcam++": "Grad-CAM++",
-    "saliency": "Saliency",
-    "smoothgrad": "SmoothGrad",
-    "rollout": "Attention rollout",
-}
-METHOD_CAPTIONS = {
-    "gradcam": "Which regions of the last feature maps raise the class score.",
-    "gradcam++": "The same, sharper when the class appears more than once.",
-    "saliency": "Which single pixels change the score most.",
-    "smoothgrad": "Saliency averaged over noisy copies: less speckle.",
-    "rollout": "Where the transformer's attention flows (the same for every class).",
-}
 PREPROCESSING_WORDS = {
     "mnist-digit": "made grey, inverted when the ink is dark on a light background, cropped to the digit, "
                    "fitted into a 20 x 20 box and centred by its centre of mass, as MNIST itself was made",
@@ -107,37 +93,37 @@ def top_classes(classifier, probabilities, image_key):
 
 
 def explanation_ui(classifier):
-    """The explanation method, the layer for Grad-CAM and the opacity; returns (method, layer, alpha)."""
-    methods = explain.applicable_explainers(classifier.model)
-    if st.session_state.get("explain-method") not in methods:  # e.g. rollout, then a model without attention
-        st.session_state["explain-method"] = methods[0]
-    method = st.radio("Method", methods, format_func=METHOD_TITLES.get, key="explain-method",
-                      captions=[METHOD_CAPTIONS.get(name, "") for name in methods])
-    layer = None
-    if method in ("gradcam", "gradcam++"):
-        layers = explain.spatial_layers(classifier.model)
-        last = explain.last_conv_layer_name(classifier.model)
-        layer = st.selectbox("Feature maps to weight", layers, index=layers.index(last) if last in layers else 0,
-                             key=f"explain-layer-{classifier.name}",
-                             help="Grad-CAM usually weights the last convolutional layer: its maps are the most "
-                                  "abstract while still keeping where things are.")
+    """The explanation method, its layer where it weights a layer, and the opacity; returns (record, options, alpha)."""
+    records = {record.name: record for record in explain.applicable(classifier.model)}
+    if st.session_state.get("explain-method") not in records:  # e.g. rollout, then a model without attention
+        st.session_state["explain-method"] = next(iter(records))
+    method = st.radio("Method", list(records), format_func=lambda name: records[name].title, key="explain-method",
+                      captions=[record.description for record in records.values()])
+    record = records[method]
+    options = {}
+    layer_option = record.option("layer")
+    if layer_option is not None:
+        layers = list(layer_option.choices_for(classifier.model))
+        last = layer_option.default_for(classifier.model)
+        options["layer"] = st.selectbox(layer_option.title, layers, index=layers.index(last) if last in layers else 0,
+                                        key=f"explain-layer-{classifier.name}", help=layer_option.help)
     alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="explain-alpha")
-    return method, layer, alpha
+    return record, options, alpha
 
 
-def explanation_view(classifier, key, model_input, class_index, method, layer, alpha):
-    heatmap = _ui.explanation(classifier, key, model_input, method, int(class_index), layer)
+def explanation_view(classifier, key, model_input, class_index, record, options, alpha):
+    heatmap = _ui.explanation(classifier, key, model_input, record.name, int(class_index), **options)
     # The model's own view, enlarged with square pixels: the heatmap lines up with what the model read.
     base = _ui.enlarge(_ui.model_view(model_input), 224)
     label = classifier.class_names[class_index]
     st.plotly_chart(
-        figures.image_figure(explain.overlay(base, heatmap, alpha), title=f"{METHOD_TITLES[method]} for {label}"),
+        figures.image_figure(overlays.overlay(base, heatmap, alpha), title=f"{record.title} for {label}"),
         key="explanation-chart", config=_ui.CHART_CONFIG,
     )
-    note = explain.DESCRIPTIONS.get(method, "")
-    if method == "rollout":
-        note += " It is the same for every class: it shows where the model looks, not what it concluded."
-    st.caption(f"{note} Red marks what speaks most for **{label}**, blue the least.")
+    # The record's description already stands under the method's name, beside the chart.
+    note = "" if record.class_specific else ("It is the same for every class: it shows where the model looks, "
+                                             "not what it concluded. ")
+    st.caption(f"{note}Red marks what speaks most for **{label}**, blue the least.")
 
 
 def single_image(classifier, key, image):
@@ -151,9 +137,9 @@ def single_image(classifier, key, image):
     st.subheader("Why this class?")
     controls, view = st.columns([2, 3], gap="large")
     with controls:
-        method, layer, alpha = explanation_ui(classifier)
+        record, options, alpha = explanation_ui(classifier)
     with view:
-        explanation_view(classifier, key, model_input, class_index, method, layer, alpha)
+        explanation_view(classifier, key, model_input, class_index, record, options, alpha)
 
 
 def main():

@@ -10,7 +10,18 @@ import time
 import numpy as np
 import streamlit as st
 
-from imgrec import architectures, datasets, explain, figures, jobs, metrics, registry, search, training
+from imgrec import (
+    architectures,
+    datasets,
+    explain,
+    figures,
+    jobs,
+    metrics,
+    overlays,
+    registry,
+    search,
+    training,
+)
 from pages import _ui
 
 POLL_SECONDS = 1.0  # The live view's refresh: often enough to watch a curve grow, cheap for the server.
@@ -92,9 +103,9 @@ def mistakes_gallery(run_id, sha256, dataset, mistakes):
     for mistake in mistakes:
         image = test_images[mistake["index"]].astype(np.float32)
         seen = _ui.enlarge(_ui.model_view(image), 112)
-        heatmap = np.asarray(explain.gradcam(model, image, int(mistake["predicted"])))
+        heatmap = explain.explain(model, image, "gradcam", int(mistake["predicted"]))
         pair = np.concatenate([seen, np.full((seen.shape[0], 4, 3), 255, np.uint8),
-                               explain.overlay(seen, heatmap, 0.5)], axis=1)
+                               overlays.overlay(seen, heatmap, 0.5)], axis=1)
         shown.append(pair)
     return shown
 

@@ -1,14 +1,18 @@
 """Tests for imgrec.explain: one contract over every explainer x every architecture, then each technique against a reference."""
 
+import doctest
 import gc
 import importlib.util
+import inspect
+import re
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from imgrec import architectures, explain, pretrained
+from imgrec import architectures, explain, overlays, pretrained
+from imgrec.explain import attention, cache, gradcam, gradcam_plus_plus, gradients
 
 # Small versions of every shipped architecture: the contract checks shapes and ranges, which
 # do not depend on width, and the whole file has to stay under a minute on 2 busy cores.
@@ -91,8 +95,19 @@ def quadrant_of(heatmap):
     return int(row >= heatmap.shape[0] // 2) * 2 + int(col >= heatmap.shape[1] // 2)
 
 
+# A capital, no full stop until the one that ends it: one sentence.
+ONE_SENTENCE = re.compile(r"[A-Z][^.!?]*[^\s.]\.")
+# What each technique's own heatmap function says on a model it does not apply to. Saliency
+# and SmoothGrad apply to every model, so a KeyError here is a contract failure too.
+WHY_NOT = {
+    "gradcam": "has no convolutional feature map, so Grad-CAM has nothing to weight",
+    "gradcam++": "has no convolutional feature map, so Grad-CAM has nothing to weight",
+    "rollout": "has no attention layers returning their scores",
+}
+
+
 # ---------------------------------------------------------------------------------------
-# The contract: every explainer on every architecture.
+# The contract: every explainer on every architecture, and every record's metadata.
 # ---------------------------------------------------------------------------------------
 
 
@@ -101,18 +116,87 @@ def quadrant_of(heatmap):
 def test_every_explainer_gives_a_unit_heatmap_or_a_clear_error(models, method, architecture):
     model = models(architecture)
     image = random_image(model)
+    record = explain.EXPLAINERS[method]
     class_index = 1
     # Four noisy copies rather than 16 on EfficientNet: the contract is about shapes, and each
     # copy costs a full 224x224 forward and backward pass.
     options = {"samples": 4} if method == "smoothgrad" and architecture == "efficientnet" else {}
-    if method in explain.applicable_explainers(model):
-        heatmap = explain.EXPLAINERS[method](model, image, class_index, **options)
-        assert heatmap.shape == model.input_shape[1:3]
+    if record in explain.applicable(model):
+        heatmap = explain.explain(model, image, method, class_index, **options)
+        assert heatmap.dtype == np.float32 and heatmap.shape == model.input_shape[1:3]
         assert np.isfinite(heatmap).all()
         assert heatmap.min() >= 0.0 and heatmap.max() <= 1.0
+        for option in record.options:  # A form built from the record starts on a value the option allows.
+            default = option.default_for(model)
+            if option.kind in ("layer", "choice"):
+                assert default in option.choices_for(model)
+            else:
+                assert option.check(default) == default
     else:
-        with pytest.raises(ValueError, match=r"\w+ \w+"):
-            explain.EXPLAINERS[method](model, image, class_index)
+        sentence = rf"^{re.escape(record.title)} does not apply to model '{model.name}'; choose one of [a-z+, ]+\.$"
+        with pytest.raises(ValueError, match=sentence):
+            explain.explain(model, image, method, class_index)
+        # Not applicable exactly where the technique itself cannot run, and it says why.
+        with pytest.raises(ValueError, match=WHY_NOT[method]):
+            record.heatmap(model, image, class_index)
+
+
+@pytest.mark.parametrize("name", list(explain.EXPLAINERS))
+def test_every_explainer_record_describes_itself_and_its_options(name):
+    record = explain.EXPLAINERS[name]
+    assert isinstance(record, explain.Explainer) and record.name == name
+    assert record.title.strip() and ONE_SENTENCE.fullmatch(record.description), record.description
+    assert callable(record.heatmap) and callable(record.applies_to)
+    assert record.class_specific == (name != "rollout")
+    parameters = inspect.signature(record.heatmap).parameters
+    # The options are exactly the heatmap function's keyword arguments, with the same defaults.
+    assert list(parameters)[:3] == ["model", "image", "class_index"]
+    assert [option.name for option in record.options] == list(parameters)[3:]
+    for option in record.options:
+        assert isinstance(option, explain.Option) and record.option(option.name) is option
+        assert option.title.strip() and ONE_SENTENCE.fullmatch(option.help), option.help
+        assert parameters[option.name].default == option.default
+        if option.kind in ("integer", "number"):
+            assert option.minimum <= option.default <= option.maximum
+            assert option.check(option.default) == option.default
+        elif option.kind == "choice":
+            assert option.default in option.choices
+        else:
+            assert option.kind == "layer" and option.default is None
+    assert record.option("no-such-option") is None
+
+
+def test_explainer_records_list_their_options():
+    assert [option.name for option in explain.EXPLAINERS["gradcam"].options] == ["layer"]
+    assert [option.name for option in explain.EXPLAINERS["gradcam++"].options] == ["layer"]
+    assert explain.EXPLAINERS["saliency"].options == ()
+    assert [option.name for option in explain.EXPLAINERS["smoothgrad"].options] == ["samples", "noise", "seed"]
+    assert [option.name for option in explain.EXPLAINERS["rollout"].options] == ["head_fusion", "discard_ratio"]
+    assert explain.EXPLAINERS["rollout"].option("head_fusion").choices == ("mean", "max", "min")
+
+
+def test_options_are_checked_and_reach_the_technique(models):
+    cnn, vit = models("cnn"), models("vit")
+    image = random_image(cnn)
+    with pytest.raises(ValueError, match=r"^Grad-CAM takes no option 'samples'; the options it takes are: layer\.$"):
+        explain.explain(cnn, image, "gradcam", 0, samples=4)
+    with pytest.raises(ValueError, match=r"^Saliency takes no option 'layer'; the options it takes are: none\.$"):
+        explain.explain(cnn, image, "saliency", 0, layer="conv1")
+    with pytest.raises(ValueError, match=r"^samples must be an integer from 1 to 256, got 0\.$"):
+        explain.explain(cnn, image, "smoothgrad", 0, samples=0)
+    with pytest.raises(ValueError, match=r"^noise must be a number from 0 to 1, got 1\.5\.$"):
+        explain.explain(cnn, image, "smoothgrad", 0, noise=1.5)
+    with pytest.raises(ValueError, match=r"^head_fusion must be one of mean, max, min, got 'median'\.$"):
+        explain.explain(vit, random_image(vit), "rollout", 0, head_fusion="median")
+    # The layer option picks the maps Grad-CAM weights: conv1's map is not conv2's.
+    np.testing.assert_array_equal(explain.explain(cnn, image, "gradcam", 3, layer=None),
+                                  explain.explain(cnn, image, "gradcam", 3))
+    assert not np.allclose(explain.explain(cnn, image, "gradcam", 3, layer="conv1"),
+                           explain.explain(cnn, image, "gradcam", 3, layer="conv2"))
+    vit_image = random_image(vit)
+    sharpened = explain.explain(vit, vit_image, "rollout", 0, head_fusion="max", discard_ratio=0.3)
+    np.testing.assert_allclose(sharpened, explain.rollout_heatmap(vit, vit_image, "max", 0.3))
+    assert not np.allclose(sharpened, explain.explain(vit, vit_image, "rollout", 0))
 
 
 @pytest.mark.parametrize(
@@ -125,13 +209,13 @@ def test_every_explainer_gives_a_unit_heatmap_or_a_clear_error(models, method, a
     ],
 )
 def test_applicable_explainers(models, architecture, expected):
-    assert explain.applicable_explainers(models(architecture)) == expected
+    assert [record.name for record in explain.applicable(models(architecture))] == expected
 
 
 def test_explainers_that_do_not_apply_say_why(models):
     image = random_image(models("rnn"))
     with pytest.raises(ValueError, match="no convolutional feature map"):
-        explain.gradcam(models("rnn"), image, 0)
+        gradcam.gradcam(models("rnn"), image, 0)
     with pytest.raises(ValueError, match="no convolutional feature map"):
         explain.last_conv_layer_name(models("mlp"))
     with pytest.raises(ValueError, match="no attention"):
@@ -143,17 +227,19 @@ def test_explainers_that_do_not_apply_say_why(models):
 def test_bad_arguments_are_refused_with_a_sentence(models):
     model = models("cnn")
     with pytest.raises(ValueError, match="takes one image of shape"):
-        explain.saliency(model, np.zeros((32, 32, 3), np.float32), 0)
+        explain.explain(model, np.zeros((32, 32, 3), np.float32), "saliency", 0)
     with pytest.raises(ValueError, match="between 0 and 9"):
-        explain.gradcam(model, random_image(model), 10)
+        explain.explain(model, random_image(model), "gradcam", 10)
     with pytest.raises(ValueError, match="between 0 and 1"):
-        explain.saliency(models("cnn-binary-rgb"), random_image(models("cnn-binary-rgb")), 2)
+        explain.explain(models("cnn-binary-rgb"), random_image(models("cnn-binary-rgb")), "saliency", 2)
+    with pytest.raises(ValueError, match="between 0 and 9"):  # Rollout checks the class it does not use.
+        explain.explain(models("vit"), random_image(models("vit")), "rollout", 10)
     with pytest.raises(ValueError, match="no layer named"):
         explain.feature_maps(model, random_image(model), "conv9")
     with pytest.raises(ValueError, match="no 2-D feature map"):
-        explain.gradcam(model, random_image(model), 0, layer_name="predictions")
+        explain.explain(model, random_image(model), "gradcam", 0, layer="predictions")
     # A (28, 28) grayscale image is accepted for a (28, 28, 1) model.
-    assert explain.saliency(model, np.zeros((28, 28), np.float32), 0).shape == (28, 28)
+    assert explain.explain(model, np.zeros((28, 28), np.float32), "saliency", 0).shape == (28, 28)
 
 
 def test_last_conv_layer_is_the_finished_map_of_the_last_convolution(models):
@@ -172,7 +258,8 @@ def test_sigmoid_head_scores_class_zero_as_the_negated_logit(models):
     model = models("cnn-binary-rgb")
     image = random_image(model)
     # |d(-z)/dx| = |dz/dx|: the two classes have the same saliency, and opposite gradients.
-    np.testing.assert_allclose(explain.saliency(model, image, 0), explain.saliency(model, image, 1), atol=1e-6)
+    np.testing.assert_allclose(explain.explain(model, image, "saliency", 0), explain.explain(model, image, "saliency", 1),
+                               atol=1e-6)
     batch = image[None]
     np.testing.assert_allclose(
         explain.input_gradients(model, batch, 0), -explain.input_gradients(model, batch, 1), atol=1e-6
@@ -182,11 +269,10 @@ def test_sigmoid_head_scores_class_zero_as_the_negated_logit(models):
 def test_smoothgrad_is_reproducible_and_differs_from_saliency(models):
     model = models("cnn")
     image = random_image(model)
-    first = explain.smoothgrad(model, image, 3, samples=4, seed=1)
-    np.testing.assert_array_equal(first, explain.smoothgrad(model, image, 3, samples=4, seed=1))
-    assert not np.allclose(first, explain.saliency(model, image, 3))
-    with pytest.raises(ValueError, match="samples"):
-        explain.smoothgrad(model, image, 3, samples=0)
+    first = explain.explain(model, image, "smoothgrad", 3, samples=4, seed=1)
+    np.testing.assert_array_equal(first, explain.explain(model, image, "smoothgrad", 3, samples=4, seed=1))
+    assert not np.allclose(first, explain.explain(model, image, "smoothgrad", 3, samples=4, seed=2))
+    assert not np.allclose(first, explain.explain(model, image, "saliency", 3))
 
 
 # ---------------------------------------------------------------------------------------
@@ -207,7 +293,7 @@ def _reference_gradcam(model, image, class_index, layer_name):
     heatmap = tf.nn.relu(tf.squeeze(activations[0] @ pooled[..., tf.newaxis], -1)).numpy()
     if heatmap.max() <= 0:
         return None
-    upsampled = explain.upsample(heatmap / heatmap.max(), *model.input_shape[1:3])
+    upsampled = overlays.upsample(heatmap / heatmap.max(), *model.input_shape[1:3])
     return upsampled / upsampled.max()
 
 
@@ -225,8 +311,8 @@ def test_every_applicable_explainer_runs_on_the_shipped_models(name, monkeypatch
     drawing[12:52, 28:36] = 255  # A white stroke on black, like the drawing canvas gives.
     image = classifier.preprocess(drawing)
     class_index = int(np.argmax(classifier.predict_inputs(image[None])[0]))
-    for method in explain.applicable_explainers(classifier.model):
-        heatmap = explain.EXPLAINERS[method](classifier.model, image, class_index)
+    for record in explain.applicable(classifier.model):
+        heatmap = explain.explain(classifier.model, image, record.name, class_index)
         assert heatmap.shape == classifier.input_shape[:2]
         assert np.isfinite(heatmap).all() and 0.0 <= heatmap.min() <= heatmap.max() <= 1.0
 
@@ -240,20 +326,25 @@ def test_gradcam_matches_a_direct_computation(models, bars_model):
             expected = _reference_gradcam(model, image, class_index, "conv2")
             if expected is None:  # An all-negative map on an untrained net: nothing to compare.
                 continue
-            np.testing.assert_allclose(explain.gradcam(model, image, class_index), expected, atol=1e-5)
+            np.testing.assert_allclose(explain.explain(model, image, "gradcam", class_index), expected, atol=1e-5)
             checked += 1
     assert checked >= 3
 
 
-def test_gradcam_from_gradients_by_hand():
+def test_class_activation_maps_by_hand():
     activations = np.zeros((2, 2, 2))
     activations[0, 0, 0] = 2.0
     activations[1, 1, 1] = 3.0
-    gradients = np.stack([np.full((2, 2), 0.5), np.full((2, 2), -1.0)], axis=-1)
+    map_gradients = np.stack([np.full((2, 2), 0.5), np.full((2, 2), -1.0)], axis=-1)
     # Channel weights 0.5 and -1: only the first channel's evidence survives the ReLU.
-    np.testing.assert_allclose(explain.gradcam_from_gradients(activations, gradients), [[1.0, 0.0], [0.0, 0.0]])
-    plus = explain.gradcam_from_gradients(activations, gradients, plus=True)
-    assert plus[0, 0] > 0 and plus[1, 1] == 0
+    np.testing.assert_allclose(gradcam.channel_weights(activations, map_gradients), [0.5, -1.0])
+    np.testing.assert_allclose(gradcam.class_activation_map(activations, map_gradients), [[1.0, 0.0], [0.0, 0.0]])
+    # Grad-CAM++: alpha = g^2 / (2 g^2 + sum(A) g^3) per position, times the positive gradient.
+    # Channel 0: g = 0.5, sum(A) = 2, alpha = 0.25 / (0.5 + 0.25) = 1/3, four positions: 4 * 1/3 * 0.5.
+    # Channel 1: only negative gradients, so no weight at all.
+    np.testing.assert_allclose(gradcam_plus_plus.channel_weights(activations, map_gradients), [2 / 3, 0.0])
+    plus = gradcam.class_activation_map(activations, map_gradients, gradcam_plus_plus.channel_weights)
+    np.testing.assert_allclose(plus, [[4 / 3, 0.0], [0.0, 0.0]])
 
 
 def _squares(count, rng, size=28, side=7):
@@ -309,7 +400,7 @@ def bars_model():
 def test_explanations_peak_in_the_quadrant_of_the_square(quadrant_model, method):
     images, quadrants = _squares(8, np.random.default_rng(1))
     for image, quadrant in zip(images, quadrants, strict=True):
-        assert quadrant_of(explain.EXPLAINERS[method](quadrant_model, image, int(quadrant))) == quadrant
+        assert quadrant_of(explain.explain(quadrant_model, image, method, int(quadrant))) == quadrant
 
 
 # Plain Grad-CAM is checked on bars rather than on the quadrant task: when the label IS the
@@ -321,7 +412,7 @@ def test_explanations_peak_in_the_quadrant_of_the_square(quadrant_model, method)
 def test_explanations_peak_on_the_bar_that_decides_the_class(bars_model, method):
     images, labels, quadrants = _bars(8, np.random.default_rng(1))
     for image, label, quadrant in zip(images, labels, quadrants, strict=True):
-        assert quadrant_of(explain.EXPLAINERS[method](bars_model, image, int(label))) == quadrant
+        assert quadrant_of(explain.explain(bars_model, image, method, int(label))) == quadrant
 
 
 @pytest.mark.skipif(not HAS_IMAGENET_WEIGHTS, reason="the ImageNet weights package is not installed")
@@ -336,7 +427,7 @@ def test_gradcam_finds_the_cat_on_efficientnet(models):
     class_index = int(np.argmax(np.asarray(model(canvas[None], training=False))[0]))
     assert "cat" in pretrained.class_names()[class_index]
     for method in ("gradcam", "gradcam++"):
-        heatmap = explain.EXPLAINERS[method](model, canvas, class_index)
+        heatmap = explain.explain(model, canvas, method, class_index)
         assert quadrant_of(heatmap) == 3
         assert heatmap[112:, 112:].sum() > 0.5 * heatmap.sum()
 
@@ -405,18 +496,18 @@ def test_activation_ranges_cover_every_spatial_layer(models):
 
 
 @pytest.mark.parametrize("architecture", ["nested", "efficientnet"])
-def test_activation_ranges_all_is_one_cached_pass(models, architecture):
+def test_activation_ranges_of_every_layer_are_one_cached_pass(models, architecture):
     model = models(architecture)
     image = random_image(model)
     explain.clear_cache(model)
-    ranges = explain.activation_ranges_all(model, image)
+    ranges = explain.activation_ranges(model, image)
     names = explain.spatial_layers(model)
     assert list(ranges) == names and all(low <= high for low, high in ranges.values())
     # One multi-output function for all layers, not one per layer, and reused on the next image.
-    keys = list(explain._CACHE[model])
+    keys = cache.entries(model)
     assert [key[0] for key in keys] == ["ranges"] and len(keys[0][1]) == len(names)
     assert explain.activation_ranges(model, random_image(model, seed=1)).keys() == ranges.keys()
-    assert list(explain._CACHE[model]) == keys
+    assert cache.entries(model) == keys
     # The same numbers as the layer's own feature maps, also for a layer inside a nested model.
     name = "conv2" if architecture == "nested" else pretrained.LAST_CONV_LAYER
     maps = explain.feature_maps(model, image, name)
@@ -436,25 +527,27 @@ def test_conv_kernels(models):
 
 
 def test_cache_is_bounded_per_model(monkeypatch):
-    monkeypatch.setattr(explain, "_MAX_ENTRIES_PER_MODEL", 2)
+    monkeypatch.setattr(cache, "MAX_ENTRIES_PER_MODEL", 2)
     model = architectures.build("mlp", (8, 8, 1), 3)
     for key in ("a", "b", "c"):
-        explain._cached(model, key, lambda key=key: key)
-    assert list(explain._CACHE[model]) == ["b", "c"]
+        cache.cached(model, key, lambda key=key: key)
+    assert cache.entries(model) == ["b", "c"]
+    assert cache.cached(model, "b", lambda: "rebuilt") == "b"  # Still cached, now the most recent.
+    assert cache.entries(model) == ["c", "b"]
 
 
 def test_cache_is_reused_and_does_not_keep_models_alive():
     model = architectures.build("mlp", (8, 8, 1), 3)
     image = np.zeros((8, 8, 1), np.float32)
-    explain.saliency(model, image, 0)
-    assert explain._input_gradient_function(model) is explain._input_gradient_function(model)
-    assert model in explain._CACHE
+    explain.explain(model, image, "saliency", 0)
+    assert gradients.input_gradient_function(model) is gradients.input_gradient_function(model)
+    assert cache.entries(model) == [("input_gradients",)]
     # Earlier tests' models that only wait for the cycle collector would otherwise leave with ours.
     gc.collect()
-    count = len(explain._CACHE)
+    count = cache.cached_models()
     del model
     gc.collect()
-    assert len(explain._CACHE) == count - 1
+    assert cache.cached_models() == count - 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -607,37 +700,41 @@ def test_token_heatmap_lays_patches_out_row_by_row():
         explain.token_heatmap(np.arange(7), (2, 3))
 
 
-def test_rollout_heatmap_follows_the_class_token(models):
-    vit = models("vit")
-    heatmap = explain.rollout_heatmap(vit, random_image(vit), "max", 0.3)
-    assert heatmap.shape == (28, 28) and heatmap.max() == pytest.approx(1.0)
+def _one_hot_attention(layers, heads, tokens, class_target, others_target):
+    """Attention where the class token looks only at `class_target` and every other token only at `others_target`."""
+    weights = np.zeros((layers, heads, tokens, tokens))
+    weights[:, :, 0, class_target] = 1.0
+    weights[:, :, 1:, others_target] = 1.0
+    return weights
+
+
+def test_rollout_heatmap_follows_the_class_token(models, monkeypatch):
+    vit = models("vit")  # A 4 x 4 grid of 7-pixel patches after the class token; two layers.
+    class_patch, other_patch = 6, 9  # Row 1, column 2; row 2, column 1.
+    weights = _one_hot_attention(2, 2, 17, 1 + class_patch, 1 + other_patch)
+    # By hand, with the residual path M = (A + I) / 2 and two layers: the class token's row of
+    # M @ M is 1/4 itself, 1/2 its own patch and 1/4 the patch its patch looks at.
+    expected = np.zeros(17)
+    expected[[0, 1 + class_patch, 1 + other_patch]] = [0.25, 0.5, 0.25]
+    np.testing.assert_allclose(explain.attention_rollout(weights)[0], expected)
+    # The heatmap is that row over the patch grid: the mean over all rows (what 15 of 16 tokens
+    # do) would peak on the other patch instead.
+    monkeypatch.setattr(attention, "attention_maps", lambda model, image: weights)
+    heatmap = explain.rollout_heatmap(vit, random_image(vit))
+    assert heatmap.shape == (28, 28)
+    row, col = np.unravel_index(np.argmax(heatmap), heatmap.shape)
+    assert (row // 7, col // 7) == divmod(class_patch, 4)
+    blocks = heatmap.reshape(4, 7, 4, 7).mean(axis=(1, 3))
+    assert blocks[divmod(class_patch, 4)] > blocks[divmod(other_patch, 4)] > blocks[0, 0]
 
 
 # ---------------------------------------------------------------------------------------
-# Colour and resizing.
+# The docstrings' examples.
 # ---------------------------------------------------------------------------------------
 
 
-def test_upsample_keeps_the_range():
-    heatmap = np.random.default_rng(0).random((7, 7)).astype(np.float32)
-    resized = explain.upsample(heatmap, 224, 224)
-    assert resized.shape == (224, 224)
-    assert resized.min() >= heatmap.min() - 1e-6 and resized.max() <= heatmap.max() + 1e-6
-
-
-@pytest.mark.parametrize("colormap", explain.COLORMAPS)
-def test_overlay_blends_a_colormap_over_the_image(colormap):
-    image = np.full((20, 30, 3), 100, np.uint8)
-    heatmap = np.linspace(0, 1, 12).reshape(3, 4)
-    assert explain.overlay(image, heatmap, alpha=0.0, colormap=colormap).tolist() == image.tolist()
-    blended = explain.overlay(image[..., 0], heatmap, alpha=1.0, colormap=colormap)
-    assert blended.shape == (20, 30, 3) and blended.dtype == np.uint8
-    np.testing.assert_array_equal(blended, explain.colorize(explain.upsample(heatmap, 20, 30), colormap))
-
-
-def test_jet_runs_from_dark_blue_to_dark_red():
-    colours = explain.colorize(np.array([0.0, 0.5, 1.0]), "jet")
-    assert colours[0].tolist() == [0, 0, 128] and colours[2].tolist() == [128, 0, 0]
-    assert colours[1, 1] == 255  # Green in the middle.
-    with pytest.raises(ValueError, match="Unknown colormap"):
-        explain.colorize(np.zeros(2), "rainbow")
+@pytest.mark.parametrize("module", ["layers", "features", "arithmetic", "gradcam", "attention", "explainers"])
+def test_docstring_examples_run(module):
+    module = getattr(explain, module)
+    results = doctest.testmod(module, extraglobs={"architectures": architectures, "np": np})
+    assert results.attempted > 0 and results.failed == 0

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, PngImagePlugin
 
-from imgrec import images
+from imgrec import image_formats, images
 from imgrec.images import ImageError, decode_image, encode_png, read_image_file, thumbnail
 
 # Loose sanity bound for rejecting a hostile file; the real cost is milliseconds.
@@ -25,6 +25,12 @@ WHITE = (255, 255, 255)
 
 # A valid EXIF block with an empty IFD: enough to make JPEG write APP1 and WEBP write VP8X.
 MINIMAL_EXIF = b"Exif\x00\x00II*\x00\x08\x00\x00\x00" + bytes(6)
+
+
+def header_size(data: bytes, image_format: str) -> tuple[int, int] | None:
+    """The size `image_formats` reads from the header, under the limits `decode_image` sets."""
+    return image_formats.header_size(data, image_format, max_segments=images.MAX_SEGMENTS,
+                                     max_scans=images.MAX_JPEG_SCANS)
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,7 +156,7 @@ def test_each_accepted_format_decodes_to_rgb_uint8(image_format, params):
 
 
 def test_accepted_formats_constant_and_not_an_image_sentence():
-    assert images.ACCEPTED_FORMATS == ("PNG", "JPEG", "GIF", "WEBP", "BMP")
+    assert image_formats.ACCEPTED_FORMATS == ("PNG", "JPEG", "GIF", "WEBP", "BMP")
     assert images.MAX_UPLOAD_BYTES == 10 * 1024 * 1024
     assert images.MAX_PIXELS == 25_000_000
     error = assert_rejected(b"hello, world")
@@ -186,9 +192,9 @@ def test_pillow_is_opened_with_exactly_the_sniffed_format(monkeypatch):
         return real_open(fp, mode, formats)
 
     monkeypatch.setattr(Image, "open", spying_open)
-    for image_format in images.ACCEPTED_FORMATS:
+    for image_format in image_formats.ACCEPTED_FORMATS:
         decode_image(save(Image.new("RGB", (4, 4), BLUE), image_format))
-    assert calls == [[image_format] for image_format in images.ACCEPTED_FORMATS]
+    assert calls == [[image_format] for image_format in image_formats.ACCEPTED_FORMATS]
 
 
 @pytest.mark.parametrize(
@@ -208,15 +214,15 @@ def test_pillow_is_opened_with_exactly_the_sniffed_format(monkeypatch):
 @pytest.mark.parametrize("size", [(1, 1), (17, 5), (5, 17), (300, 201)])
 def test_header_size_parser_agrees_with_pillow(image_format, params, size):
     data = save(Image.new("RGB", size, GREEN), image_format, **params)
-    assert images._sniff_format(data) == image_format
-    assert images._header_size(data, image_format) == Image.open(io.BytesIO(data)).size == size
+    assert image_formats.sniff_format(data) == image_format
+    assert header_size(data, image_format) == Image.open(io.BytesIO(data)).size == size
 
 
 def test_header_size_parser_sees_a_gif_frame_that_grows_the_canvas():
     gif = save(Image.new("P", (40, 30)), "GIF")
     # Shrink the logical screen: Pillow grows it back to the frame's 40x30.
     small_screen = patch_gif_screen(gif, 4, 3)
-    assert images._header_size(small_screen, "GIF") == Image.open(io.BytesIO(small_screen)).size == (40, 30)
+    assert header_size(small_screen, "GIF") == Image.open(io.BytesIO(small_screen)).size == (40, 30)
 
 
 def test_top_down_bmp_with_negative_height():
@@ -224,14 +230,14 @@ def test_top_down_bmp_with_negative_height():
     bmp = save(Image.fromarray(rgb), "BMP")
     (height,) = struct.unpack("<i", bmp[22:26])
     top_down = bmp[:22] + struct.pack("<i", -height) + bmp[26:]
-    assert images._header_size(top_down, "BMP") == Image.open(io.BytesIO(top_down)).size == (10, 6)
+    assert header_size(top_down, "BMP") == Image.open(io.BytesIO(top_down)).size == (10, 6)
     # The same rows read in the other order: the picture comes out upside down.
     np.testing.assert_array_equal(decode_image(top_down), rgb[::-1])
 
 
 def test_header_size_parser_gives_up_quietly_on_garbage():
-    for image_format in images.ACCEPTED_FORMATS:
-        assert images._header_size(b"\x00" * 3, image_format) is None
+    for image_format in image_formats.ACCEPTED_FORMATS:
+        assert header_size(b"\x00" * 3, image_format) is None
 
 
 # ---------------------------------------------------------------------------------------
@@ -477,13 +483,13 @@ def test_over_max_bytes_is_refused_before_decoding():
     ],
 )
 def test_non_images_are_refused(data):
-    assert str(assert_rejected(data)) == images._NOT_AN_IMAGE
+    assert str(assert_rejected(data)) == image_formats._NOT_AN_IMAGE
 
 
 def test_tga_that_pillow_would_open_is_refused():
     tga = save(Image.new("RGB", (4, 4), RED), "TGA")
     assert Image.open(io.BytesIO(tga)).format == "TGA"  # Pillow on its own accepts it.
-    assert str(assert_rejected(tga)) == images._NOT_AN_IMAGE
+    assert str(assert_rejected(tga)) == image_formats._NOT_AN_IMAGE
 
 
 def test_tiff_is_refused_with_its_own_sentence():
@@ -598,7 +604,7 @@ def test_jpeg_bmp_and_webp_headers_claiming_too_many_pixels():
 
 
 def test_pillow_size_is_checked_even_if_the_header_parser_misses_it(monkeypatch):
-    monkeypatch.setattr(images, "_header_size", lambda data, image_format: None)
+    monkeypatch.setattr(image_formats, "header_size", lambda data, image_format, **limits: None)
     # 100 megapixels: Pillow itself only warns; our check of image.size refuses it.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -50,6 +50,11 @@ def test_predict_shows_top_classes_and_an_explanation_for_a_sample(app):
     assert at.query_params["model"] in ("tiny-cnn", ["tiny-cnn"])
 
 
+def explanation_chart(at):
+    """The explanation overlay's figure: the chart titled "METHOD for CLASS"."""
+    return next(figure for figure, title in zip(charts(at), chart_titles(at), strict=True) if " for " in title)
+
+
 def test_predict_explains_the_class_chosen_not_only_the_winner(app):
     at = open_page(app, "pages/predict.py", model="tiny-cnn", sample="mnist-03")
     selector = next(box for box in at.selectbox if box.label == "Explain the class")
@@ -57,9 +62,17 @@ def test_predict_explains_the_class_chosen_not_only_the_winner(app):
     selector.set_value(int(other.split(" ")[0])).run()
     assert not at.exception
     assert any(f"Grad-CAM for {other.split(' ')[0]}" in title for title in chart_titles(at))
-    for method in ("gradcam++", "saliency", "smoothgrad"):
+    # Grad-CAM weights a layer, so the page offers the layers; the pixel-gradient methods do not.
+    assert any(box.label == "Feature maps to weight" for box in at.selectbox)
+    previous = explanation_chart(at)
+    for method, title in (("gradcam++", "Grad-CAM++"), ("saliency", "Saliency"), ("smoothgrad", "SmoothGrad")):
         at.radio(key="explain-method").set_value(method).run()
         assert not at.exception, method
+        chart = explanation_chart(at)
+        assert chart["layout"]["title"]["text"] == f"{title} for {other.split(' ')[0]}"
+        assert chart["data"] != previous["data"], method  # A new heatmap, not the last one again.
+        assert (method == "gradcam++") == any(box.label == "Feature maps to weight" for box in at.selectbox)
+        previous = chart
 
 
 def test_predict_uploads_one_image_several_and_refuses_a_corrupt_one(app, digit_png):

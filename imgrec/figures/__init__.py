@@ -1,0 +1,73 @@
+"""Arrays in, Plotly figures out: predictions, images, feature maps, kernels, attention and training charts.
+
+Every function is pure (no Streamlit, no model): it takes numpy arrays or plain lists and
+dicts and returns a `plotly.graph_objects.Figure` sized to read at a glance in a 1280x800
+window. Titles and axis labels say what the reader is looking at.
+
+The modules: `common` (the look, layout, words), `images` (top classes, one image),
+`mosaic` (many small maps as one trace), `grids` (feature maps, kernels, numbers, attention)
+and `training` (curves, confusion matrix, per-class scores, ROC, runs compared).
+"""
+
+from imgrec.figures.common import (
+    ACCENT,
+    BASE_COLOUR,
+    DIVERGING,
+    FONT_SIZE,
+    SEQUENTIAL,
+    TEMPLATE,
+    ordinal,
+    plural,
+)
+from imgrec.figures.grids import (
+    SCALES,
+    attention_heads_grid,
+    heatmap_grid,
+    kernel_grid,
+    mean_distance_scatter,
+    number_grid,
+)
+from imgrec.figures.images import image_figure, topk_bar
+from imgrec.figures.mosaic import LABEL_FONT_SIZE, LABEL_PIXELS, MAX_TILE, MOSAIC_MARGIN, MOSAIC_WIDTH
+from imgrec.figures.training import (
+    TRAIN_COLOUR,
+    VALIDATION_COLOUR,
+    confusion_matrix,
+    per_class_bars,
+    roc_curves,
+    runs_overlay,
+    smooth,
+    training_curves,
+)
+
+__all__ = [
+    "ACCENT",
+    "BASE_COLOUR",
+    "DIVERGING",
+    "FONT_SIZE",
+    "LABEL_FONT_SIZE",
+    "LABEL_PIXELS",
+    "MAX_TILE",
+    "MOSAIC_MARGIN",
+    "MOSAIC_WIDTH",
+    "SCALES",
+    "SEQUENTIAL",
+    "TEMPLATE",
+    "TRAIN_COLOUR",
+    "VALIDATION_COLOUR",
+    "attention_heads_grid",
+    "confusion_matrix",
+    "heatmap_grid",
+    "image_figure",
+    "kernel_grid",
+    "mean_distance_scatter",
+    "number_grid",
+    "ordinal",
+    "per_class_bars",
+    "plural",
+    "roc_curves",
+    "runs_overlay",
+    "smooth",
+    "topk_bar",
+    "training_curves",
+]

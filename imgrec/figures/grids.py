@@ -1,0 +1,252 @@
+"""Grids of numbers and maps: feature maps, kernels, one map's values, attention heads, and how far heads look."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+from imgrec import overlays
+from imgrec.figures import common, mosaic
+
+# The colour scales of `heatmap_grid`: each map on its own, one for the layer, one for all layers.
+SCALES = ("channel", "layer", "global")
+
+
+def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=None, max_channels=64):
+    """Draws every channel of a feature map side by side, as CNN Explainer does.
+
+    Args:
+        maps: `(h, w, channels)` activations (`explain.feature_maps`).
+        columns: tiles per row. Defaults to `8`.
+        scale: the colour scale. "channel": each map spans the full colours on its own
+            (faint maps stay visible, strengths are not comparable). "layer": one range for
+            all shown maps (compare channels). "global": the range `global_range`, e.g. the
+            min and max over every layer (compare layers); without it, the layer's range.
+            Defaults to `"channel"`.
+        global_range: `(low, high)` for `scale="global"`. Defaults to `None`.
+        titles: one label per shown channel. Defaults to the channel numbers.
+        max_channels: draw at most this many channels (the first ones). Defaults to `64`.
+
+    Returns:
+        A figure with one Heatmap trace (the mosaic) and one annotation per tile. Hover
+        shows the channel and the raw activation.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim == 2:
+        maps = maps[..., None]
+    if maps.ndim != 3:
+        raise ValueError(f"Expected feature maps (height, width, channels), got shape {maps.shape}.")
+    if scale not in SCALES:
+        raise ValueError(f"Unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
+    count = min(maps.shape[-1], int(max_channels))
+    if count < 1:
+        return common.empty("Feature maps", "This layer has no channels to show.")
+    maps, step = mosaic.subsample(np.nan_to_num(maps[..., :count]), mosaic.MAX_TILE)
+    tiles = np.moveaxis(maps, -1, 0)  # (channels, h, w)
+    columns = max(1, min(int(columns), count))
+    labels = list(titles)[:count] if titles is not None else [str(index) for index in range(count)]
+    if len(labels) != count:
+        raise ValueError(f"Got {len(labels)} titles for {count} channels.")
+
+    if scale == "channel":
+        low = tiles.min(axis=(1, 2), keepdims=True)
+        spread = tiles.max(axis=(1, 2), keepdims=True) - low
+        shown = np.divide(tiles - low, spread, out=np.zeros_like(tiles), where=spread > 0)
+        zmin, zmax, colour_title = 0.0, 1.0, "each map"
+    else:
+        shown = tiles
+        if scale == "global" and global_range is not None:
+            zmin, zmax = float(global_range[0]), float(global_range[1])
+            colour_title = "all layers"
+        else:
+            zmin, zmax = float(tiles.min()), float(tiles.max())
+            colour_title = "this layer"
+        if zmax <= zmin:
+            zmax = zmin + 1.0
+    pixels, band = mosaic.pixel_scale(tiles.shape[1], tiles.shape[2], columns, max_tile_pixels=140)
+    z, origins = mosaic.arrange(shown, columns, label_band=band)
+    heatmap = go.Heatmap(
+        z=z, zmin=zmin, zmax=zmax, colorscale=common.SEQUENTIAL, hoverongaps=False,
+        colorbar=mosaic.colour_bar(colour_title, z.shape[0], band),
+        hovertemplate="activation %{z:.4g}<extra></extra>",
+    )
+    if scale == "channel":
+        heatmap.colorbar.update(tickvals=[0.0, 1.0], ticktext=["min", "max"])
+        # The colours are rescaled per map; hover still tells the raw activation.
+        heatmap.update(customdata=mosaic.arrange(tiles, columns, label_band=band)[0],
+                       hovertemplate="activation %{customdata:.4g}<extra></extra>")
+    figure = mosaic.axes(go.Figure(heatmap))
+    title = common.plural(count, "feature map") + (f" (every {common.ordinal(step)} pixel)" if step > 1 else "")
+    return mosaic.layout(figure, title, z.shape[0], pixels, mosaic.tile_labels(origins, labels, tiles.shape[2]))
+
+
+def kernel_grid(kernel, max_kernels=64, input_channel=None):
+    """Draws a convolution's filters, one tile each; red weights are positive, blue negative.
+
+    Args:
+        kernel: `(kh, kw, in, out)` (`explain.conv_kernels`).
+        max_kernels: draw at most this many filters. Defaults to `64`.
+        input_channel: which input channel's weights to draw. Defaults to `None`: the one
+            channel when there is one, else the mean over input channels.
+
+    Returns:
+        A figure with one Heatmap trace and one annotation per filter.
+    """
+    kernel = np.asarray(kernel, dtype=np.float32)
+    if kernel.ndim != 4:
+        raise ValueError(f"Expected a kernel (height, width, in, out), got shape {kernel.shape}.")
+    count = min(kernel.shape[3], int(max_kernels))
+    if input_channel is None:
+        weights = kernel[:, :, :, :count].mean(axis=2)
+        what = "" if kernel.shape[2] == 1 else f", mean over {kernel.shape[2]} input channels"
+    else:
+        if not 0 <= int(input_channel) < kernel.shape[2]:
+            raise ValueError(f"input_channel must be from 0 to {kernel.shape[2] - 1}, got {input_channel}.")
+        weights = kernel[:, :, int(input_channel), :count]
+        what = f", input channel {int(input_channel)}"
+    tiles = np.moveaxis(weights, -1, 0)
+    # Eight across at most: in one row of 16, a 3 x 3 filter's weights are 10 pixels wide.
+    columns = max(1, min(8, count))
+    pixels, band = mosaic.pixel_scale(tiles.shape[1], tiles.shape[2], columns, max_tile_pixels=110)
+    z, origins = mosaic.arrange(tiles, columns, label_band=band)
+    # Symmetric around zero, so white means "ignores this pixel".
+    limit = float(np.abs(tiles).max()) or 1.0
+    figure = go.Figure(
+        go.Heatmap(
+            z=z, zmin=-limit, zmax=limit, zmid=0.0, colorscale=common.DIVERGING, hoverongaps=False,
+            colorbar=mosaic.colour_bar("weight", z.shape[0], band),
+            hovertemplate="weight %{z:.4f}<extra></extra>",
+        )
+    )
+    mosaic.axes(figure)
+    title = f"{common.plural(count, 'filter')} of {kernel.shape[0]} x {kernel.shape[1]} weights{what}"
+    labels = [str(index) for index in range(count)]
+    return mosaic.layout(figure, title, z.shape[0], pixels, mosaic.tile_labels(origins, labels, tiles.shape[2]))
+
+
+def number_grid(values, title, fmt=".2f"):
+    """A small heatmap with each cell's number written in it (the convolution arithmetic).
+
+    Args:
+        values: 2-D array; NaN cells are left blank.
+        title: what the numbers are.
+        fmt: a Python format spec for the numbers. Defaults to `".2f"`.
+
+    Returns:
+        A figure with one Heatmap trace whose `text` holds the formatted numbers.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[None, :]
+    if values.ndim != 2:
+        raise ValueError(f"Expected a 2-D array of numbers, got shape {values.shape}.")
+    text = [[("" if not np.isfinite(value) else format(value, fmt)) for value in row] for row in values]
+    finite = values[np.isfinite(values)]
+    signed = finite.size and finite.min() < 0 < finite.max()
+    limit = float(np.abs(finite).max()) if finite.size else 1.0
+    heatmap = go.Heatmap(
+        z=values, text=text, texttemplate="%{text}", textfont={"size": 13 if values.shape[1] <= 8 else 10},
+        colorscale=common.DIVERGING if signed else "Blues", showscale=False, hoverongaps=False,
+        xgap=1, ygap=1, hovertemplate="row %{y}, column %{x}: %{z:.6g}<extra></extra>",
+    )
+    if signed:
+        heatmap.update(zmin=-limit, zmax=limit, zmid=0.0)
+    figure = go.Figure(heatmap)
+    # Column numbers below the grid: on top, with their title, they ran into the figure's title.
+    # constrain="domain": square cells shrink the axis, rather than widen its range to columns -1 and n.
+    figure.update_xaxes(title_text="column", dtick=1, showgrid=False, zeroline=False, side="bottom",
+                        constrain="domain")
+    figure.update_yaxes(title_text="row", dtick=1, autorange="reversed", showgrid=False, zeroline=False,
+                        scaleanchor="x", scaleratio=1, constrain="domain")
+    cell = min(56, max(24, 420 / max(values.shape)))
+    return common.layout(figure, title, 140 + cell * values.shape[0], margin={"b": 70})
+
+def attention_heads_grid(maps, rgb=None, head_labels=None):
+    """Draws one attention map per layer (rows) and head (columns).
+
+    Args:
+        maps: `(layers, heads, rows, cols)` attention over the patch grid, e.g. one query's
+            row of `explain.attention_maps` through `explain.token_heatmap`.
+        rgb: the image to draw each map over. Defaults to `None` (maps alone).
+        head_labels: column titles. Defaults to "Head 1", "Head 2"...; pass e.g.
+            `[..., "Mean"]` when the last column is the heads' average.
+
+    Returns:
+        A figure with one trace (an Image mosaic over `rgb`, else a Heatmap mosaic) and one
+        annotation per row and per column.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 4:
+        raise ValueError(f"Expected attention maps (layers, heads, rows, cols), got shape {maps.shape}.")
+    layers, heads = maps.shape[:2]
+    labels = list(head_labels) if head_labels is not None else [f"Head {index + 1}" for index in range(heads)]
+    if len(labels) != heads:
+        raise ValueError(f"Got {len(labels)} head labels for {heads} heads.")
+    flat = maps.reshape(layers * heads, *maps.shape[2:])
+    if rgb is not None:
+        base = common.to_rgb_uint8(rgb)
+        side = min(96, max(base.shape[:2]))
+        # Each map on its own scale: a head's pattern matters here, not its absolute weight.
+        tile_height = max(1, round(side * base.shape[0] / max(base.shape[:2])))
+        tile_width = max(1, round(side * base.shape[1] / max(base.shape[:2])))
+        from PIL import Image
+
+        small = np.asarray(Image.fromarray(base).resize((tile_width, tile_height), Image.Resampling.BILINEAR))
+        tiles = np.stack([overlays.overlay(small, _nearest(overlays.stretch(item), tile_height, tile_width), 0.55)
+                          for item in flat])
+        canvas, origins = mosaic.arrange(tiles, heads, gap=2, fill=255)
+        trace = go.Image(source=mosaic.png_source(canvas), hoverinfo="skip")
+        width = tile_width
+    else:
+        tiles = np.stack([overlays.stretch(item) for item in flat])
+        canvas, origins = mosaic.arrange(tiles, heads)
+        trace = go.Heatmap(z=canvas, zmin=0, zmax=1, colorscale=common.SEQUENTIAL, hoverongaps=False,
+                           colorbar={"title": {"text": "attention<br>(each map<br>max = 1)"}, "thickness": 14},
+                           hovertemplate="%{z:.3f}<extra></extra>")
+        width = tiles.shape[2]
+    figure = mosaic.axes(go.Figure(trace))
+    annotations = mosaic.tile_labels(origins[:heads], labels, width)
+    for layer in range(layers):
+        top, left = origins[layer * heads]
+        annotations.append(
+            {"x": left - 1, "y": top + (tiles.shape[1] - 1) / 2, "text": f"Layer {layer + 1}", "showarrow": False,
+             "xanchor": "right", "textangle": -90, "xref": "x", "yref": "y", "font": {"size": 12}}
+        )
+    tile_pixels = min(150, 1000 / heads)
+    return common.layout(figure, "Where each head looks, layer by layer", 100 + layers * (tile_pixels + 20),
+                         annotations=annotations)
+
+
+def _nearest(values, height, width):
+    # Blocky on purpose: one patch is one block of pixels.
+    rows = (np.arange(height) * values.shape[0] // height).clip(0, values.shape[0] - 1)
+    cols = (np.arange(width) * values.shape[1] // width).clip(0, values.shape[1] - 1)
+    return values[rows[:, None], cols[None, :]]
+
+
+def mean_distance_scatter(distances):
+    """Plots each head's mean attention distance against its depth (keras.io's probing_vits).
+
+    Args:
+        distances: `(layers, heads)` in pixels (`explain.mean_attention_distance`).
+
+    Returns:
+        A figure with one Scatter trace per head.
+    """
+    distances = np.asarray(distances, dtype=np.float64)
+    if distances.ndim == 1:
+        distances = distances[None, :]
+    if distances.ndim != 2:
+        raise ValueError(f"Expected distances (layers, heads), got shape {distances.shape}.")
+    layers, heads = distances.shape
+    figure = go.Figure()
+    for head in range(heads):
+        figure.add_trace(
+            go.Scatter(
+                x=np.arange(1, layers + 1), y=distances[:, head], mode="markers+lines",
+                name=f"Head {head + 1}", line={"width": 1}, marker={"size": 10},
+                hovertemplate=f"head {head + 1}, layer %{{x}}: %{{y:.1f}} px<extra></extra>",
+            )
+        )
+    figure.update_xaxes(title_text="Transformer block (depth)", dtick=1)
+    figure.update_yaxes(title_text="Mean attention distance (pixels)", rangemode="tozero")
+    return common.layout(figure, "How far each head looks: near like a convolution, or across the image", 460)
+

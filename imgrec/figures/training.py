@@ -1,0 +1,205 @@
+"""Figures of training and evaluation: learning curves, the confusion matrix, per-class scores, ROC, runs compared."""
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from imgrec.figures import common
+
+TRAIN_COLOUR = "#1f77b4"
+VALIDATION_COLOUR = "#ff7f0e"
+
+
+def smooth(values, weight=0.9):
+    """TensorBoard's debiased exponential moving average of a series."""
+    if not 0.0 <= float(weight) < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1), got {weight}.")
+    smoothed, last, count = [], 0.0, 0
+    for value in values:
+        if not math.isfinite(value):
+            smoothed.append(value)
+            continue
+        count += 1
+        last = weight * last + (1.0 - weight) * value
+        # Debiasing: early points are not dragged towards the zero start.
+        smoothed.append(last / (1.0 - weight**count))
+    return smoothed
+
+
+def _accuracy_key(record, prefix=""):
+    for key in (f"{prefix}accuracy", f"{prefix}sparse_categorical_accuracy", f"{prefix}binary_accuracy",
+                f"{prefix}categorical_accuracy"):
+        if key in record:
+            return key
+    return None
+
+
+def training_curves(epochs, batches=None, smoothing=0.9):
+    """Loss and accuracy per epoch, training against validation, plus the smoothed per-batch loss.
+
+    Args:
+        epochs: one dict per finished epoch (`TrainResult.history` or the run's metrics):
+            `epoch`, `loss`, `accuracy`, `val_loss`, `val_accuracy`.
+        batches: batch events (`{"epoch", "batch", "loss", ...}`), drawn at fractional
+            epochs. Defaults to `None`.
+        smoothing: the moving-average weight of the batch loss, in [0, 1). Defaults to `0.9`.
+
+    Returns:
+        A figure with two panels (loss, accuracy) and one Scatter trace per series present.
+    """
+    epochs = [record for record in (epochs or []) if isinstance(record, dict)]
+    batches = [record for record in (batches or []) if isinstance(record, dict) and "loss" in record]
+    if not epochs and not batches:
+        return common.empty("Training curves", "No finished batch or epoch yet.")
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss (lower is better)", "Accuracy (higher is better)"),
+                           horizontal_spacing=0.1)
+    if batches:
+        steps_per_epoch = max(int(record.get("batch", 1)) for record in batches) or 1
+        x = [int(record.get("epoch", 1)) - 1 + int(record.get("batch", 0)) / steps_per_epoch for record in batches]
+        loss = [float(record["loss"]) for record in batches]
+        figure.add_trace(go.Scatter(x=x, y=loss, mode="lines", name="batch loss", opacity=0.25,
+                                    line={"color": TRAIN_COLOUR, "width": 1}, hoverinfo="skip"), row=1, col=1)
+        figure.add_trace(go.Scatter(x=x, y=smooth(loss, smoothing), mode="lines", name="batch loss (smoothed)",
+                                    line={"color": TRAIN_COLOUR, "width": 2, "dash": "dot"}), row=1, col=1)
+    x = [int(record.get("epoch", index + 1)) for index, record in enumerate(epochs)]
+    series = [
+        ("loss", "training loss", TRAIN_COLOUR, 1),
+        ("val_loss", "validation loss", VALIDATION_COLOUR, 1),
+        (_accuracy_key(epochs[0]) if epochs else None, "training accuracy", TRAIN_COLOUR, 2),
+        (_accuracy_key(epochs[0], "val_") if epochs else None, "validation accuracy", VALIDATION_COLOUR, 2),
+    ]
+    for key, name, colour, column in series:
+        if key is None or not any(key in record for record in epochs):
+            continue
+        y = [record.get(key, float("nan")) for record in epochs]
+        figure.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, line={"color": colour, "width": 3},
+                                    marker={"size": 8}), row=1, col=column)
+    figure.update_xaxes(title_text="epoch", row=1, col=1, rangemode="tozero")
+    figure.update_xaxes(title_text="epoch", row=1, col=2, dtick=1 if len(epochs) <= 20 else None)
+    figure.update_yaxes(title_text="loss", row=1, col=1, rangemode="tozero")
+    figure.update_yaxes(title_text="accuracy", row=1, col=2, range=[0, 1.02])
+    return common.layout(figure, "Training: is the model still learning, and does it generalise?", 440,
+                         legend={"orientation": "h", "y": -0.2})
+
+
+def confusion_matrix(matrix, class_names, normalize=False):
+    """Which classes the model confuses: true class per row, predicted class per column.
+
+    Args:
+        matrix: `(K, K)` counts, rows are true classes (`metrics.from_probabilities`).
+        class_names: the K names.
+        normalize: show each row as fractions of its true class (recall on the diagonal).
+            Defaults to `False`.
+
+    Returns:
+        A figure with one Heatmap trace; numbers are written in the cells up to 20 classes.
+    """
+    counts = np.asarray(matrix, dtype=np.float64)
+    names = [str(name) for name in class_names]
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] != len(names):
+        raise ValueError(f"Expected a {len(names)} x {len(names)} matrix, got shape {counts.shape}.")
+    totals = counts.sum(axis=1, keepdims=True)
+    values = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0) if normalize else counts
+    text = [[(f"{value:.0%}" if normalize else f"{int(value)}") for value in row] for row in values]
+    heatmap = go.Heatmap(
+        z=values, x=names, y=names, colorscale="Blues", customdata=counts,
+        colorbar={"title": {"text": "share of row" if normalize else "images"}, "thickness": 14},
+        hovertemplate="true %{y}, predicted %{x}: %{customdata:.0f} images<extra></extra>",
+    )
+    if len(names) <= 20:
+        heatmap.update(text=text, texttemplate="%{text}")
+    figure = go.Figure(heatmap)
+    figure.update_xaxes(title_text="predicted class", side="bottom", type="category", tickangle=-45)
+    figure.update_yaxes(title_text="true class", autorange="reversed", type="category")
+    title = "Confusion matrix: the diagonal is right, everything else is a mix-up"
+    return common.layout(figure, title, min(800, 220 + 34 * len(names)))
+
+
+def per_class_bars(per_class):
+    """Precision, recall and F1 for every class, side by side.
+
+    Args:
+        per_class: dicts with `class`, `precision`, `recall`, `f1` (and optionally `support`).
+
+    Returns:
+        A figure with three Bar traces.
+    """
+    names = [str(row["class"]) for row in per_class]
+    figure = go.Figure()
+    meanings = {
+        "precision": "of the images called this class, the share that were",
+        "recall": "of the images of this class, the share found",
+        "f1": "the harmonic mean of the two",
+    }
+    for key, colour in (("precision", "#1f77b4"), ("recall", "#2ca02c"), ("f1", "#9467bd")):
+        figure.add_trace(go.Bar(
+            x=names, y=[float(row.get(key, 0.0)) for row in per_class], name=key if key != "f1" else "F1",
+            marker_color=colour, hovertemplate=f"%{{x}}: %{{y:.3f}} ({meanings[key]})<extra></extra>",
+        ))
+    figure.update_xaxes(title_text="class", type="category")
+    figure.update_yaxes(title_text="score (1 is perfect)", range=[0, 1.05])
+    return common.layout(figure, "Per class: precision, recall and F1", 440, barmode="group",
+                         legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"})
+
+
+def roc_curves(curves):
+    """One-vs-rest ROC curves, one per class, with the chance diagonal.
+
+    Args:
+        curves: dicts `{"class", "fpr", "tpr", "auc"}` (`metrics.roc_curves`).
+
+    Returns:
+        A figure with one Scatter trace per curve, plus the diagonal.
+    """
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance (AUC 0.50)",
+                                line={"color": "gray", "dash": "dash", "width": 1}, hoverinfo="skip"))
+    for curve in curves:
+        figure.add_trace(go.Scatter(
+            x=curve["fpr"], y=curve["tpr"], mode="lines", name=f"{curve['class']} (AUC {curve['auc']:.3f})",
+            hovertemplate="false positives %{x:.3f}, true positives %{y:.3f}<extra></extra>",
+        ))
+    figure.update_xaxes(title_text="false positive rate (others wrongly flagged)", range=[0, 1], constrain="domain")
+    figure.update_yaxes(title_text="true positive rate (class found)", range=[0, 1.02], scaleanchor="x",
+                        scaleratio=1, constrain="domain")
+    return common.layout(figure, "ROC curves: the closer to the top-left corner, the better", 520)
+
+
+_METRIC_TITLES = {
+    "val_accuracy": "validation accuracy",
+    "accuracy": "training accuracy",
+    "val_loss": "validation loss",
+    "loss": "training loss",
+}
+
+
+def runs_overlay(histories, metric="val_accuracy"):
+    """Several runs on one chart, e.g. an optimizer race.
+
+    Args:
+        histories: run name -> list of epoch dicts (`TrainResult.history`).
+        metric: the key to plot. Defaults to `"val_accuracy"`.
+
+    Returns:
+        A figure with one Scatter trace per run that logged `metric`.
+    """
+    label = _METRIC_TITLES.get(metric, metric.replace("_", " "))
+    figure = go.Figure()
+    for name, history in histories.items():
+        points = [(int(record.get("epoch", index + 1)), float(record[metric]))
+                  for index, record in enumerate(history or []) if metric in record]
+        if not points:
+            continue
+        x, y = zip(*points, strict=True)
+        figure.add_trace(go.Scatter(x=list(x), y=list(y), mode="lines+markers", name=str(name),
+                                    line={"width": 3}, marker={"size": 8},
+                                    hovertemplate=f"{name}, epoch %{{x}}: %{{y:.4f}}<extra></extra>"))
+    if not figure.data:
+        return common.empty(f"Runs compared by {label}", f"No run has logged {label} yet.")
+    figure.update_xaxes(title_text="epoch", dtick=1 if max(len(trace.x) for trace in figure.data) <= 20 else None)
+    better = "lower" if "loss" in metric else "higher"
+    figure.update_yaxes(title_text=f"{label} ({better} is better)")
+    return common.layout(figure, f"Runs compared by {label}", 440)
+
