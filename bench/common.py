@@ -47,15 +47,21 @@ def free_port():
 
 
 @contextlib.contextmanager
-def streamlit_server(environment, log_path, *, python=None, startup_timeout=60, stop_timeout=10):
-    """Runs `streamlit run streamlit_app.py` on a free loopback port; yields its URL once healthy.
+def streamlit_process(environment, log_path, *, python=None, script="streamlit_app.py", options=(),
+                      startup_timeout=60, stop_timeout=10):
+    """Runs `streamlit run SCRIPT` on a free loopback port in its own process group; yields `(url, process)` once healthy.
 
     One implementation for the end-to-end tests and the benchmarks that drive the real app.
+    The server leads a new process group (its pid is the group's id), so everything it
+    starts and does not move elsewhere (inference workers) can be counted with it, and a
+    Ctrl-C in the benchmark's terminal reaches the server only through this function.
 
     Args:
         environment: the server's environment variables (e.g. IMGREC_MODELS_DIR).
         log_path: file that receives the server's output, quoted when it fails to start.
         python: interpreter to run Streamlit with. Defaults to this one.
+        script: the app's entry script, relative to the repository. Defaults to the app's.
+        options: extra command-line options, e.g. `("--runner.postScriptGC", "false")`.
         startup_timeout: seconds to wait for `/_stcore/health`. Defaults to `60`.
         stop_timeout: seconds between terminate and kill on the way out. Defaults to `10`.
     """
@@ -68,9 +74,10 @@ def streamlit_server(environment, log_path, *, python=None, startup_timeout=60, 
     port = free_port()
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [python or sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=repo, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            [python or sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             *options],
+            cwd=repo, env=environment, stdout=log, stderr=subprocess.STDOUT, process_group=0,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -82,7 +89,7 @@ def streamlit_server(environment, log_path, *, python=None, startup_timeout=60, 
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"The app server did not start:\n{pathlib.Path(log_path).read_text()[-3000:]}")
             time.sleep(0.2)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -90,3 +97,55 @@ def streamlit_server(environment, log_path, *, python=None, startup_timeout=60, 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def streamlit_server(environment, log_path, **options):
+    """Like `streamlit_process`, yielding only the URL."""
+    with streamlit_process(environment, log_path, **options) as (url, _):
+        yield url
+
+
+def _group_processes(group):
+    """Yields `(pid, fields after the command name)` of every live process in a process group, from /proc."""
+    import pathlib
+
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == group:
+            yield int(entry.name), fields
+
+
+def group_cpu_seconds(group):
+    """CPU seconds (user + system) used so far by a process group: its live processes and the children they reaped."""
+    import os
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(sum(int(value) for value in fields[11:15]) for _, fields in _group_processes(group)) / ticks
+
+
+def group_resident_mb(group):
+    """Resident memory of a process group's live processes in MB (shared pages counted in each, as `ps` does)."""
+    import os
+
+    page = os.sysconf("SC_PAGE_SIZE")
+    return sum(int(fields[21]) for _, fields in _group_processes(group)) * page / 2**20
+
+
+def group_pids(group):
+    """The live processes of a process group."""
+    return sorted(pid for pid, _ in _group_processes(group))
+
+
+def load_note():
+    """The machine's load average in words, for benchmark notes (other work on the machine shows here)."""
+    import os
+
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"

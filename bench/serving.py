@@ -1,0 +1,355 @@
+"""Serving a class: the app server's CPU per interaction, beside a minimal reference page, in one run.
+
+Each benchmark starts `streamlit run` in its own process group and counts the CPU time of
+the whole group (the server and any worker processes it starts; training runs start their
+own sessions and are not counted) from /proc, around interactions that one headless
+Chromium makes as a student would, after warm-up:
+
+- server_cpu_per_upload_mnist / _imagenet: a new image (never seen, so no cache answers)
+  uploaded on /predict, to top-k chart and Grad-CAM; baseline: `bench/reference_app.py`
+  (decode, predict with a cached tf.function, st.image and a bar chart) with Streamlit's
+  defaults, in the same run; target ratio <= 1.5, and <= 50 ms (MNIST), <= 150 ms (ImageNet).
+- server_cpu_per_slider_move: one step of the heatmap-opacity slider (target <= 25 ms);
+  server_cpu_per_layer_change: another layer for Grad-CAM (target <= 25 ms).
+- server_cpu_per_page_switch: Predict -> Feature maps -> Attention and back through the
+  sidebar with the model loaded (target <= 100 ms).
+- server_memory_growth: resident memory of the group after UPLOADS_FOR_MEMORY uploads minus
+  the figure after 20 (target <= 200 MB).
+- server_first_page_load: wall seconds of a fresh server's first /predict (TensorFlow and the
+  model loaded on the way), so a faster click does not buy a slower start.
+
+Usage: python -m bench.serving [--uploads N] [--memory-uploads N] [--option NAME=VALUE ...]
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import pathlib
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+from bench import common
+from bench.common import result
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# The labels of the widgets the benchmark moves, as the predict page shows them.
+LAYER_LABEL = "Feature maps to weight"
+OPACITY_LABEL = "Heatmap opacity"
+MNIST_MODEL = "mnist-cnn"
+IMAGENET_MODEL = "imagenet-efficientnet-lite0"
+UPLOADS = 20  # Timed uploads per model: 10 ms /proc ticks become a 0.5 ms resolution per upload.
+WARMUP = 3  # Untimed first uploads: the first Grad-CAM of a model traces its graph.
+MEMORY_UPLOADS = 200
+MEMORY_BASE = 20
+ACTION_TIMEOUT_MS = 120_000
+# After the page reports the run finished, the server may still be collecting garbage or
+# cleaning up; CPU is read this long after, so that work is counted with the interaction.
+SETTLE_SECONDS = 0.3
+TARGETS = {"mnist": 50.0, "imagenet": 150.0, "slider": 25.0, "layer": 25.0, "switch": 100.0, "memory": 200.0}
+# Counts finished reruns in the page, so a rerun too quick to see still counts.
+RERUN_COUNTER = """
+() => {
+  if (window.__imgrecReruns !== undefined) return;
+  window.__imgrecReruns = 0;
+  const app = document.querySelector("[data-testid='stApp']");
+  let last = app.getAttribute("data-test-script-state");
+  new MutationObserver(() => {
+    const state = app.getAttribute("data-test-script-state");
+    if (state === "notRunning" && last !== "notRunning") window.__imgrecReruns += 1;
+    last = state;
+  }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+}
+"""
+
+
+def copy_models(target):
+    """The shipped MNIST model in a fresh registry (the ImageNet model comes from the shared build cache)."""
+    target.mkdir(parents=True)
+    for suffix in (".json", ".keras"):
+        shutil.copy2(REPO / "models" / f"{MNIST_MODEL}{suffix}", target / f"{MNIST_MODEL}{suffix}")
+    return target
+
+
+class Images:
+    """Never-seen upload files: shipped samples with fresh noise, as PNG (digits) or JPEG (photos)."""
+
+    def __init__(self, collection, image_format, seed=0):
+        from imgrec import datasets
+
+        self.bases = [datasets.load_sample(sample.id) for sample in datasets.samples()
+                      if sample.collection == collection]
+        self.format = image_format
+        self.random = np.random.default_rng(seed)
+        self.count = 0
+
+    def next(self):
+        base = self.bases[self.count % len(self.bases)].astype(np.int16)
+        self.count += 1
+        noisy = np.clip(base + self.random.integers(-12, 13, size=base.shape), 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(noisy).save(buffer, format=self.format, **({"quality": 90} if self.format == "JPEG" else {}))
+        suffix = "png" if self.format == "PNG" else "jpg"
+        return {"name": f"upload-{self.count}.{suffix}", "mimeType": f"image/{suffix.replace('jpg', 'jpeg')}",
+                "buffer": buffer.getvalue()}
+
+
+class Student:
+    """One browser tab on the app; every action waits for the rerun it starts to finish."""
+
+    def __init__(self, browser, url, group):
+        self.tab = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        self.tab.set_default_timeout(ACTION_TIMEOUT_MS)
+        self.url, self.group = url, group
+
+    def open(self, path):
+        self.tab.goto(f"{self.url}{path}")
+        self.tab.wait_for_timeout(300)
+        self.tab.wait_for_selector(IDLE)
+        self.tab.evaluate(RERUN_COUNTER)
+
+    def act(self, action):
+        """Runs `action()` and waits until the page has finished the rerun it caused; returns (cpu s, wall s)."""
+        before = self.tab.evaluate("() => window.__imgrecReruns")
+        cpu, started = common.group_cpu_seconds(self.group), time.perf_counter()
+        action()
+        self.tab.wait_for_function(f"() => window.__imgrecReruns > {before}", polling=10)
+        self.tab.wait_for_selector(IDLE)
+        wall = time.perf_counter() - started
+        time.sleep(SETTLE_SECONDS)
+        return common.group_cpu_seconds(self.group) - cpu, wall
+
+    def no_exception(self):
+        if self.tab.locator("[data-testid='stException']").count():
+            raise RuntimeError(f"The page shows an exception: {self.tab.locator('[data-testid=stException]').first.inner_text()[:300]}")
+
+    def choose_upload(self):
+        self.act(lambda: self.tab.get_by_test_id("stButtonGroup").locator("button").filter(has_text="Upload").click())
+        self.tab.locator("input[type=file]").wait_for(state="attached")
+
+    def remove_uploads(self):
+        """Removes the uploaded files (a new one would be added beside them), waiting for the empty page's rerun."""
+        chips = self.tab.locator("[data-testid='stFileChipDeleteBtn'] button")
+        while chips.count():
+            chips.first.click()
+            self.tab.wait_for_timeout(100)
+        # The page with nothing chosen says so at the end of its rerun: a positive sign that run is over.
+        self.tab.get_by_text("Choose an image above").wait_for()
+        self.tab.wait_for_selector(IDLE)
+        time.sleep(SETTLE_SECONDS)
+
+    def upload(self, file, remove=True, wait_for=None):
+        """Uploads one file (after removing the last one, untimed); returns (cpu s, wall s) of the upload's rerun."""
+        if remove:
+            self.remove_uploads()
+        measured = self.act(lambda: self.tab.locator("input[type=file]").set_input_files(files=[file]))
+        if wait_for:
+            self.tab.get_by_text(wait_for).first.wait_for()
+        self.no_exception()
+        return measured
+
+
+def per_action_ms(samples):
+    cpu = [value * 1000 for value, _ in samples]
+    wall = [value * 1000 for _, value in samples]
+    return statistics.mean(cpu), statistics.median(wall)
+
+
+def upload_samples(student, images, uploads, warmup=WARMUP, wait_for=None, remove=True):
+    for _ in range(warmup):
+        student.upload(images.next(), remove=remove, wait_for=wait_for)
+    return [student.upload(images.next(), remove=remove, wait_for=wait_for) for _ in range(uploads)]
+
+
+def slider_samples(student, label, steps):
+    """Moves a slider one step at a time with the keyboard (right, then left, alternately)."""
+    thumb = student.tab.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+    thumb.focus()
+    samples = []
+    for step in range(steps + 2):
+        measured = student.act(lambda step=step: thumb.press("ArrowRight" if step % 2 == 0 else "ArrowLeft"))
+        if step >= 2:
+            samples.append(measured)
+    student.no_exception()
+    return samples
+
+
+def select_samples(student, label, steps):
+    """Picks the next option of a select box each time (wrapping), with the keyboard."""
+    box = student.tab.get_by_test_id("stSelectbox").filter(has_text=label)
+    samples = []
+    for step in range(steps + 2):
+        def choose():
+            box.click()
+            options = student.tab.get_by_role("option")
+            options.first.wait_for()
+            count = options.count()
+            current = box.locator("input").input_value()
+            texts = [options.nth(index).inner_text() for index in range(count)]
+            following = (texts.index(current) + 1) % count if current in texts else 0
+            options.nth(following).click()
+        measured = student.act(choose)
+        if step >= 2:
+            samples.append(measured)
+    student.no_exception()
+    return samples
+
+
+def switch_samples(student, cycles):
+    """Goes Predict -> Feature maps -> Attention -> Predict through the sidebar; returns the timed switches."""
+    titles = ("Feature maps", "Attention", "Predict")
+    samples = []
+    for cycle in range(cycles + 1):
+        for title in titles:
+            measured = student.act(lambda title=title: student.tab.get_by_test_id("stSidebarNav").get_by_text(
+                title, exact=True).click())
+            student.no_exception()
+            if cycle:
+                samples.append(measured)
+    return samples
+
+
+def measure_app(browser, url, group, uploads, memory_uploads):
+    """Every interaction on the real app; returns {name: (cpu ms, wall ms)} plus memory figures."""
+    figures = {}
+    student = Student(browser, url, group)
+    started = time.perf_counter()
+    student.open(f"/predict?model={MNIST_MODEL}")
+    student.tab.get_by_text("Grad-CAM for").first.wait_for()
+    figures["first_load_s"] = time.perf_counter() - started
+    student.choose_upload()
+    digits = Images("mnist", "PNG")
+    figures["mnist"] = per_action_ms(upload_samples(student, digits, uploads, wait_for="Grad-CAM for"))
+    figures["slider"] = per_action_ms(slider_samples(student, OPACITY_LABEL, uploads))
+    figures["layer"] = per_action_ms(select_samples(student, LAYER_LABEL, max(6, uploads // 2)))
+    figures["switch"] = per_action_ms(switch_samples(student, max(3, uploads // 6)))
+    if memory_uploads:
+        student.open(f"/predict?model={MNIST_MODEL}")
+        student.choose_upload()
+        resident = []
+        for index in range(memory_uploads):
+            student.upload(digits.next())
+            if index + 1 in (MEMORY_BASE, memory_uploads):
+                resident.append(common.group_resident_mb(group))
+        figures["memory"] = resident
+    student.tab.context.close()
+    student = Student(browser, url, group)
+    student.open(f"/predict?model={IMAGENET_MODEL}")
+    student.tab.get_by_text("Grad-CAM for").first.wait_for()
+    student.choose_upload()
+    figures["imagenet"] = per_action_ms(upload_samples(student, Images("imagenet", "JPEG"), max(6, uploads // 2),
+                                                       wait_for="Grad-CAM for"))
+    student.tab.context.close()
+    figures["processes"] = len(common.group_pids(group))
+    return figures
+
+
+def measure_reference(browser, url, group, uploads):
+    figures = {}
+    for key, model, images in (("mnist", MNIST_MODEL, Images("mnist", "PNG", seed=1)),
+                               ("imagenet", IMAGENET_MODEL, Images("imagenet", "JPEG", seed=1))):
+        student = Student(browser, url, group)
+        student.open(f"/?model={model}")
+        count = uploads if key == "mnist" else max(6, uploads // 2)
+        figures[key] = per_action_ms(upload_samples(student, images, count, remove=False))
+        student.tab.context.close()
+    return figures
+
+
+@contextlib.contextmanager
+def server(workdir, name, script, options=(), environment=None):
+    env = {**os.environ, "IMGREC_MODELS_DIR": str(workdir / "models"), "IMGREC_RUNS_DIR": str(workdir / "runs"),
+           "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **(environment or {})}
+    with common.streamlit_process(env, workdir / f"{name}.log", script=script, options=options,
+                                  startup_timeout=120, stop_timeout=15) as (url, process):
+        yield url, process.pid
+
+
+def run(uploads=UPLOADS, memory_uploads=MEMORY_UPLOADS, options=(), environment=None):
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        return [result("server_cpu_per_upload_mnist", float("nan"), "ms", None, note="skipped: no chromium")]
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="imgrec-serving-"))
+    loads = [common.load_note()]
+    try:
+        copy_models(workdir / "models")
+        (workdir / "runs").mkdir()
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                with server(workdir, "app", "streamlit_app.py", options, environment) as (url, group):
+                    app = measure_app(browser, url, group, uploads, memory_uploads)
+                loads.append(common.load_note())
+                with server(workdir, "reference", "bench/reference_app.py") as (url, group):
+                    reference = measure_reference(browser, url, group, uploads)
+                loads.append(common.load_note())
+            finally:
+                browser.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    setting = f"app options {' '.join(options) or 'from .streamlit/config.toml'}"
+    load = "; load before / between / after: " + " / ".join(loads)
+
+    def note(key, target):
+        cpu, wall = app[key]
+        return f"median wall {wall:.0f} ms per interaction (browser included); target <= {target:g} ms; {setting}"
+
+    rows = [
+        result("server_cpu_per_upload_mnist", app["mnist"][0], "ms CPU", reference["mnist"][0],
+               note=note("mnist", TARGETS["mnist"]) + f"; reference median wall {reference['mnist'][1]:.0f} ms; "
+                    f"target ratio <= 1.5; {app['processes']} processes in the app's group" + load),
+        result("server_cpu_per_upload_imagenet", app["imagenet"][0], "ms CPU", reference["imagenet"][0],
+               note=note("imagenet", TARGETS["imagenet"]) + f"; reference median wall {reference['imagenet'][1]:.0f} ms"),
+        result("server_cpu_per_slider_move", app["slider"][0], "ms CPU", TARGETS["slider"],
+               note=note("slider", TARGETS["slider"]) + "; baseline is the target"),
+        result("server_cpu_per_layer_change", app["layer"][0], "ms CPU", TARGETS["layer"],
+               note=note("layer", TARGETS["layer"]) + "; baseline is the target"),
+        result("server_cpu_per_page_switch", app["switch"][0], "ms CPU", TARGETS["switch"],
+               note=note("switch", TARGETS["switch"]) + "; baseline is the target"),
+        result("server_first_page_load", app["first_load_s"], "s", None,
+               note="a fresh server's first /predict until its Grad-CAM shows (TensorFlow and the model load)"),
+    ]
+    if "memory" in app:
+        base, last = app["memory"]
+        rows.append(result("server_memory_growth", last - base, "MB", TARGETS["memory"],
+                           note=f"resident memory of the app's processes {base:.0f} MB after {MEMORY_BASE} uploads, "
+                                f"{last:.0f} MB after {memory_uploads}; baseline is the target"))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__.splitlines()[0])
+    parser.add_argument("--uploads", type=int, default=UPLOADS, help="timed uploads per model (default %(default)s)")
+    parser.add_argument("--memory-uploads", type=int, default=MEMORY_UPLOADS,
+                        help="uploads for the memory figure; 0 skips it (default %(default)s)")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Streamlit option for the app server, e.g. runner.postScriptGC=false")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the app server")
+    args = parser.parse_args(argv)
+    options = [part for option in args.option for part in (f"--{option.split('=', 1)[0]}", option.split("=", 1)[1])]
+    environment = dict(item.split("=", 1) for item in args.env)
+    rows = run(args.uploads, args.memory_uploads, options, environment)
+    for row in rows:
+        baseline = f"{row['baseline']:.1f}" if row["baseline"] else "-"
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
+        print(f"{row['name']:<34} {row['value']:>9.1f} {row['unit']:<7} {baseline:>9} {ratio:>6}  {row['note']}")
+    print(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())
