@@ -54,24 +54,13 @@ WARMUP = 3  # Untimed first uploads: the first Grad-CAM of a model traces its gr
 MEMORY_UPLOADS = 200
 MEMORY_BASE = 20
 ACTION_TIMEOUT_MS = 120_000
+# ForwardMsg.ScriptFinishedStatus values that end an interaction: finished, compile error, fragment
+# finished (not FINISHED_EARLY_FOR_RERUN, 2, which another run follows).
+FINISHED = (0, 1, 3)
 # After the page reports the run finished, the server may still be collecting garbage or
 # cleaning up; CPU is read this long after, so that work is counted with the interaction.
 SETTLE_SECONDS = 0.3
 TARGETS = {"mnist": 50.0, "imagenet": 150.0, "slider": 25.0, "layer": 25.0, "switch": 100.0, "memory": 200.0}
-# Counts finished reruns in the page, so a rerun too quick to see still counts.
-RERUN_COUNTER = """
-() => {
-  if (window.__imgrecReruns !== undefined) return;
-  window.__imgrecReruns = 0;
-  const app = document.querySelector("[data-testid='stApp']");
-  let last = app.getAttribute("data-test-script-state");
-  new MutationObserver(() => {
-    const state = app.getAttribute("data-test-script-state");
-    if (state === "notRunning" && last !== "notRunning") window.__imgrecReruns += 1;
-    last = state;
-  }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
-}
-"""
 
 
 def copy_models(target):
@@ -106,28 +95,53 @@ class Images:
 
 
 class Student:
-    """One browser tab on the app; every action waits for the rerun it starts to finish."""
+    """One browser tab on the app; every action waits for the script run it starts to finish.
+
+    A run's end is read from the server's messages (a `script_finished` ForwardMsg on the
+    websocket), not from the page: a run of a few milliseconds may never show as running.
+    """
 
     def __init__(self, browser, url, group):
         self.tab = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         self.tab.set_default_timeout(ACTION_TIMEOUT_MS)
         self.url, self.group = url, group
+        self.finished = 0
+        self.tab.on("websocket", lambda socket: socket.on("framereceived", self._frame))
+
+    def _frame(self, payload):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if not isinstance(payload, bytes | bytearray):
+            return
+        message = ForwardMsg()
+        with contextlib.suppress(Exception):  # Not every frame need be a ForwardMsg this version can read.
+            message.ParseFromString(bytes(payload))
+            if message.WhichOneof("type") == "script_finished" and message.script_finished in FINISHED:
+                self.finished += 1
+
+    def wait_finished(self, count):
+        """Waits until the server has finished `count` script runs in this tab."""
+        deadline = time.monotonic() + ACTION_TIMEOUT_MS / 1000
+        while self.finished < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"No script run finished within {ACTION_TIMEOUT_MS / 1000:.0f} s.")
+            self.tab.wait_for_timeout(5)  # Lets Playwright deliver the websocket's frames.
 
     def open(self, path):
+        before = self.finished
         self.tab.goto(f"{self.url}{path}")
-        self.tab.wait_for_timeout(300)
+        self.wait_finished(before + 1)
         self.tab.wait_for_selector(IDLE)
-        self.tab.evaluate(RERUN_COUNTER)
 
     def act(self, action):
-        """Runs `action()` and waits until the page has finished the rerun it caused; returns (cpu s, wall s)."""
-        before = self.tab.evaluate("() => window.__imgrecReruns")
+        """Runs `action()` and waits until the server has finished the run it caused; returns (cpu s, wall s)."""
+        before = self.finished
         cpu, started = common.group_cpu_seconds(self.group), time.perf_counter()
         action()
-        self.tab.wait_for_function(f"() => window.__imgrecReruns > {before}", polling=10)
-        self.tab.wait_for_selector(IDLE)
+        self.wait_finished(before + 1)
         wall = time.perf_counter() - started
         time.sleep(SETTLE_SECONDS)
+        self.tab.wait_for_selector(IDLE)
         return common.group_cpu_seconds(self.group) - cpu, wall
 
     def no_exception(self):
@@ -139,15 +153,10 @@ class Student:
         self.tab.locator("input[type=file]").wait_for(state="attached")
 
     def remove_uploads(self):
-        """Removes the uploaded files (a new one would be added beside them), waiting for the empty page's rerun."""
+        """Removes the uploaded files (a new one would be added beside them), one run each."""
         chips = self.tab.locator("[data-testid='stFileChipDeleteBtn'] button")
         while chips.count():
-            chips.first.click()
-            self.tab.wait_for_timeout(100)
-        # The page with nothing chosen says so at the end of its rerun: a positive sign that run is over.
-        self.tab.get_by_text("Choose an image above").wait_for()
-        self.tab.wait_for_selector(IDLE)
-        time.sleep(SETTLE_SECONDS)
+            self.act(lambda: chips.first.click())
 
     def upload(self, file, remove=True, wait_for=None):
         """Uploads one file (after removing the last one, untimed); returns (cpu s, wall s) of the upload's rerun."""
@@ -220,9 +229,13 @@ def switch_samples(student, cycles):
     return samples
 
 
-def measure_app(browser, url, group, uploads, memory_uploads):
+PARTS = ("mnist", "slider", "layer", "switch", "imagenet")
+
+
+def measure_app(browser, url, group, uploads, memory_uploads, parts=PARTS):
     """Every interaction on the real app; returns {name: (cpu ms, wall ms)} plus memory figures."""
-    figures = {}
+    nan = (float("nan"), float("nan"))
+    figures = {part: nan for part in PARTS}
     student = Student(browser, url, group)
     started = time.perf_counter()
     student.open(f"/predict?model={MNIST_MODEL}")
@@ -231,9 +244,12 @@ def measure_app(browser, url, group, uploads, memory_uploads):
     student.choose_upload()
     digits = Images("mnist", "PNG")
     figures["mnist"] = per_action_ms(upload_samples(student, digits, uploads, wait_for="Grad-CAM for"))
-    figures["slider"] = per_action_ms(slider_samples(student, OPACITY_LABEL, uploads))
-    figures["layer"] = per_action_ms(select_samples(student, LAYER_LABEL, max(6, uploads // 2)))
-    figures["switch"] = per_action_ms(switch_samples(student, max(3, uploads // 6)))
+    if "slider" in parts:
+        figures["slider"] = per_action_ms(slider_samples(student, OPACITY_LABEL, uploads))
+    if "layer" in parts:
+        figures["layer"] = per_action_ms(select_samples(student, LAYER_LABEL, max(6, uploads // 2)))
+    if "switch" in parts:
+        figures["switch"] = per_action_ms(switch_samples(student, max(3, uploads // 6)))
     if memory_uploads:
         student.open(f"/predict?model={MNIST_MODEL}")
         student.choose_upload()
@@ -244,6 +260,9 @@ def measure_app(browser, url, group, uploads, memory_uploads):
                 resident.append(common.group_resident_mb(group))
         figures["memory"] = resident
     student.tab.context.close()
+    if "imagenet" not in parts:
+        figures["processes"] = len(common.group_pids(group))
+        return figures
     student = Student(browser, url, group)
     student.open(f"/predict?model={IMAGENET_MODEL}")
     student.tab.get_by_text("Grad-CAM for").first.wait_for()
@@ -276,7 +295,7 @@ def server(workdir, name, script, options=(), environment=None):
         yield url, process.pid
 
 
-def run(uploads=UPLOADS, memory_uploads=MEMORY_UPLOADS, options=(), environment=None):
+def run(uploads=UPLOADS, memory_uploads=MEMORY_UPLOADS, options=(), environment=None, parts=PARTS):
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
@@ -290,7 +309,7 @@ def run(uploads=UPLOADS, memory_uploads=MEMORY_UPLOADS, options=(), environment=
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 with server(workdir, "app", "streamlit_app.py", options, environment) as (url, group):
-                    app = measure_app(browser, url, group, uploads, memory_uploads)
+                    app = measure_app(browser, url, group, uploads, memory_uploads, parts)
                 loads.append(common.load_note())
                 with server(workdir, "reference", "bench/reference_app.py") as (url, group):
                     reference = measure_reference(browser, url, group, uploads)
@@ -338,10 +357,12 @@ def main(argv=None):
                         help="a Streamlit option for the app server, e.g. runner.postScriptGC=false")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the app server")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help="the app's interactions to measure, comma-separated (default %(default)s)")
     args = parser.parse_args(argv)
     options = [part for option in args.option for part in (f"--{option.split('=', 1)[0]}", option.split("=", 1)[1])]
     environment = dict(item.split("=", 1) for item in args.env)
-    rows = run(args.uploads, args.memory_uploads, options, environment)
+    rows = run(args.uploads, args.memory_uploads, options, environment, tuple(args.parts.split(",")))
     for row in rows:
         baseline = f"{row['baseline']:.1f}" if row["baseline"] else "-"
         ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
