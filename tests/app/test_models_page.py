@@ -19,15 +19,15 @@ TAB_CARD, TAB_ARCHITECTURE, TAB_COMPARE, TAB_FILES = (
 @pytest.fixture
 def registry_app(app, models_dir, tmp_path, monkeypatch):
     """The app over a private copy of the tiny registry plus `shipped-cnn`, a protected model."""
-    from pages import _ui
+    from pages._ui import models as ui_models
 
     models = shutil.copytree(models_dir, tmp_path / "models")
     monkeypatch.setenv("IMGREC_MODELS_DIR", str(models))
     card = {**tiny_card("shipped-cnn", "cnn"), "title": "A shipped CNN"}
     registry.save(architectures.build("cnn", (28, 28, 1), 10, seed=0), "shipped-cnn", card, protected=True)
-    _ui.model_cards.clear()
+    ui_models.model_cards.clear()
     yield app
-    _ui.model_cards.clear()
+    ui_models.model_cards.clear()
 
 
 def open_models(app, model, tab=None):
