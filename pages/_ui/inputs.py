@@ -41,22 +41,21 @@ class InputImage(typing.NamedTuple):
     rgb: np.ndarray  # uint8 (height, width, 3), at most WORKING_SIDE on its long side.
 
 
+def _working_size(rgb):
+    """The image shrunk to WORKING_SIDE on its long side, or as it is when it is smaller."""
+    return images.thumbnail(rgb, WORKING_SIDE) if max(rgb.shape[:2]) > WORKING_SIDE else rgb
+
+
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def decode(data):
     """Decodes untrusted bytes (raises images.ImageError) and shrinks the result to WORKING_SIDE."""
-    rgb = images.decode_image(data)
-    if max(rgb.shape[:2]) > WORKING_SIDE:
-        rgb = images.thumbnail(rgb, WORKING_SIDE)
-    return rgb
+    return _working_size(images.decode_image(data))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def sample_image(sample_id):
     """The pixels of one shipped sample image."""
-    rgb = datasets.load_sample(sample_id)
-    if max(rgb.shape[:2]) > WORKING_SIDE:
-        rgb = images.thumbnail(rgb, WORKING_SIDE)
-    return rgb
+    return _working_size(datasets.load_sample(sample_id))
 
 
 @st.cache_data(ttl=60, show_spinner=False)

@@ -8,6 +8,13 @@ from pages._ui.train_settings import field
 
 PREVIEW_IMAGES = 8  # Training images in the augmentation preview...
 PREVIEW_COPIES = 3  # ...each shown with this many augmented versions.
+# The ViT's settings side by side: (setting, label, minimum, maximum, step).
+VIT_FIELDS = (("patch_size", "Patch size (0 = automatic)", 0, 64, 1), ("vit_dim", "Token width", 4, 512, 8),
+              ("vit_depth", "Blocks", 1, 12, 1), ("vit_heads", "Heads", 1, 16, 1))
+# The augmentation sliders, from 0: (setting, label, maximum, step); the flip toggle comes after them.
+AUGMENT_SLIDERS = (("augment_rotate", "Rotate (degrees either way)", 90.0, 1.0),
+                   ("augment_shift", "Shift (share of the size)", 0.5, 0.01),
+                   ("augment_noise", "Noise (grey levels)", 64.0, 1.0))
 
 
 @st.cache_data(max_entries=32, show_spinner="Drawing augmented images...")
@@ -72,25 +79,16 @@ def architecture_options_ui(architecture):
         with right:
             field(st.number_input, "recurrent_units", "Recurrent units", min_value=1, max_value=1024, step=16)
     elif architecture == "vit":
-        columns = st.columns(4)
-        with columns[0]:
-            field(st.number_input, "patch_size", "Patch size (0 = automatic)", min_value=0, max_value=64, step=1)
-        with columns[1]:
-            field(st.number_input, "vit_dim", "Token width", min_value=4, max_value=512, step=8)
-        with columns[2]:
-            field(st.number_input, "vit_depth", "Blocks", min_value=1, max_value=12, step=1)
-        with columns[3]:
-            field(st.number_input, "vit_heads", "Heads", min_value=1, max_value=16, step=1)
+        for column, (name, label, low, high, step) in zip(st.columns(4), VIT_FIELDS, strict=True):
+            with column:
+                field(st.number_input, name, label, min_value=low, max_value=high, step=step)
 
 
 def augmentation_ui():
     columns = st.columns(4)
-    with columns[0]:
-        field(st.slider, "augment_rotate", "Rotate (degrees either way)", min_value=0.0, max_value=90.0, step=1.0)
-    with columns[1]:
-        field(st.slider, "augment_shift", "Shift (share of the size)", min_value=0.0, max_value=0.5, step=0.01)
-    with columns[2]:
-        field(st.slider, "augment_noise", "Noise (grey levels)", min_value=0.0, max_value=64.0, step=1.0)
+    for column, (name, label, high, step) in zip(columns, AUGMENT_SLIDERS, strict=False):
+        with column:
+            field(st.slider, name, label, min_value=0.0, max_value=high, step=step)
     with columns[3]:
         st.write("")
         field(st.toggle, "augment_flip", "Flip left-right", help="Right for clothes and photos, wrong for digits.")
