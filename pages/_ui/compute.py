@@ -204,7 +204,7 @@ def rollout(name, key, image, head_fusion, discard_ratio):
 
 
 # ---------------------------------------------------------------------------------------
-# Measuring and exporting a model, and a run's mistakes.
+# Measuring and exporting a model, and a run's mistakes and saving.
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -227,3 +227,11 @@ def run_mistakes(run_id, sha256, dataset, indices):
     """A finished run's mistakes at these test-split indices, as `mistakes.Case`s with heatmaps."""
     data = datasets.load(dataset)
     return mistakes.explain_cases(_run_model(run_id, sha256), data.x_test, data.y_test, indices, data.class_names)
+
+
+def save_run_as_model(run_id, name):
+    """Saves a finished run's model in the registry (it loads the model to check it); returns the saved card.
+
+    Not cached: it writes. Here because it loads a Keras model, as everything in this module does.
+    """
+    return jobs.save_run_as_model(run_id, name)

@@ -182,7 +182,7 @@ def save_view(run_id, config):
     if saved:
         try:
             registry.validate_name(name)
-            card = jobs.save_run_as_model(run_id, name)
+            card = compute.save_run_as_model(run_id, name)
         except (registry.RegistryError, jobs.JobError) as error:
             st.error(str(error), icon=":material/error:")
             return
