@@ -81,7 +81,7 @@ def model_cards():
 
 def model_key(card):
     """Names a model's exact weights: its name and the sha256 of its file (a retrained model gets a new key)."""
-    return f"{card['name']}@{(card.get('sha256') or 'unbuilt')[:16]}"
+    return f"{card.name}@{(card.sha256 or 'unbuilt')[:16]}"
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model (the ImageNet model is built once, about 10 s)...")
@@ -102,22 +102,12 @@ def classifier_or_stop(name):
 
 def card_for(name):
     """The card of one model from the cached list, or None."""
-    return next((card for card in model_cards() if card["name"] == name), None)
-
-
-def accuracy_text(card):
-    """The measured accuracy of a card in words, with the split it was measured on."""
-    metrics = card.get("metrics") or {}
-    accuracy = metrics.get("test_accuracy")
-    if accuracy is None:
-        return "accuracy not measured yet"
-    count = f", n = {metrics['n']:,}" if isinstance(metrics.get("n"), int) else ""
-    return f"{accuracy:.1%} accuracy on {metrics.get('split', 'an unnamed split')}{count}"
+    return next((card for card in model_cards() if card.name == name), None)
 
 
 def has_attention(card):
     """Whether a model has attention layers, read from its card (no loading needed)."""
-    return card.get("architecture") == "vit"
+    return card.architecture == "vit"
 
 
 def _remember(state_key, widget_key):
@@ -136,7 +126,7 @@ def model_picker(where=None, *, key="model-picker"):
     """
     where = where or st.sidebar
     cards = model_cards()
-    names = [card["name"] for card in cards]
+    names = [card.name for card in cards]
     if not names:
         st.error("There are no models yet; train one with `python -m imgrec train --preset quickstart --save mnist-cnn`.")
         st.stop()
@@ -148,14 +138,14 @@ def model_picker(where=None, *, key="model-picker"):
         st.session_state.model_name = _default_model(names)
     # The widget is set from the shared value each run; its callback writes the visitor's choice back.
     st.session_state[key] = st.session_state.model_name
-    titles = {card["name"]: card.get("title") or card["name"] for card in cards}
+    titles = {card.name: card.display_title for card in cards}
     with where:
         name = st.selectbox(
             "Model", names, format_func=lambda item: titles[item], key=key,
             on_change=_remember, args=("model_name", key),
         )
         card = cards[names.index(name)]
-        st.caption(f"{card.get('summary', '')}  \n**{accuracy_text(card)}**")
+        st.caption(f"{card.summary or ''}  \n**{card.accuracy_text()}**")
         st.caption(":material/link: The address in the browser keeps the model and the sample: copy it to share "
                    "this view with a class.")
     if st.query_params.get("model") != name:
@@ -312,7 +302,7 @@ def draw_ui(*, key="canvas"):
 
 def default_collection(card):
     """The sample collection that suits a model: its own dataset's, or photos for ImageNet."""
-    dataset = str((card or {}).get("dataset", "")).split(":", 1)[0]
+    dataset = (card.dataset if card is not None else "").split(":", 1)[0]
     return COLLECTION_FOR_DATASET.get(dataset, "photos")
 
 

@@ -23,7 +23,7 @@ def layer_ui(classifier, table):
     """The layer table and the layer picker; returns the chosen layer's row of the table."""
     spatial = explain.spatial_layers(classifier.model)
     rows = {row["name"]: row for row in table}
-    with st.expander(f"All {len(table)} layers of {classifier.card.get('title', classifier.name)}", expanded=False):
+    with st.expander(f"All {len(table)} layers of {classifier.card.display_title}", expanded=False):
         st.dataframe(
             [{"Layer": ("  " * row["depth"]) + row["name"], "Type": row["type"], "Output shape": row["output_shape"],
               "Parameters": row["parameters"]} for row in table],
@@ -202,7 +202,7 @@ def arithmetic_view(classifier, key, model_input, layer, channel, position):
     row, col = position
     step = _ui.conv_arithmetic(classifier, key, model_input, layer["name"], channel, row, col)
     if layer["name"] == explain.spatial_layers(classifier.model)[0]:
-        normalisation = (classifier.card.get("preprocessing") or {}).get("normalisation", "the model's first layer")
+        normalisation = classifier.card.preprocessing.normalisation or "the model's first layer"
         step = {**step, "first_layer_note": "This is the first layer: its input is the image after the model's own "
                 f"normalisation ({normalisation}), so the input numbers are not 0..255."}
     if step["operation"] in ("convolution", "depthwise convolution"):

@@ -80,7 +80,7 @@ def exported_bytes(_classifier, key, fmt):
 
 def keras_file_bytes(card):
     """The model's `.keras` file exactly as stored, after checking it against the sha256 in its card."""
-    return registry.model_file(card["name"])[1]
+    return registry.model_file(card.name)[1]
 
 
 # ---------------------------------------------------------------------------------------
@@ -148,15 +148,13 @@ def size_text(size):
 def registry_table(cards):
     rows = []
     for card in cards:
-        measured = card.get("metrics") or {}
         rows.append({
-            "Name": card["name"], "Architecture": card.get("architecture", ""),
-            "Dataset": card.get("dataset", ""), "Parameters": card.get("parameters"),
-            "File size": size_text(card.get("file_size")),
-            "Test accuracy": measured.get("test_accuracy"),
-            "Measured on": str(measured.get("split", "not measured"))
-                           + (f" (n = {measured['n']:,})" if isinstance(measured.get("n"), int) else ""),
-            "Created": (card.get("created") or "")[:16].replace("T", " "),
+            "Name": card.name, "Architecture": card.architecture,
+            "Dataset": card.dataset, "Parameters": card.parameters,
+            "File size": size_text(card.file_size),
+            "Test accuracy": card.accuracy,
+            "Measured on": card.measured_on_text(),
+            "Created": (card.created or "")[:16].replace("T", " "),
             "Shipped": registry.is_protected(card),
         })
     st.dataframe(rows, hide_index=True, column_config={
@@ -167,18 +165,17 @@ def registry_table(cards):
 
 
 def card_tab(card):
-    measured = card.get("metrics") or {}
     columns = st.columns(4)
-    columns[0].metric("Test accuracy", f"{measured['test_accuracy']:.2%}"
-                      if isinstance(measured.get("test_accuracy"), float) else "-", help=_ui.accuracy_text(card))
-    columns[1].metric("Parameters", f"{card['parameters']:,}" if isinstance(card.get("parameters"), int) else "-")
-    columns[2].metric("File size", size_text(card.get("file_size")) or "-")
-    columns[3].metric("Classes", len(card.get("class_names") or []))
-    st.markdown(f"**{card.get('title', card['name'])}.** {card.get('summary', '')}")
-    st.caption(f"Accuracy: {_ui.accuracy_text(card)}. Created {card.get('created', 'at an unknown time')}"
-               + (f" with Keras {card['keras_version']}" if card.get("keras_version") else "") + ".")
-    history = (card.get("training") or {}).get("history")
-    per_class = measured.get("per_class_f1")
+    columns[0].metric("Test accuracy", f"{card.accuracy:.2%}" if card.accuracy is not None else "-",
+                      help=card.accuracy_text())
+    columns[1].metric("Parameters", f"{card.parameters:,}" if card.parameters is not None else "-")
+    columns[2].metric("File size", size_text(card.file_size) or "-")
+    columns[3].metric("Classes", len(card.class_names))
+    st.markdown(f"**{card.display_title}.** {card.summary or ''}")
+    st.caption(f"Accuracy: {card.accuracy_text()}. Created {card.created or 'at an unknown time'}"
+               + (f" with Keras {card.keras_version}" if card.keras_version else "") + ".")
+    history = card.training.history if card.training is not None else None
+    per_class = card.metrics.per_class_f1 if card.metrics is not None else None
     curves, scores = st.columns([3, 1], gap="medium")
     if history:
         with curves:
@@ -189,7 +186,7 @@ def card_tab(card):
                          column_config={"F1": st.column_config.NumberColumn(format="%.3f")})
             st.caption("F1 per class on the test split: 1 is perfect.")
     with st.expander("The card in full (models/NAME.json)"):
-        st.json(card, expanded=2)
+        st.json(card.to_json(), expanded=2)
 
 
 def architecture_tab(classifier, key):
@@ -214,22 +211,21 @@ def architecture_tab(classifier, key):
 
 def compatible(card, cards):
     """Models that can be measured on the same test set as `card`: same dataset and input shape."""
-    shape = (card.get("input") or {}).get("shape")
-    return [other["name"] for other in cards
-            if other.get("dataset") == card.get("dataset") and (other.get("input") or {}).get("shape") == shape]
+    return [other.name for other in cards
+            if other.dataset == card.dataset and other.input.shape == card.input.shape]
 
 
 def compare_tab(card, cards):
     names = compatible(card, cards)
-    dataset = card.get("dataset")
+    dataset = card.dataset
     if dataset not in datasets.names() and dataset.split(":", 1)[0] not in datasets.names():
-        st.info(f"{card['name']} was measured on {dataset}, which is not a dataset this app can load; there is "
+        st.info(f"{card.name} was measured on {dataset}, which is not a dataset this app can load; there is "
                 "nothing to compare it on here.", icon=":material/info:")
         return
     if len(names) < 2:
         st.info(f"No other model was trained on {dataset} with the same input shape; train one on the Train page "
                 "to compare them.", icon=":material/info:")
-    chosen = st.multiselect("Models to compare", names, default=names[:4], key=f"compare-{card['name']}")
+    chosen = st.multiselect("Models to compare", names, default=names[:4], key=f"compare-{card.name}")
     st.caption(f"Measured here on the first {COMPARE_SAMPLES:,} images of the {dataset} test split, for speed (the "
                "accuracy on the cards uses the whole split). Latency is the median time of one image through the "
                "model on this server, with others using it too.")
@@ -258,7 +254,7 @@ def compare_tab(card, cards):
 
 
 def files_tab(card, classifier, key):
-    name = card["name"]
+    name = card.name
     st.markdown("**Download**")
     try:
         data = keras_file_bytes(card)
@@ -268,9 +264,9 @@ def files_tab(card, classifier, key):
         st.download_button(f"{name}.keras ({size_text(len(data))})", data, file_name=f"{name}.keras",
                            mime="application/octet-stream", icon=":material/download:", key="download-keras",
                            on_click="ignore")
-        st.caption(f"The Keras 3 file as stored, sha256 `{card.get('sha256', '')[:16]}...`; load it with "
+        st.caption(f"The Keras 3 file as stored, sha256 `{(card.sha256 or '')[:16]}...`; load it with "
                    "`keras.saving.load_model(path)`. The card (below) says how to prepare images for it.")
-        st.download_button(f"{name}.json (the card)", json.dumps(card, indent=2), file_name=f"{name}.json",
+        st.download_button(f"{name}.json (the card)", json.dumps(card.to_json(), indent=2), file_name=f"{name}.json",
                            mime="application/json", icon=":material/description:", key="download-card",
                            on_click="ignore")
     st.markdown("**Export**")
@@ -296,7 +292,7 @@ def files_tab(card, classifier, key):
 
 
 def delete_ui(card):
-    name = card["name"]
+    name = card.name
     st.markdown("**Delete**")
     if registry.is_protected(card):
         st.button(f"Delete {name}", icon=":material/delete:", disabled=True, key="delete-model",
@@ -329,7 +325,7 @@ def main():
     registry_table(cards)
     name = _ui.model_picker()
     card = _ui.card_for(name)
-    st.subheader(card.get("title") or name)
+    st.subheader(card.display_title)
     card_container, architecture_container, compare_container, files_container = st.tabs(
         [TAB_CARD, TAB_ARCHITECTURE, TAB_COMPARE, TAB_FILES], key="models-tab", on_change="rerun")
     if card_container.open:

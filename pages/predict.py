@@ -40,9 +40,8 @@ def predictions_table(classifier, key, chosen):
 
 
 def what_the_model_sees(classifier, image, model_input):
-    card = classifier.card
     height, width, channels = classifier.input_shape
-    kind = (card.get("preprocessing") or {}).get("kind", "fit")
+    kind = classifier.card.preprocessing.kind
     original, seen = st.columns(2, gap="medium")
     with original:
         st.markdown("**Your image**")

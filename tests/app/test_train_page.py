@@ -134,10 +134,10 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     assert not at.exception and not at.error
     assert any("Saved as **digits-tiny**" in message.value for message in at.success)
     card = registry.card("digits-tiny")
-    assert card["training"]["run_id"] == run["id"] and card["metrics"]["test_accuracy"] == pytest.approx(accuracy)
+    assert card.training.run_id == run["id"] and card.accuracy == pytest.approx(accuracy)
     from pages import _ui
 
-    assert "digits-tiny" in [saved["name"] for saved in _ui.model_cards()]
+    assert "digits-tiny" in [saved.name for saved in _ui.model_cards()]
 
 
 def test_the_optimizer_race_submits_one_run_per_optimizer(studio, monkeypatch):
