@@ -92,12 +92,17 @@ class _Record:
 def _read_value(value, kind, path):
     """Returns a JSON value as the field type `kind` (lists become tuples, objects records); raises FieldError."""
     if isinstance(kind, types.UnionType):
-        for option in typing.get_args(kind):
+        options = [option for option in typing.get_args(kind) if option is not types.NoneType]
+        if value is None and len(options) < len(typing.get_args(kind)):
+            return None
+        if len(options) == 1:  # X | None: X's own error, which names the field inside a record.
+            return _read_value(value, options[0], path)
+        for option in options:
             try:
                 return _read_value(value, option, path)
             except FieldError:
                 continue
-        raise FieldError(path, " or ".join(_describe(option) for option in typing.get_args(kind)))
+        raise FieldError(path, " or ".join(_describe(option) for option in options))
     if isinstance(kind, type) and issubclass(kind, _Record):
         return kind._read(value, path)
     if typing.get_origin(kind) is tuple:  # tuple[X, ...]: a JSON list of X.
@@ -273,7 +278,7 @@ class ModelCard(_Record):
         if not isinstance(values, dict):
             raise UnsafeModelError(f"{subject} lacks required fields: it is a JSON {type(values).__name__}, "
                                    "not an object.")
-        missing = [field for field in required if field not in values]
+        missing = [field for field in required if values.get(field) is None]
         try:
             if missing:
                 raise _MissingFields(missing)
