@@ -74,6 +74,8 @@ def test_the_unbuilt_imagenet_card_says_it_is_not_built_and_not_measured():
     assert card.built is False and card.sha256 is None and card.accuracy is None
     assert card.accuracy_text() == "accuracy not measured yet" and card.measured_on_text() == "not built yet"
     assert card.preprocessing == registry.built_model_card(IMAGENET, fake_imagenet_metadata()).preprocessing
+    # Readers of `models --json` find the accuracy as null, not absent.
+    assert card.to_json()["metrics"] == {"split": "not built yet", "test_accuracy": None}
 
 
 def test_an_imagenet_card_cached_by_an_older_version_still_loads(tmp_path, monkeypatch):

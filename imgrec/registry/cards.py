@@ -54,6 +54,9 @@ class _MissingFields(ValueError):
 class _Record:
     """What every part of a card shares: reading from and writing to its JSON object."""
 
+    # Fields written even when None: a JSON reader can count on them (e.g. `"test_accuracy": null`).
+    _ALWAYS_WRITTEN = ()
+
     @classmethod
     def _read(cls, values, where=""):
         """Returns the record read from a JSON object, keys it does not know ignored.
@@ -84,7 +87,7 @@ class _Record:
         values = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if value is not None:
+            if value is not None or field.name in self._ALWAYS_WRITTEN:
                 values[field.name] = _json_value(value)
         return values
 
@@ -189,6 +192,8 @@ class TrainingRecord(_Record):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Metrics(_Record):
     """What was measured on images the model never trained on, and on which images."""
+
+    _ALWAYS_WRITTEN = ("test_accuracy",)  # null says "not measured yet" to readers of `models --json`.
 
     split: str | None = None  # What it was measured on: "test", or named samples ("foolbox ImageNet samples").
     dataset: str | None = None  # The dataset of that split, or the samples in words.
