@@ -240,6 +240,11 @@ def test_leftover_temporary_files_are_cleaned(models_dir):
     (models_dir / ".tiny-cnn.abc.keras.tmp").write_bytes(b"half a model")
     assert registry.clean_temporary_files() == 1
     assert not list(models_dir.glob(".*.tmp"))
+    # The next save cleans what a killed one left, whatever its name.
+    (models_dir / ".other.abc.json.tmp").write_bytes(b"half a card")
+    card = dataclasses.replace(registry.card("tiny-cnn"), sha256=None)
+    registry.save(architectures.build("mlp", (28, 28, 1), 10), "next", card)
+    assert not list(models_dir.glob(".*.tmp")) and registry.load("next").name == "next"
 
 
 def test_list_models_includes_the_imagenet_model(models_dir):

@@ -271,6 +271,8 @@ def save(model, name, model_card, *, overwrite=False, protected=False):
     )
     folder = card_path.parent
     with _locked(folder):
+        # Under the lock no other save is midway, so any temporary file is a killed save's leftover.
+        clean_temporary_files(folder)
         if card_path.exists() and not overwrite:
             raise RegistryError(f"A model named {name!r} already exists; choose another name.")
         if card_path.exists() and is_protected(_read_card(card_path, name)) and not protected:
@@ -299,7 +301,13 @@ def delete(name):
 
 
 def clean_temporary_files(folder=None):
-    """Removes temporary files left by a save that was killed midway; returns how many."""
+    """Removes temporary files left by a save that was killed midway; returns how many.
+
+    Every `save` does this first, under the folder's lock.
+
+    Args:
+        folder: the registry folder. Defaults to `paths.models_dir()`.
+    """
     folder = pathlib.Path(folder or paths.models_dir())
     removed = 0
     if folder.is_dir():
