@@ -23,9 +23,9 @@ def _switch_model(name):
 
 def no_attention(card):
     """Says why there is nothing to show and offers a model that has attention."""
-    reads = READS.get(card.get("architecture"), "a network without attention layers")
+    reads = READS.get(card.architecture, "a network without attention layers")
     st.info(
-        f"**{card.get('title', card['name'])}** has no attention to draw: it is {reads}. "
+        f"**{card.display_title}** has no attention to draw: it is {reads}. "
         "Attention belongs to the vision transformer (ViT); switch to one below.",
         icon=":material/info:",
     )
@@ -34,8 +34,8 @@ def no_attention(card):
                      icon=":material/grid_view:")
     transformers = [other for other in models.model_cards() if models.has_attention(other)]
     for other in transformers[:3]:
-        st.button(f"Switch to {other.get('title', other['name'])}", icon=":material/swap_horiz:",
-                  key=f"switch-{other['name']}", on_click=_switch_model, args=(other["name"],))
+        st.button(f"Switch to {other.display_title}", icon=":material/swap_horiz:",
+                  key=f"switch-{other.name}", on_click=_switch_model, args=(other.name,))
     if not transformers:
         st.markdown("No vision transformer has been trained on this server yet. Train one with "
                     "`python -m imgrec train --preset mnist-vit --save mnist-vit`.")
@@ -126,7 +126,7 @@ def main():
     )
     name = models.model_picker()
     card = models.card_for(name)
-    if card.get("built") is not False:
+    if card.built is not False:
         models.model_or_stop(name)  # A model that cannot be loaded says why, rather than "no attention".
     if not models.has_attention(card):
         no_attention(card)

@@ -25,7 +25,7 @@ def layer_ui(name, key, card):
     table = compute.layer_table(name, key)
     spatial = list(compute.spatial_layers(name, key))
     rows = {row["name"]: row for row in table}
-    with st.expander(f"All {len(table)} layers of {card.get('title', name)}", expanded=False):
+    with st.expander(f"All {len(table)} layers of {card.display_title}", expanded=False):
         st.dataframe(
             [{"Layer": ("  " * row["depth"]) + row["name"], "Type": row["type"], "Output shape": row["output_shape"],
               "Parameters": row["parameters"]} for row in table],
@@ -204,7 +204,7 @@ def arithmetic_view(name, key, card, model_input, layer, channel, position):
     row, col = position
     step = compute.conv_arithmetic(name, key, model_input, layer["name"], channel, row, col)
     if layer["name"] == compute.spatial_layers(name, key)[0]:
-        normalisation = (card.get("preprocessing") or {}).get("normalisation", "the model's first layer")
+        normalisation = card.preprocessing.normalisation or "the model's first layer"
         step = {**step, "first_layer_note": "This is the first layer: its input is the image after the model's own "
                 f"normalisation ({normalisation}), so the input numbers are not 0..255."}
     if step["operation"] in ("convolution", "depthwise convolution"):

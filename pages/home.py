@@ -51,18 +51,16 @@ def models_table(cards):
     )
     rows = []
     for card in cards:
-        metrics = card.get("metrics") or {}
         # The measured accuracy comes right after the title: it is what the table is for.
         rows.append({
-            "Model": card.get("title") or card["name"],
-            "Accuracy": metrics.get("test_accuracy"),
-            "Measured on": f"{metrics.get('split', 'not measured')}"
-                           + (f" (n = {metrics['n']:,})" if isinstance(metrics.get("n"), int) else ""),
-            "Architecture": card.get("architecture", ""),
-            "Dataset": card.get("dataset", ""),
-            "Classes": len(card.get("class_names") or []),
-            "Parameters": card.get("parameters"),
-            "Name": card["name"],
+            "Model": card.display_title,
+            "Accuracy": card.accuracy,
+            "Measured on": card.measured_on_text(),
+            "Architecture": card.architecture,
+            "Dataset": card.dataset,
+            "Classes": len(card.class_names),
+            "Parameters": card.parameters,
+            "Name": card.name,
         })
     st.dataframe(
         rows, hide_index=True,
@@ -78,9 +76,9 @@ def _model_for(collection, cards):
     """The name of a model that suits a sample collection, or None."""
     for card in cards:
         if inputs.default_collection(card) == collection:
-            return card["name"]
+            return card.name
     if collection == "imagenet":
-        return next((card["name"] for card in cards if card["name"] == "imagenet-efficientnet-lite0"), None)
+        return next((card.name for card in cards if card.name == "imagenet-efficientnet-lite0"), None)
     return None
 
 

@@ -21,7 +21,7 @@ def main():
     models_card.registry_table(cards)
     name = models.model_picker()
     card = models.card_for(name)
-    st.subheader(card.get("title") or name)
+    st.subheader(card.display_title)
     card_container, architecture_container, compare_container, files_container = st.tabs(
         [TAB_CARD, TAB_ARCHITECTURE, TAB_COMPARE, TAB_FILES], key="models-tab", on_change="rerun")
     if card_container.open:

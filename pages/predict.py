@@ -21,7 +21,7 @@ def predictions_table(name, key, card, chosen):
     probabilities = compute.probabilities(name, key, batch)
     rows = []
     for item, row in zip(chosen, probabilities, strict=True):
-        ranked = views.ranked(row, card["class_names"], 3)
+        ranked = views.ranked(row, card.class_names, 3)
         rows.append({
             "Image": views.data_url(views.thumbnail_png(item.rgb, 64)),
             "File": item.name,
@@ -40,8 +40,8 @@ def predictions_table(name, key, card, chosen):
 
 
 def what_the_model_sees(card, image, model_input):
-    height, width, channels = (int(size) for size in card["input"]["shape"])
-    kind = (card.get("preprocessing") or {}).get("kind", "fit")
+    height, width, channels = card.input.shape
+    kind = card.preprocessing.kind
     original, seen = st.columns(2, gap="medium")
     with original:
         st.markdown("**Your image**")
@@ -126,7 +126,7 @@ def explanation_view(name, key, class_names, model_input, class_index, choice, o
 def single_image(name, key, card, image):
     model_input = compute.model_input(name, key, image.rgb)
     probabilities = compute.probabilities(name, key, model_input[None])[0]
-    class_names = card["class_names"]
+    class_names = card.class_names
     left, right = st.columns([1, 1], gap="large")
     with left:
         what_the_model_sees(card, image, model_input)

@@ -302,7 +302,7 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
     assert cli.main(["runs", "save", run_id, "--name", "tiny-digits"]) == 0
     assert "saved run" in capsys.readouterr().out
     card = registry.card("tiny-digits")
-    assert card["training"]["run_id"] == run_id and card["metrics"]["test_accuracy"] == shown["test_accuracy"]
+    assert card.training.run_id == run_id and card.accuracy == shown["test_accuracy"]
     assert registry.load("tiny-digits").class_names == tuple(outcome["class_names"])
 
     assert cli.main(["runs"]) == 0

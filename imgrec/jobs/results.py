@@ -110,7 +110,7 @@ def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
         runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
 
     Returns:
-        The model card as saved.
+        The `registry.ModelCard` as saved.
 
     Raises:
         JobError: for an invalid or unknown id, or a run that is not done (failed runs,
@@ -145,6 +145,5 @@ def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
         train_samples=trained["train_samples"],
         validation_samples=trained["validation_samples"],
     )
-    card = registry.card_for_training(result_view, outcome)
-    card["training"]["run_id"] = run_id
+    card = registry.card_for_training(result_view, outcome, run_id=run_id)
     return registry.save(model, name, card, overwrite=overwrite)

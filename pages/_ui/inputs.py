@@ -173,7 +173,7 @@ def draw_ui(*, key="canvas"):
 
 def default_collection(card):
     """The sample collection that suits a model: its own dataset's, or photos for ImageNet."""
-    dataset = str((card or {}).get("dataset", "")).split(":", 1)[0]
+    dataset = (card.dataset if card is not None else "").split(":", 1)[0]
     return COLLECTION_FOR_DATASET.get(dataset, "photos")
 
 

@@ -17,12 +17,12 @@ def model_cards():
 
 def model_key(card):
     """Names a model's exact weights: its name and the sha256 of its file (a retrained model gets a new key)."""
-    return f"{card['name']}@{(card.get('sha256') or 'unbuilt')[:16]}"
+    return f"{card.name}@{(card.sha256 or 'unbuilt')[:16]}"
 
 
 def card_for(name):
     """The card of one model from the cached list, or None."""
-    return next((card for card in model_cards() if card["name"] == name), None)
+    return next((card for card in model_cards() if card.name == name), None)
 
 
 def model_or_stop(name):
@@ -39,22 +39,12 @@ def model_or_stop(name):
 
 def has_attention(card):
     """Whether a model has attention layers to show; a model not built yet (ImageNet's) is not loaded to ask."""
-    if card.get("built") is False:
+    if card.built is False:
         return False
     try:
-        return compute.has_attention(card["name"], model_key(card))
+        return compute.has_attention(card.name, model_key(card))
     except registry.RegistryError:  # A model that cannot be loaded has nothing to show either.
         return False
-
-
-def accuracy_text(card):
-    """The measured accuracy of a card in words, with the split it was measured on."""
-    metrics = card.get("metrics") or {}
-    accuracy = metrics.get("test_accuracy")
-    if accuracy is None:
-        return "accuracy not measured yet"
-    count = f", n = {metrics['n']:,}" if isinstance(metrics.get("n"), int) else ""
-    return f"{accuracy:.1%} accuracy on {metrics.get('split', 'an unnamed split')}{count}"
 
 
 def remember(state_key, widget_key):
@@ -74,7 +64,7 @@ def model_picker(where=None, *, key="model-picker"):
     """
     where = where or st.sidebar
     cards = model_cards()
-    names = [card["name"] for card in cards]
+    names = [card.name for card in cards]
     if not names:
         st.error("There are no models yet; train one with `python -m imgrec train --preset quickstart --save mnist-cnn`.")
         st.stop()
@@ -86,14 +76,14 @@ def model_picker(where=None, *, key="model-picker"):
         st.session_state.model_name = _default_model(names)
     # The widget is set from the shared value each run; its callback writes the visitor's choice back.
     st.session_state[key] = st.session_state.model_name
-    titles = {card["name"]: card.get("title") or card["name"] for card in cards}
+    titles = {card.name: card.display_title for card in cards}
     with where:
         name = st.selectbox(
             "Model", names, format_func=lambda item: titles[item], key=key,
             on_change=remember, args=("model_name", key),
         )
         card = cards[names.index(name)]
-        st.caption(f"{card.get('summary', '')}  \n**{accuracy_text(card)}**")
+        st.caption(f"{card.summary or ''}  \n**{card.accuracy_text()}**")
         st.caption(":material/link: The address in the browser keeps the model and the sample: copy it to share "
                    "this view with a class.")
     if st.query_params.get("model") != name:

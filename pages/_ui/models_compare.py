@@ -10,19 +10,17 @@ COMPARE_SAMPLES = 2000  # Test images per model in a comparison: quick on 2 core
 
 def compatible(card, cards):
     """Models that can be measured on the same test set as `card`: same dataset and input shape."""
-    shape = (card.get("input") or {}).get("shape")
-    return [other["name"] for other in cards
-            if other.get("dataset") == card.get("dataset") and (other.get("input") or {}).get("shape") == shape]
+    return [other.name for other in cards if other.dataset == card.dataset and other.input.shape == card.input.shape]
 
 
 def models_ui(card, cards):
     """The models to compare and the button that measures them; returns the names once measured, else []."""
     names = compatible(card, cards)
-    dataset = card.get("dataset")
+    dataset = card.dataset
     if len(names) < 2:
         st.info(f"No other model was trained on {dataset} with the same input shape; train one on the Train page "
                 "to compare them.", icon=":material/info:")
-    chosen = st.multiselect("Models to compare", names, default=names[:4], key=f"compare-{card['name']}")
+    chosen = st.multiselect("Models to compare", names, default=names[:4], key=f"compare-{card.name}")
     st.caption(f"Measured here on the first {COMPARE_SAMPLES:,} images of the {dataset} test split, for speed (the "
                "accuracy on the cards uses the whole split). Latency is the median time of one image through the "
                "model on this server, with others using it too.")
@@ -49,9 +47,9 @@ def reports_view(reports):
 
 
 def compare_tab(card, cards):
-    dataset = card.get("dataset")
+    dataset = card.dataset
     if dataset not in datasets.names() and dataset.split(":", 1)[0] not in datasets.names():
-        st.info(f"{card['name']} was measured on {dataset}, which is not a dataset this app can load; there is "
+        st.info(f"{card.name} was measured on {dataset}, which is not a dataset this app can load; there is "
                 "nothing to compare it on here.", icon=":material/info:")
         return
     chosen = models_ui(card, cards)

@@ -32,7 +32,7 @@ def first_line(error):
 
 def download_ui(card):
     """The model's `.keras` file exactly as stored (after checking its sha256) and its card, as downloads."""
-    name = card["name"]
+    name = card.name
     try:
         data = registry.model_file(name)[1]
     except (OSError, registry.RegistryError) as error:
@@ -41,9 +41,9 @@ def download_ui(card):
     st.download_button(f"{name}.keras ({views.size_text(len(data))})", data, file_name=f"{name}.keras",
                        mime="application/octet-stream", icon=":material/download:", key="download-keras",
                        on_click="ignore")
-    st.caption(f"The Keras 3 file as stored, sha256 `{card.get('sha256', '')[:16]}...`; load it with "
+    st.caption(f"The Keras 3 file as stored, sha256 `{(card.sha256 or '')[:16]}...`; load it with "
                "`keras.saving.load_model(path)`. The card (below) says how to prepare images for it.")
-    st.download_button(f"{name}.json (the card)", json.dumps(card, indent=2), file_name=f"{name}.json",
+    st.download_button(f"{name}.json (the card)", json.dumps(card.to_json(), indent=2), file_name=f"{name}.json",
                        mime="application/json", icon=":material/description:", key="download-card",
                        on_click="ignore")
 
@@ -67,7 +67,7 @@ def export_ui(name, key, fmt):
 
 def delete_ui(card):
     """Deleting a model after a confirmation; a shipped model's button stays disabled."""
-    name = card["name"]
+    name = card.name
     st.markdown("**Delete**")
     if registry.is_protected(card):
         st.button(f"Delete {name}", icon=":material/delete:", disabled=True, key="delete-model",
@@ -98,5 +98,5 @@ def files_tab(card, key):
         with right:
             st.caption(note + " Every export is loaded back and must predict what the model predicts.")
         with left:
-            export_ui(card["name"], key, fmt)
+            export_ui(card.name, key, fmt)
     delete_ui(card)

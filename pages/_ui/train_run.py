@@ -187,8 +187,8 @@ def save_view(run_id, config):
             st.error(str(error), icon=":material/error:")
             return
         models.model_cards.clear()  # Every page lists the new model at once, not after the list's TTL.
-        st.session_state.model_name = card["name"]
-        st.success(f"Saved as **{card['name']}** ({models.accuracy_text(card)}).", icon=":material/check_circle:")
+        st.session_state.model_name = card.name
+        st.success(f"Saved as **{card.name}** ({card.accuracy_text()}).", icon=":material/check_circle:")
         left, right, _ = st.columns([1, 1, 2])
         with left:
             st.page_link("pages/predict.py", label="Try it on Predict", icon=":material/image_search:")

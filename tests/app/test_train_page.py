@@ -149,10 +149,10 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     assert not at.exception and not at.error
     assert any("Saved as **digits-tiny**" in message.value for message in at.success)
     card = registry.card("digits-tiny")
-    assert card["training"]["run_id"] == run["id"] and card["metrics"]["test_accuracy"] == pytest.approx(accuracy)
+    assert card.training.run_id == run["id"] and card.accuracy == pytest.approx(accuracy)
     from pages._ui import models as ui_models
 
-    assert "digits-tiny" in [saved["name"] for saved in ui_models.model_cards()]
+    assert "digits-tiny" in [saved.name for saved in ui_models.model_cards()]
 
 
 def test_the_optimizer_race_submits_one_run_per_optimizer(studio, monkeypatch):
