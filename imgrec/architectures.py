@@ -13,17 +13,8 @@ import keras
 import numpy as np
 from keras import layers
 
-ARCHITECTURES = ("cnn", "cnn-deep", "crnn", "rnn", "vit", "mlp")
-RECURRENT_CELLS = ("simple", "gru", "lstm")
-
-DESCRIPTIONS = {
-    "cnn": "Classic convnet: Conv(32)-Pool-Conv(64)-Pool-Flatten-Dropout-Dense (keras.io's MNIST example).",
-    "cnn-deep": "Deeper convnet: three Conv-BatchNorm-ReLU-Pool stages (32, 64, 128 filters), then Dense.",
-    "crnn": "Conv stack, then the feature map's columns read left to right as a sequence by a recurrent layer.",
-    "rnn": "The image's rows read top to bottom as a sequence of vectors by a recurrent layer.",
-    "vit": "Vision Transformer: patches, a class token, position embeddings and self-attention blocks.",
-    "mlp": "Baseline multi-layer perceptron on the flattened pixels.",
-}
+# The names and their descriptions live in a module without Keras, for the web server.
+from imgrec.architecture_catalog import ARCHITECTURES, DESCRIPTIONS, RECURRENT_CELLS  # noqa: F401
 
 
 @keras.saving.register_keras_serializable(package="imgrec")
