@@ -17,10 +17,10 @@ PACKAGE = REPO / "imgrec"
 LAYERS = {
     1: ("paths", "atomic", "runtime"),
     2: ("images", "image_formats", "preprocess", "overlays", "inference"),
-    3: ("architectures", "pretrained", "datasets"),
+    3: ("architectures", "architecture_catalog", "pretrained", "datasets"),
     4: ("registry",),
     5: ("training", "metrics", "explain", "figures", "export", "mistakes"),
-    6: ("jobs", "search"),
+    6: ("jobs", "search", "serving"),
     7: ("cli", "__main__"),
 }
 LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}

@@ -6,7 +6,8 @@ strings); the worker looks the operation up here, loads the model once (bounded 
 an unknown name is refused before anything runs.
 
 A model reference is a plain tuple, built by `registry_model` or `run_model`; its key (the
-file's sha256) makes a replaced model load afresh instead of serving the old weights.
+file's sha256) makes a replaced model load afresh instead of serving the old weights. An
+operation that needs no model (saving a run, an augmentation preview) takes None.
 
 Every function takes the loaded model first: a `registry.Classifier` for a registry model,
 a bare `keras.Model` for a run's model (`model_of` gives the Keras model of either).
@@ -35,7 +36,7 @@ def check_reference(reference):
     return reference
 
 
-def load(reference):
+def load_reference(reference):
     """Loads the model a reference names: a `Classifier` for a registry model, a `keras.Model` for a run's."""
     source, name, _ = check_reference(reference)
     if source == REGISTRY:
@@ -52,6 +53,15 @@ def model_of(loaded):
     return getattr(loaded, "model", loaded)
 
 
+# ---------------------------------------------------------------------------------------
+# The operations, each named as the request names it.
+
+
+def load(loaded):
+    """Nothing but loading: a model that cannot load raises its `RegistryError` here."""
+    return None
+
+
 def predict(loaded, inputs):
     """Class probabilities `(N, classes)` for a batch of model inputs."""
     from imgrec import inference
@@ -59,90 +69,146 @@ def predict(loaded, inputs):
     return inference.predict_probabilities(model_of(loaded), np.asarray(inputs, dtype=np.float32))
 
 
-def explain(loaded, image, method, class_index, **options):
-    """One explanation heatmap, `explain.explain`'s."""
-    from imgrec import explain as explainers
-
-    return np.asarray(explainers.explain(model_of(loaded), image, method, class_index, **options))
-
-
 def explainers(loaded):
-    """The explainers that apply to a model, in order, with each layer option's choices and default.
+    """The explainers that apply to a model, in order: `(name, layer choices or None, default layer or None)`.
 
-    Returns:
-        A list of `(name, {option name: (choices tuple, default)})`; the records themselves
-        (titles, descriptions) are `explain.EXPLAINERS[name]`, importable without TensorFlow.
+    The records themselves (titles, descriptions, options' words) are `explain.EXPLAINERS[name]`,
+    which the server reads without TensorFlow.
     """
-    from imgrec import explain as explainers
+    from imgrec import explain
 
     model = model_of(loaded)
-    return [(record.name, {option.name: (tuple(option.choices_for(model)), option.default_for(model))
-                           for option in record.options})
-            for record in explainers.applicable(model)]
+    found = []
+    for record in explain.applicable(model):
+        option = record.option("layer")
+        found.append((record.name, None, None) if option is None else
+                     (record.name, tuple(option.choices_for(model)), option.default_for(model)))
+    return found
+
+
+def explanation(loaded, image, method, class_index, **options):
+    """One explanation heatmap, `explain.explain`'s."""
+    from imgrec import explain
+
+    return np.asarray(explain.explain(model_of(loaded), image, method, class_index, **options))
 
 
 def layer_table(loaded):
-    from imgrec import explain as explainers
+    from imgrec import explain
 
-    return explainers.layer_table(model_of(loaded))
+    return explain.layer_table(model_of(loaded))
+
+
+def layer_edges(loaded):
+    from imgrec import explain
+
+    return explain.layer_edges(model_of(loaded))
 
 
 def spatial_layers(loaded):
-    from imgrec import explain as explainers
+    from imgrec import explain
 
-    return list(explainers.spatial_layers(model_of(loaded)))
+    return tuple(explain.spatial_layers(model_of(loaded)))
 
 
 def feature_maps(loaded, image, layer_name):
-    from imgrec import explain as explainers
+    from imgrec import explain
 
-    return np.asarray(explainers.feature_maps(model_of(loaded), image, layer_name))
+    return np.asarray(explain.feature_maps(model_of(loaded), image, layer_name))
 
 
-def activation_ranges(loaded, image, layer_names=None):
-    from imgrec import explain as explainers
+def activation_ranges(loaded, image):
+    from imgrec import explain
 
-    return explainers.activation_ranges(model_of(loaded), image, layer_names)
+    return explain.activation_ranges(model_of(loaded), image)
 
 
 def conv_kernels(loaded, layer_name):
-    from imgrec import explain as explainers
+    from imgrec import explain
 
-    kernel, bias = explainers.conv_kernels(model_of(loaded), layer_name)
-    return np.asarray(kernel), None if bias is None else np.asarray(bias)
+    return explain.conv_kernels(model_of(loaded), layer_name)
 
 
 def conv_arithmetic(loaded, image, layer_name, channel, row, col):
-    from imgrec import explain as explainers
+    from imgrec import explain
 
-    return explainers.conv_arithmetic(model_of(loaded), image, layer_name, channel, row, col)
+    return explain.conv_arithmetic(model_of(loaded), image, layer_name, channel, row, col)
 
 
 def attention(loaded):
-    """Whether a model has attention layers, and its patch grid when it does (`(None, None)` otherwise)."""
-    from imgrec import explain as explainers
+    """A model's attention layout: `(rows, cols, patch_size, extra_tokens)`, or None for a model without attention."""
+    from imgrec import explain
 
     model = model_of(loaded)
-    return (True, explainers.patch_grid(model)) if explainers.has_attention(model) else (False, None)
+    if not explain.has_attention(model):
+        return None
+    return (*explain.patch_grid(model), explain.extra_tokens(model))
 
 
 def attention_maps(loaded, image):
-    from imgrec import explain as explainers
+    from imgrec import explain
 
-    return np.asarray(explainers.attention_maps(model_of(loaded), image))
+    return np.asarray(explain.attention_maps(model_of(loaded), image))
 
 
 def rollout(loaded, image, head_fusion, discard_ratio):
-    from imgrec import explain as explainers
+    from imgrec import explain
 
-    return np.asarray(explainers.rollout_heatmap(model_of(loaded), image, head_fusion, discard_ratio))
+    return np.asarray(explain.rollout_heatmap(model_of(loaded), image, head_fusion, discard_ratio))
+
+
+def evaluation(loaded, dataset, samples, latency_repeats):
+    """`metrics.evaluate` on the first `samples` test images, with the median latency of one image (ms)."""
+    from imgrec import inference, metrics
+
+    report = metrics.evaluate(loaded, dataset, "test", max_samples=samples)
+    report["latency_ms"] = inference.median_latency_ms(model_of(loaded), latency_repeats)
+    return report
+
+
+def exported_bytes(loaded, fmt):
+    from imgrec import export
+
+    return export.export_bytes(loaded, fmt)
+
+
+def mistakes(loaded, dataset, indices):
+    """A model's mistakes at these test-split indices, as `mistakes.Case`s with heatmaps."""
+    from imgrec import datasets
+    from imgrec import mistakes as cases
+
+    data = datasets.load(dataset)
+    return cases.explain_cases(model_of(loaded), data.x_test, data.y_test, indices, data.class_names)
+
+
+def save_run_as_model(_, run_id, name):
+    """Saves a finished run's model in the registry (it loads the model to check it); returns the card."""
+    from imgrec import jobs
+
+    return jobs.save_run_as_model(run_id, name)
+
+
+def augmentation_preview(_, dataset, settings, images, copies, seed):
+    """Training images and augmented copies of them as one uint8 grid (`training.augmentation_grid`).
+
+    Args:
+        dataset: the dataset's name.
+        settings: the `TrainConfig` fields of the augmentation, e.g. `{"augment_rotate": 15.0}`.
+        images: how many training images. copies: augmented versions of each. seed: the draw.
+    """
+    from imgrec import datasets, training
+
+    data = datasets.load(dataset, max_train=images, seed=seed)
+    config = training.TrainConfig(dataset=dataset, seed=seed, **settings)
+    augmented = training.augment_preview(data.x_train, training.make_augmenter(config), copies=copies, seed=seed)
+    return training.augmentation_grid(data.x_train, augmented)
 
 
 # The allow-list: the only names a worker answers to.
 OPERATIONS = {function.__name__: function for function in (
-    predict, explain, explainers, layer_table, spatial_layers, feature_maps, activation_ranges, conv_kernels,
-    conv_arithmetic,
-    attention, attention_maps, rollout,
+    load, predict, explainers, explanation, layer_table, layer_edges, spatial_layers, feature_maps,
+    activation_ranges, conv_kernels, conv_arithmetic, attention, attention_maps, rollout, evaluation,
+    exported_bytes, mistakes, save_run_as_model, augmentation_preview,
 )}
 
 

@@ -38,7 +38,7 @@ class Models:
         if key in self.loaded:
             self.loaded.move_to_end(key)
             return self.loaded[key]
-        loaded = operations.load(reference)
+        loaded = operations.load_reference(reference)
         self.loaded[key] = loaded
         while len(self.loaded) > self.limit:
             self.loaded.popitem(last=False)
@@ -66,7 +66,7 @@ def answer(models, request):
         if not isinstance(error, ValueError | LookupError) and type(error).__module__.split(".")[0] != "imgrec":
             LOGGER.warning("Inference request %r failed", request[0] if request else None, exc_info=True)
         try:
-            pickle.dumps(error)
+            pickle.loads(pickle.dumps(error))  # The server must be able to rebuild it, not only this side.
         except Exception:
             error = None
         return ("error", error, str(error) if error is not None else "The request failed in the inference worker.")

@@ -1,17 +1,19 @@
-"""Every computation that needs a Keras model, cached: the one place the app loads a model and runs it.
+"""Every computation that needs a Keras model, cached: the one place the app asks for model work.
 
 Each function takes a model's registry name and key (its name and file hash, `models.model_key`)
 and plain values (numpy arrays, numbers, strings, tuples), and returns plain values that pickle
-(arrays, dicts, lists, strings, small frozen dataclasses of plain values). Each loads its
-classifier itself, through the cached `registry.load`. So no page ever holds a Keras object,
-and moving this work out of the web server (into worker processes) changes only this module.
+(arrays, dicts, lists, strings, small frozen dataclasses of plain values). No page ever holds a
+Keras object, and the web server never imports TensorFlow: the work runs in the inference
+worker processes of `imgrec.serving` (`serving.shared_pool()`), which load each model once.
+A server holding TensorFlow paid ~0.2-0.4 s of garbage collection and `clear_session` per
+script run; with the work in workers a click costs it tens of milliseconds (README, "Serving
+a class"). What needs no model (preparing an image, reading attention maps) runs here.
 
-The classifier is `st.cache_resource` (one copy per model key, shared by every session, never
-mutated); computations are `st.cache_data`, keyed on the model key, the image (hashed by
-value) and the parameters, so what one visitor asked for is served from memory to the next (a
-class of 30 opening the same sample costs one run). Entry limits keep the worst case in
-memory to a few hundred MB on a shared server: a feature map of EfficientNet's early blocks
-is up to 5 MB, an input 0.6 MB, an explanation 0.2 MB.
+Computations are `st.cache_data`, keyed on the model key, the image (hashed by value) and the
+parameters, so what one visitor asked for is served from memory to the next (a class of 30
+opening the same sample costs one request). Entry limits keep the worst case in memory to a
+few hundred MB on a shared server: a feature map of EfficientNet's early blocks is up to 5 MB,
+an input 0.6 MB, an explanation 0.2 MB.
 """
 
 import dataclasses
@@ -19,7 +21,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from imgrec import datasets, explain, export, inference, jobs, metrics, mistakes, registry
+from imgrec import explain, preprocess, registry, serving
 
 LATENCY_REPEATS = 20  # Single-image forward passes timed per model; the median is shown.
 
@@ -56,24 +58,34 @@ class PatchGrid:
 
 
 # ---------------------------------------------------------------------------------------
-# Loading.
+# Asking the workers.
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading the model (the ImageNet model is built once, about 10 s)...")
-def _classifier(name, key):
-    # `key` (name plus file hash) makes a replaced model load afresh instead of serving the old weights.
-    return registry.load(name)
+def _ask(operation, reference, *args, **kwargs):
+    """Runs an operation in an inference worker; a worker that crashed or hung stops the page with a sentence."""
+    try:
+        return serving.shared_pool().call(operation, reference, *args, **kwargs)
+    except serving.ServingError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
 
 
+def _model(operation, name, key, *args, **kwargs):
+    return _ask(operation, serving.registry_model(name, key), *args, **kwargs)
+
+
+@st.cache_data(max_entries=32, show_spinner="Loading the model (the ImageNet model is built once, about 10 s)...")
 def ensure_loaded(name, key):
     """Loads a model once per key, so later calls are quick; raises `registry.RegistryError` when it cannot."""
-    _classifier(name, key)
+    # `key` (name plus file hash) makes a replaced model load afresh instead of serving the old weights.
+    _model("load", name, key)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the run's model...")
-def _run_model(run_id, sha256):
-    # The sha256 keys the cache: a run id never changes its model, but a deleted and re-made run could.
-    return jobs.load_run_model(run_id)
+@st.cache_data(max_entries=32, show_spinner=False)
+def _preparation(name, key):
+    # The card's input shape is the model's (`registry.load` refuses a model whose shapes differ).
+    card = registry.card(name)
+    return tuple(card.input.shape), card.preprocessing.to_json()
 
 
 # ---------------------------------------------------------------------------------------
@@ -82,25 +94,25 @@ def _run_model(run_id, sha256):
 
 @st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
 def model_input(name, key, rgb):
-    """What the model sees: its preprocessed float32 input."""
-    return _classifier(name, key).preprocess(rgb)
+    """What the model sees: its preprocessed float32 input (prepared here: numpy work, no model)."""
+    shape, spec = _preparation(name, key)
+    return preprocess.prepare(rgb, shape, spec)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def probabilities(name, key, inputs):
     """Class probabilities for a batch of model inputs, shape (N, classes)."""
-    return _classifier(name, key).predict_inputs(np.asarray(inputs, dtype=np.float32))
+    return _model("predict", name, key, np.asarray(inputs, dtype=np.float32))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def explainers(name, key):
     """The explanation techniques that apply to a model, in display order, as `ExplainerChoice`s."""
-    model = _classifier(name, key).model
     choices = []
-    for record in explain.applicable(model):
+    for method, layers, default in _model("explainers", name, key):
+        record = explain.EXPLAINERS[method]
         option = record.option("layer")
-        layer = None if option is None else LayerChoice(
-            option.title, option.help, tuple(option.choices_for(model)), option.default_for(model))
+        layer = None if layers is None else LayerChoice(option.title, option.help, tuple(layers), default)
         choices.append(ExplainerChoice(record.name, record.title, record.description, record.class_specific, layer))
     return tuple(choices)
 
@@ -108,7 +120,7 @@ def explainers(name, key):
 @st.cache_data(max_entries=256, ttl=3600, show_spinner="Computing the explanation...")
 def explanation(name, key, image, method, class_index, **options):
     """One explanation heatmap (2-D, 0..1) of a class for a model input; the options are part of the cache key."""
-    return explain.explain(_classifier(name, key).model, image, method, class_index, **options)
+    return _model("explanation", name, key, image, method, class_index, **options)
 
 
 # ---------------------------------------------------------------------------------------
@@ -118,43 +130,43 @@ def explanation(name, key, image, method, class_index, **options):
 @st.cache_data(max_entries=32, show_spinner=False)
 def layer_table(name, key):
     """The model's layers as rows (`explain.layer_table`), nested models expanded."""
-    return explain.layer_table(_classifier(name, key).model)
+    return _model("layer_table", name, key)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def layer_edges(name, key):
     """The connections between the model's own layers, as (from, to) names (`explain.layer_edges`)."""
-    return explain.layer_edges(_classifier(name, key).model)
+    return _model("layer_edges", name, key)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def spatial_layers(name, key):
     """The names of the layers with an image-shaped output, in order."""
-    return tuple(explain.spatial_layers(_classifier(name, key).model))
+    return _model("spatial_layers", name, key)
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="Running the image through the layer...")
 def feature_maps(name, key, image, layer_name):
     """A layer's activations for one input, shape (height, width, channels)."""
-    return np.asarray(explain.feature_maps(_classifier(name, key).model, image, layer_name))
+    return _model("feature_maps", name, key, image, layer_name)
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner="Running the image through every layer...")
 def activation_ranges(name, key, image):
     """`{layer: (min, max)}` of every spatial layer's activations for one input, from one forward pass."""
-    return explain.activation_ranges(_classifier(name, key).model, image)
+    return _model("activation_ranges", name, key, image)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def conv_kernels(name, key, layer_name):
     """A convolution's kernel (kh, kw, in, out) and bias (out,) or None."""
-    return explain.conv_kernels(_classifier(name, key).model, layer_name)
+    return _model("conv_kernels", name, key, layer_name)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def conv_arithmetic(name, key, image, layer_name, channel, row, col):
     """The sums behind one output number of a convolution or pooling layer."""
-    return explain.conv_arithmetic(_classifier(name, key).model, image, layer_name, channel, row, col)
+    return _model("conv_arithmetic", name, key, image, layer_name, channel, row, col)
 
 
 # ---------------------------------------------------------------------------------------
@@ -162,22 +174,27 @@ def conv_arithmetic(name, key, image, layer_name, channel, row, col):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def _attention_layout(name, key):
+    return _model("attention", name, key)
+
+
 def has_attention(name, key):
     """Whether the model has attention layers whose weights can be read (`explain.has_attention`)."""
-    return explain.has_attention(_classifier(name, key).model)
+    return _attention_layout(name, key) is not None
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
 def patch_grid(name, key):
-    """How a vision transformer cuts its input into patches, as a `PatchGrid`."""
-    model = _classifier(name, key).model
-    rows, cols, patch_size = explain.patch_grid(model)
-    return PatchGrid(rows, cols, patch_size, explain.extra_tokens(model) > 0)
+    """How a vision transformer cuts its input into patches, as a `PatchGrid` (raises ValueError without attention)."""
+    layout = _attention_layout(name, key)
+    if layout is None:
+        raise ValueError(f"Model {name!r} has no attention layers, so it has no patch grid.")
+    rows, cols, patch_size, extra = layout
+    return PatchGrid(rows, cols, patch_size, extra > 0)
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner="Reading the attention weights...")
 def _attention_maps(name, key, image):
-    return np.asarray(explain.attention_maps(_classifier(name, key).model, image))
+    return _model("attention_maps", name, key, image)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -200,33 +217,30 @@ def attention_distances(name, key, image):
 @st.cache_data(max_entries=256, show_spinner=False)
 def rollout(name, key, image, head_fusion, discard_ratio):
     """The class token's attention rollout over the input, (height, width) in 0..1."""
-    return np.asarray(explain.rollout_heatmap(_classifier(name, key).model, image, head_fusion, discard_ratio))
+    return _model("rollout", name, key, image, head_fusion, discard_ratio)
 
 
 # ---------------------------------------------------------------------------------------
-# Measuring and exporting a model, and a run's mistakes and saving.
+# Measuring and exporting a model, a run's mistakes and saving, training previews.
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def evaluation(name, key, dataset, samples):
     """Accuracy and per-class metrics on the first `samples` test images, and the latency of one image (ms)."""
-    classifier = _classifier(name, key)
-    report = metrics.evaluate(classifier, dataset, "test", max_samples=samples)
-    report["latency_ms"] = inference.median_latency_ms(classifier.model, LATENCY_REPEATS)
-    return report
+    return _model("evaluation", name, key, dataset, samples, LATENCY_REPEATS)
 
 
 @st.cache_data(max_entries=8, show_spinner="Exporting and checking the export (a few seconds)...")
 def exported_bytes(name, key, fmt):
     """The model exported to a format and checked by reloading it; returns the file's (or the zip's) bytes."""
-    return export.export_bytes(_classifier(name, key), fmt)
+    return _model("exported_bytes", name, key, fmt)
 
 
 @st.cache_data(max_entries=8, show_spinner="Explaining the mistakes...")
 def run_mistakes(run_id, sha256, dataset, indices):
     """A finished run's mistakes at these test-split indices, as `mistakes.Case`s with heatmaps."""
-    data = datasets.load(dataset)
-    return mistakes.explain_cases(_run_model(run_id, sha256), data.x_test, data.y_test, indices, data.class_names)
+    # The sha256 is part of the key: a run id never changes its model, but a deleted and re-made run could.
+    return _ask("mistakes", serving.run_model(run_id, sha256), dataset, indices)
 
 
 def save_run_as_model(run_id, name):
@@ -234,4 +248,13 @@ def save_run_as_model(run_id, name):
 
     Not cached: it writes. Here because it loads a Keras model, as everything in this module does.
     """
-    return jobs.save_run_as_model(run_id, name)
+    return _ask("save_run_as_model", None, run_id, name)
+
+
+@st.cache_data(max_entries=32, show_spinner="Drawing augmented images...")
+def augmentation_preview(dataset, settings, images, copies, seed):
+    """Training images (first row) and augmented versions of them, as one uint8 grid image.
+
+    `settings` are the augmentation's `TrainConfig` fields as sorted `(name, value)` pairs.
+    """
+    return _ask("augmentation_preview", None, dataset, dict(settings), images, copies, seed)

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from imgrec import architectures, datasets, training
-from pages._ui import train_runs, train_settings, views
+from imgrec import architecture_catalog, datasets, training
+from pages._ui import compute, train_runs, train_settings, views
 from pages._ui.train_settings import field
 
 PREVIEW_IMAGES = 8  # Training images in the augmentation preview...
@@ -17,15 +17,10 @@ AUGMENT_SLIDERS = (("augment_rotate", "Rotate (degrees either way)", 90.0, 1.0),
                    ("augment_noise", "Noise (grey levels)", 64.0, 1.0))
 
 
-@st.cache_data(max_entries=32, show_spinner="Drawing augmented images...")
 def augmentation_preview(dataset, rotate, shift, flip, noise, seed):
-    """Training images (first row) and augmented versions of them, as one uint8 grid image."""
-    data = datasets.load(dataset, max_train=PREVIEW_IMAGES, seed=seed)
-    config = training.TrainConfig(dataset=dataset, augment_rotate=rotate, augment_shift=shift, augment_flip=flip,
-                                  augment_noise=noise, seed=seed)
-    augmented = training.augment_preview(data.x_train, training.make_augmenter(config), copies=PREVIEW_COPIES,
-                                         seed=seed)
-    return views.enlarge(training.augmentation_grid(data.x_train, augmented), 640)
+    """Training images (first row) and augmented versions of them, as one uint8 grid image, enlarged."""
+    settings = (("augment_flip", flip), ("augment_noise", noise), ("augment_rotate", rotate), ("augment_shift", shift))
+    return views.enlarge(compute.augmentation_preview(dataset, settings, PREVIEW_IMAGES, PREVIEW_COPIES, seed), 640)
 
 
 def data_and_model_ui():
@@ -40,8 +35,8 @@ def data_and_model_ui():
         field(st.slider, "validation_fraction", "Validation fraction", min_value=0.0, max_value=0.5, step=0.05,
               help="Training images held out to watch for overfitting; the test set is never touched in training.")
     with right:
-        architecture = field(st.selectbox, "architecture", "Architecture", options=list(architectures.ARCHITECTURES))
-        st.caption(architectures.DESCRIPTIONS.get(architecture, ""))
+        architecture = field(st.selectbox, "architecture", "Architecture", options=list(architecture_catalog.ARCHITECTURES))
+        st.caption(architecture_catalog.DESCRIPTIONS.get(architecture, ""))
         epochs, batch = st.columns(2)
         with epochs:
             field(st.number_input, "epochs", "Epochs", min_value=1, max_value=500, step=1)
@@ -75,7 +70,7 @@ def architecture_options_ui(architecture):
     if architecture in ("rnn", "crnn"):
         left, right = st.columns(2)
         with left:
-            field(st.selectbox, "recurrent_cell", "Recurrent cell", options=list(architectures.RECURRENT_CELLS))
+            field(st.selectbox, "recurrent_cell", "Recurrent cell", options=list(architecture_catalog.RECURRENT_CELLS))
         with right:
             field(st.number_input, "recurrent_units", "Recurrent units", min_value=1, max_value=1024, step=16)
     elif architecture == "vit":

@@ -18,15 +18,21 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """Runs `streamlit run streamlit_app.py` on a free port with a registry of tiny models; yields its URL."""
+def server_process(tmp_path_factory):
+    """Runs `streamlit run streamlit_app.py` on a free port with a registry of tiny models; yields (URL, process)."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     models = save_tiny_models(tmp_path_factory.mktemp("e2e-models"))
     log_path = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
     env = {**os.environ, "IMGREC_MODELS_DIR": str(models), "PYTHONPATH": str(REPO)}
-    with common.streamlit_server(env, log_path, startup_timeout=30, stop_timeout=5) as url:
-        yield url
+    with common.streamlit_process(env, log_path, startup_timeout=30, stop_timeout=5) as (url, process):
+        yield url, process
+
+
+@pytest.fixture(scope="session")
+def server(server_process):
+    """The URL of the app server of `server_process`."""
+    return server_process[0]
 
 
 @pytest.fixture(scope="session")

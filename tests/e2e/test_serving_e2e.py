@@ -1,0 +1,46 @@
+"""The app server in a real browser never loads TensorFlow: its inference workers do the model work."""
+
+import pathlib
+
+import pytest
+
+from tests.e2e.conftest import wait_for_app
+
+pytestmark = pytest.mark.e2e
+PAGES = ("/predict?model=tiny-cnn&sample=mnist-03", "/feature-maps?model=tiny-cnn&sample=mnist-03",
+         "/attention?model=tiny-vit&sample=mnist-03", "/train", "/models?model=tiny-cnn")
+
+
+def loads_tensorflow(pid):
+    """Whether a process has TensorFlow's shared library mapped (what `import tensorflow` does)."""
+    return "tensorflow" in pathlib.Path(f"/proc/{pid}/maps").read_text()
+
+
+def children(pid):
+    """The live child processes of a process, with their command lines."""
+    found = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+            found[int(entry.name)] = command
+    return found
+
+
+def test_every_page_works_while_tensorflow_stays_in_the_inference_workers(server_process, page):
+    url, process = server_process
+    for path in PAGES:
+        page.goto(url + path)
+        wait_for_app(page)
+        if path.startswith("/predict"):
+            page.get_by_text("Grad-CAM for").first.wait_for()  # Predicted and explained, in a worker.
+        assert page.locator("[data-testid='stException']").count() == 0, path
+    workers = [pid for pid, command in children(process.pid).items() if "imgrec.serving.worker" in command]
+    assert workers, "the server started no inference worker"
+    assert any(loads_tensorflow(pid) for pid in workers)
+    assert not loads_tensorflow(process.pid)
