@@ -133,6 +133,13 @@ def single_image(name, key, card, image):
     with right:
         class_index = top_classes(class_names, probabilities, inputs.digest(model_input))
     st.subheader("Why this class?")
+    why_this_class(name, key, class_names, model_input, class_index)
+
+
+@st.fragment
+def why_this_class(name, key, class_names, model_input, class_index):
+    """The explanation and its controls; a change of method, layer or opacity reruns only this part of the page."""
+    # A slider step used to rerun the whole page (charts, images, top classes): ~45 ms of server CPU.
     controls, view = st.columns([2, 3], gap="large")
     with controls:
         choice, options, alpha = explanation_ui(name, key)
