@@ -110,12 +110,17 @@ def _group_processes(group):
             yield int(entry.name), fields
 
 
-def group_cpu_seconds(group):
-    """CPU seconds (user + system) used so far by a process group: its live processes and the children they reaped."""
+def group_cpu_seconds(group, *, leader_only=False):
+    """CPU seconds (user + system) used so far by a process group: its live processes and the children they reaped.
+
+    With `leader_only`, only the group's leader (the process whose pid is the group's id, e.g.
+    the app server without its inference workers).
+    """
     import os
 
     ticks = os.sysconf("SC_CLK_TCK")
-    return sum(sum(int(value) for value in fields[11:15]) for _, fields in _group_processes(group)) / ticks
+    return sum(sum(int(value) for value in fields[11:15]) for pid, fields in _group_processes(group)
+               if not leader_only or pid == group) / ticks
 
 
 def group_resident_mb(group):

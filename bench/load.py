@@ -171,18 +171,19 @@ class Session:
 
 
 async def measure_phase(sessions, seconds):
-    """Every session predicts in a loop for `seconds`; returns (latencies in s, error reasons, a CPU summary)."""
+    """Every session predicts in a loop for `seconds`; returns (latencies in s, error reasons, a CPU summary, server CPU s)."""
     samples, errors = [], []
     load = os.getloadavg()[0]
     before, started = cpu_seconds_by_role(), time.monotonic()
     await asyncio.gather(*(session.run_until(started + seconds, samples, errors) for session in sessions))
     after, wall = cpu_seconds_by_role(), time.monotonic() - started
     cpu = ", ".join(f"{role} {after[role] - before[role]:.0f} s" for role in after)
-    return samples, errors, f"{wall:.0f} s wall, CPU: {cpu}, machine load average {load:.1f} at the start"
+    server = after["server"] - before["server"]
+    return samples, errors, f"{wall:.0f} s wall, CPU: {cpu}, machine load average {load:.1f} at the start", server
 
 
 def cpu_seconds_by_role():
-    """CPU seconds used so far by this process's descendants: the app server, Chromium, training workers."""
+    """CPU seconds used so far by this process's descendants: the app server (its inference workers included), Chromium, training workers."""
     ticks = os.sysconf("SC_CLK_TCK")
     parents, usage, roles = {}, {}, {}
     for entry in os.listdir("/proc"):
@@ -196,7 +197,8 @@ def cpu_seconds_by_role():
         fields = stat[stat.rindex(")") + 2 :].split()
         pid = int(entry)
         parents[pid], usage[pid] = int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
-        roles[pid] = ("runs" if "imgrec.jobs worker" in command else "server" if "streamlit run" in command
+        roles[pid] = ("runs" if "imgrec.jobs worker" in command
+                      else "server" if "streamlit run" in command or "imgrec.serving.worker" in command
                       else "browser" if "chrom" in command else None)
     totals = {"server": 0.0, "browser": 0.0, "runs": 0.0}
     for pid, role in roles.items():
@@ -307,7 +309,8 @@ def run(sessions=SESSIONS, seconds=PHASE_SECONDS):
         phases, notes, opened = asyncio.run(classroom_load(sessions, seconds, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    (idle, idle_errors, idle_cpu), (busy, busy_errors, busy_cpu) = phases["idle"], phases["training"]
+    (idle, idle_errors, idle_cpu, idle_server), (busy, busy_errors, busy_cpu, busy_server) = (phases["idle"],
+                                                                                              phases["training"])
     summary = (f"{opened} Chromium pages in one browser on {os.cpu_count()} cores (the browser shares them with "
                f"the server), {seconds:g} s per phase; idle: {len(idle)} ok, {len(idle_errors)} errors, {idle_cpu}; "
                f"training (2 runs): {len(busy)} ok, {len(busy_errors)} errors, {busy_cpu}; " + "; ".join(notes))
@@ -321,6 +324,10 @@ def run(sessions=SESSIONS, seconds=PHASE_SECONDS):
                note=f"{len(idle_errors)} errors"),
         result("classroom_load_requests_training", len(busy) + len(busy_errors), "requests", None,
                note=f"{len(busy_errors)} errors"),
+        result("classroom_load_server_cpu_per_upload", 1000 * busy_server / max(len(busy), 1), "ms CPU",
+               1000 * idle_server / max(len(idle), 1),
+               note="the app server's own CPU (inference workers included) per finished upload, while training "
+                    "against idle: with 20 browsers on the same cores, the wall times above mostly measure the browsers"),
         result("classroom_load_errors", len(idle_errors) + len(busy_errors), "errors", None,
                note="target 0; exceptions shown on the page, or predictions over "
                     f"{PREDICTION_TIMEOUT} s" + (f"; first: {'; '.join(first_errors)}" if first_errors else "")),
