@@ -15,9 +15,7 @@ costs more than the server's work. The driver's own CPU is reported beside the s
 Usage: python -m bench.capacity [--seconds S] [--students N]
 """
 
-import argparse
 import asyncio
-import json
 import os
 import pathlib
 import resource
@@ -155,15 +153,8 @@ def run(seconds=PHASE_SECONDS, students=STUDENTS):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.capacity", description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=PHASE_SECONDS)
-    parser.add_argument("--students", type=int, default=STUDENTS)
-    args = parser.parse_args(argv)
-    if not 5 <= args.seconds <= 600 or not 1 <= args.students <= 100:
-        parser.error("--seconds must be 5-600 and --students 1-100")
-    rows = run(args.seconds, args.students)
-    print(json.dumps(rows, indent=2))
-    return 0
+    return common.command_line("python -m bench.capacity", __doc__.splitlines()[0], run,
+                               {"seconds": (float, PHASE_SECONDS, 5, 600), "students": (int, STUDENTS, 1, 100)}, argv)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,43 @@ def result(name, value, unit, baseline, note=""):
     return {"name": name, "value": value, "unit": unit, "baseline": baseline, "ratio": ratio, "note": note}
 
 
+def print_rows(rows):
+    """Prints benchmark rows as a table (name, value, unit, baseline, ratio, note), then as JSON."""
+    import json
+
+    for row in rows:
+        baseline = f"{row['baseline']:.1f}" if row["baseline"] else "-"
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
+        print(f"{row['name']:<38} {row['value']:>10.1f} {row['unit']:<9} {baseline:>10} {ratio:>6}  {row['note']}")
+    print(json.dumps(rows, indent=2))
+
+
+def command_line(prog, description, run, bounds, argv=None):
+    """A benchmark's command line: bounded `--NAME` options passed to `run(**options)`, its rows printed.
+
+    Args:
+        prog: the program name, e.g. "python -m bench.load".
+        description: one line for `--help`.
+        run: the benchmark's `run` function; its rows are printed.
+        bounds: `{name: (type, default, minimum, maximum)}` (the load a run makes stays bounded).
+        argv: the arguments. Defaults to `sys.argv[1:]`.
+
+    Returns:
+        0, the exit status.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    for name, (kind, default, minimum, maximum) in bounds.items():
+        parser.add_argument(f"--{name}", type=kind, default=default, help=f"{minimum}-{maximum} (default %(default)s)")
+    options = vars(parser.parse_args(argv))
+    for name, (_, _, minimum, maximum) in bounds.items():
+        if not minimum <= options[name] <= maximum:
+            parser.error(f"--{name} must be {minimum}-{maximum}")
+    print_rows(run(**options))
+    return 0
+
+
 def interleaved_ms(functions, repeats=30, warmup=3):
     """Median ms of several functions timed in alternation, so machine noise hits all alike."""
     for function in functions:

@@ -10,7 +10,6 @@ training runs submitted through `imgrec.jobs` train on the same machine.
 Usage: python -m bench.load [--sessions N] [--seconds S]
 """
 
-import argparse
 import asyncio
 import contextlib
 import hashlib
@@ -336,19 +335,8 @@ def run(sessions=SESSIONS, seconds=PHASE_SECONDS):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=SESSIONS)
-    parser.add_argument("--seconds", type=float, default=PHASE_SECONDS)
-    args = parser.parse_args(argv)
-    if not 1 <= args.sessions <= 40 or not 5 <= args.seconds <= 600:
-        parser.error("--sessions must be 1-40 and --seconds 5-600 (the load stays bounded)")
-    rows = run(args.sessions, args.seconds)
-    for row in rows:
-        baseline = f"{row['baseline']:.0f}" if row["baseline"] else "-"
-        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
-        print(f"{row['name']:<38} {row['value']:>10.0f} {row['unit']:<9} {baseline:>10} {ratio:>6}  {row['note']}")
-    print(json.dumps(rows, indent=2))
-    return 0
+    return common.command_line("python -m bench.load", __doc__.splitlines()[0], run,
+                               {"sessions": (int, SESSIONS, 1, 40), "seconds": (float, PHASE_SECONDS, 5, 600)}, argv)
 
 
 if __name__ == "__main__":
