@@ -17,6 +17,9 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results.json"
 def main(argv=None):
     import importlib
 
+    from bench import common
+
+    common.stop_on_sigterm()
     names = list(argv if argv is not None else sys.argv[1:]) or list(SUITES)
     unknown = [name for name in names if name not in SUITES]
     if unknown:

@@ -11,6 +11,14 @@ def result(name, value, unit, baseline, note=""):
     return {"name": name, "value": value, "unit": unit, "baseline": baseline, "ratio": ratio, "note": note}
 
 
+def stop_on_sigterm():
+    """Makes SIGTERM (e.g. from `timeout`) end this process through its `finally` blocks, so servers it started stop."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def print_rows(rows):
     """Prints benchmark rows as a table (name, value, unit, baseline, ratio, note), then as JSON."""
     import json
@@ -37,6 +45,7 @@ def command_line(prog, description, run, bounds, argv=None):
     """
     import argparse
 
+    stop_on_sigterm()
     parser = argparse.ArgumentParser(prog=prog, description=description)
     for name, (kind, default, minimum, maximum) in bounds.items():
         parser.add_argument(f"--{name}", type=kind, default=default, help=f"{minimum}-{maximum} (default %(default)s)")

@@ -176,8 +176,11 @@ class Student:
 
 
 def per_action_ms(samples):
+    """(mean CPU ms, median wall ms) of (cpu s, wall s) samples; also written to stderr, as a run goes."""
     cpu = [value * 1000 for value, _ in samples]
     wall = [value * 1000 for _, value in samples]
+    print(f"# {len(samples)} interactions: {statistics.mean(cpu):.1f} ms CPU each, median wall "
+          f"{statistics.median(wall):.0f} ms", file=sys.stderr, flush=True)
     return statistics.mean(cpu), statistics.median(wall)
 
 
@@ -364,6 +367,7 @@ def run(uploads=UPLOADS, memory_uploads=MEMORY_UPLOADS, options=(), environment=
 
 
 def main(argv=None):
+    common.stop_on_sigterm()
     parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=UPLOADS, help="timed uploads per model (default %(default)s)")
     parser.add_argument("--memory-uploads", type=int, default=MEMORY_UPLOADS,
