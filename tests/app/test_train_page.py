@@ -17,12 +17,12 @@ TAB_NEW, TAB_RUN, TAB_COMPARE, TAB_SEARCH = (
 
 
 @pytest.fixture
-def studio(app, models_dir, tmp_path, monkeypatch):
+def studio(app, tiny_registry, tmp_path, monkeypatch):
     """The app with an empty runs folder and a private copy of the tiny registry (runs get saved into it)."""
     from pages import _ui
 
     runs = tmp_path / "runs"
-    models = shutil.copytree(models_dir, tmp_path / "models")
+    models = shutil.copytree(tiny_registry, tmp_path / "models")
     monkeypatch.setenv("IMGREC_RUNS_DIR", str(runs))
     monkeypatch.setenv("IMGREC_MODELS_DIR", str(models))
     _ui.model_cards.clear()
