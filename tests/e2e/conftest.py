@@ -14,14 +14,25 @@ import pytest
 
 from tests.support import browser, server
 
+_MISSING_CHROMIUM = pytest.StashKey[str]()
+
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(request):
     """The Chromium binary; when it is missing, fails each browser test with how to get it."""
     reason = browser.missing_chromium()
     if reason:
-        pytest.fail(reason[0].upper() + reason[1:] + ".", pytrace=False)
+        request.config.stash[_MISSING_CHROMIUM] = reason
+        pytest.fail(reason, pytrace=False)
     return browser.chromium_path()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    # Once, in full, at the end: the errors above are one per test and the short summary cuts them.
+    reason = config.stash.get(_MISSING_CHROMIUM, None)
+    if reason:
+        terminalreporter.section("browser tests did not run", red=True, bold=True)
+        terminalreporter.line(reason)
 
 
 def app_environment(models, cache, runs):

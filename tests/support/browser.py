@@ -21,9 +21,9 @@ def missing_chromium():
     path = chromium_path()
     if os.access(path, os.X_OK) and path.is_file():
         return None
-    return (f"the browser tests (tests/e2e) need Chromium at {path}, which is missing: install Debian's package "
-            "(`sudo apt-get install chromium`; `make test` does it when run as root), or leave the browser "
-            "tests out with `-m 'not e2e'` (as `make test-fast` does)")
+    return (f"Chromium is missing at {path}, so the browser tests (tests/e2e) cannot run: install Debian's "
+            "package (`sudo apt-get install chromium`; `make test` does it when run as root), or leave the "
+            "browser tests out with `-m 'not e2e'` (as `make test-fast` does).")
 
 
 def wait_for_app(tab, timeout=90_000):
