@@ -95,6 +95,7 @@ def test_bad_image_file_is_one_line(fresh_registry, tmp_path, capsys):
     assert code == 2 and "not a PNG, JPEG" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_subprocess_error_has_no_tensorflow_noise(fresh_registry, tmp_path):
     # The real command line: TensorFlow's start-up banner must not reach the user's stderr.
     fake = tmp_path / "fake.png"
@@ -105,6 +106,7 @@ def test_subprocess_error_has_no_tensorflow_noise(fresh_registry, tmp_path):
     assert process.stderr.strip().count("\n") == 0 and process.stderr.startswith("error:")
 
 
+@pytest.mark.slow
 def test_runs_contract_through_the_main_cli(fresh_registry, tmp_path, monkeypatch, capsys):
     from imgrec import jobs
 

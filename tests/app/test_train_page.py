@@ -86,6 +86,7 @@ def test_the_augmentation_preview_shows_what_the_model_will_see(studio):
     assert len(images) == 1 and "three random versions" in images[0].captions[0]
 
 
+@pytest.mark.slow
 def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     at = open_train(studio)
     widget(at, "selectbox", "cfg-dataset").set_value("digits").run()
@@ -158,6 +159,7 @@ def test_the_optimizer_race_submits_one_run_per_optimizer(studio, monkeypatch):
     assert all(config["max_samples"] == 300 and config["learning_rate"] == 1e-3 for config in submitted)
 
 
+@pytest.mark.slow
 def test_a_search_starts_from_the_form_and_lists_its_trials(studio, monkeypatch):
     from tests.test_search import FakeJobs
 

@@ -5,7 +5,7 @@ import pytest
 from imgrec import datasets, images
 from tests.support.browser import screenshot, wait_for_app
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def no_exception(tab):

@@ -4,7 +4,7 @@ import pytest
 
 from tests.support.browser import screenshot, wait_for_app
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 MODEL_NAME = "e2e-mnist"
 RUN_TIMEOUT_MS = 240_000  # A worker loads TensorFlow, trains and evaluates on 10,000 images; slow on a busy 2-core box.
