@@ -1,5 +1,6 @@
-"""The test machinery itself: a missing browser fails the browser tests loudly, and builders restore what they set."""
+"""The test machinery itself: a missing browser fails loudly, builders restore what they set, no test imports bench."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -24,3 +25,14 @@ def test_registry_at_restores_the_environment(tmp_path, monkeypatch):
     with registries.registry_at(tmp_path):
         assert paths.models_dir() == tmp_path
     assert os.environ["IMGREC_MODELS_DIR"] == "before"
+
+
+def test_no_test_imports_the_benchmarks():
+    importers = []
+    for path in sorted((paths.REPO_ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name == "bench" or name.startswith("bench.") for name in names):
+                importers.append(f"{path.relative_to(paths.REPO_ROOT)}:{node.lineno}")
+    assert importers == []
