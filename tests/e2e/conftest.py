@@ -43,7 +43,7 @@ def app_environment(models, cache, runs):
 
 @pytest.fixture(scope="session")
 def tiny_server(chromium, tiny_registry, tmp_path_factory):
-    """The app over a private copy of the tiny registry (runs get saved into it) and an empty runs folder."""
+    """The app over a private copy of the tiny registry (the training flow saves a model into it) and no runs."""
     scratch = tmp_path_factory.mktemp("e2e-tiny")
     models = shutil.copytree(tiny_registry, scratch / "models")
     # The ImageNet model is built on first use: share the checkout's cache rather than build it again.
@@ -79,7 +79,7 @@ def chromium_browser(chromium):
 
 
 @pytest.fixture(scope="session")
-def seen():
+def debug_screenshots():
     """Where the tests of behaviour save what they saw, for a person debugging them (ignored by git)."""
     return pathlib.Path(__file__).resolve().parent / "screenshots"
 

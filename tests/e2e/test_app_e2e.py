@@ -20,16 +20,16 @@ def charts(tab, at_least=0):
     return found
 
 
-def test_home_links_to_the_pages(tiny_server, page, seen):
+def test_home_links_to_the_pages(tiny_server, page, debug_screenshots):
     page.goto(tiny_server + "/")
     wait_for_app(page)
     page.get_by_text("How does a computer recognise an image?").wait_for()
     assert page.locator("[data-testid='stPageLink']").count() >= 3
     no_exception(page)
-    screenshot(page, seen, "home")
+    screenshot(page, debug_screenshots, "home")
 
 
-def test_predict_recognises_an_uploaded_photo_and_explains_it(tiny_server, page, seen, tmp_path):
+def test_predict_recognises_an_uploaded_photo_and_explains_it(tiny_server, page, debug_screenshots, tmp_path):
     photo = tmp_path / "coffee.png"
     photo.write_bytes(images.encode_png(datasets.load_sample("photos-coffee")))
     # A deep link as a teacher would share it; the first request to this server, so it also
@@ -45,7 +45,7 @@ def test_predict_recognises_an_uploaded_photo_and_explains_it(tiny_server, page,
     assert "espresso" in charts(page, 2).first.inner_text()  # the top-k bars name it
     assert charts(page).count() == 2
     no_exception(page)
-    screenshot(page, seen, "predict")
+    screenshot(page, debug_screenshots, "predict")
     # Clicking the second bar explains that class instead of the winner.
     second = charts(page).first.locator("g.point path").nth(1)
     second.click(force=True)
@@ -55,7 +55,7 @@ def test_predict_recognises_an_uploaded_photo_and_explains_it(tiny_server, page,
     no_exception(page)
 
 
-def test_feature_maps_and_attention_show_their_charts(tiny_server, page, seen):
+def test_feature_maps_and_attention_show_their_charts(tiny_server, page, debug_screenshots):
     page.goto(tiny_server + "/feature-maps?model=tiny-cnn&sample=mnist-03")
     wait_for_app(page)
     page.get_by_text("Check one number by hand", exact=True).wait_for()
@@ -64,10 +64,10 @@ def test_feature_maps_and_attention_show_their_charts(tiny_server, page, seen):
         page.locator(f".st-key-{key} [data-testid='stPlotlyChart']").wait_for()
     assert charts(page).count() == 6
     no_exception(page)
-    screenshot(page, seen, "feature-maps", screens=4)
+    screenshot(page, debug_screenshots, "feature-maps", screens=4)
     page.goto(tiny_server + "/attention?model=tiny-vit&sample=mnist-03")
     wait_for_app(page)
     page.get_by_text("How far does each head look?", exact=True).wait_for()
     assert charts(page, 4).count() == 4
     no_exception(page)
-    screenshot(page, seen, "attention", screens=4)
+    screenshot(page, debug_screenshots, "attention", screens=4)

@@ -21,14 +21,14 @@ def set_number(tab, label, value):
     wait_for_app(tab)
 
 
-def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, seen):
+def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, debug_screenshots):
     page.goto(tiny_server + "/train")
     wait_for_app(page)
     page.get_by_role("button", name="Start training").wait_for()
     set_number(page, "Training samples (0 = all)", 300)
     set_number(page, "Epochs", 1)
     set_number(page, "Batch size", 16)
-    screenshot(page, seen, "train-form", screens=1)
+    screenshot(page, debug_screenshots, "train-form", screens=1)
     page.get_by_role("button", name="Start training").click()
     wait_for_app(page)
     # The live view: the run's header and its cancel button while it is queued, starting or training.
@@ -36,7 +36,7 @@ def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, seen):
     assert "run=" in page.url
     live = page.get_by_role("button", name="Cancel run")
     if live.count():
-        screenshot(page, seen, "train-live", screens=1)
+        screenshot(page, debug_screenshots, "train-live", screens=1)
     # The curve appears (live, or with the results if the run was quicker than a poll), then the results.
     page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=RUN_TIMEOUT_MS)
     page.get_by_test_id("stMetric").filter(has_text="Test accuracy").wait_for(timeout=RUN_TIMEOUT_MS)
@@ -44,7 +44,7 @@ def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, seen):
     wait_for_app(page)
     assert page.locator("[data-testid='stPlotlyChart']").count() >= 4  # curves, confusion, per class, ROC
     no_exception(page)
-    screenshot(page, seen, "train-results", screens=4)
+    screenshot(page, debug_screenshots, "train-results", screens=4)
     # Save it under a name; it is listed on /models at once.
     name_box = page.get_by_role("textbox", name="Model name")
     name_box.fill(MODEL_NAME)
@@ -58,11 +58,11 @@ def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, seen):
     # The page opens on the model just saved: its title is "cnn on mnist" (the tiny models' are "Tiny ...").
     page.get_by_role("heading", name="cnn on mnist").wait_for()
     no_exception(page)
-    screenshot(page, seen, "models-saved", screens=1)
+    screenshot(page, debug_screenshots, "models-saved", screens=1)
     # And predict with it: the session's chosen model follows to /predict.
     page.get_by_test_id("stSidebarNav").get_by_text("Predict").click()
     wait_for_app(page)
     page.get_by_text("Grad-CAM for").first.wait_for()
     assert f"model={MODEL_NAME}" in page.url
     no_exception(page)
-    screenshot(page, seen, "predict-saved", screens=1)
+    screenshot(page, debug_screenshots, "predict-saved", screens=1)
