@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run test setup setup-dev data models-cache bench lint clean
+.PHONY: run test test-fast setup setup-dev data browser screenshots models-cache bench lint clean
 
 run: setup
 	-@$(MAKE) --no-print-directory data
@@ -16,7 +16,12 @@ run: setup
 
 test: setup-dev
 	-@$(MAKE) --no-print-directory data
+	-@$(MAKE) --no-print-directory browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The inner loop: every test but those marked slow (over a few seconds) or e2e (a real browser).
+test-fast: setup-dev
+	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 setup: $(RUNTIME_STAMP)
 
@@ -38,6 +43,15 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 data: setup
 	@bash scripts/fetch_data.sh || echo "make data: some sources were unavailable (see above); the app falls back to the shipped subsets."
 	$(PY) -m imgrec data --fetch || true
+
+# Best effort: Debian's chromium for the browser tests (tests/e2e); never fatal. Without it they fail and say why.
+browser:
+	@[ -x "$${IMGREC_CHROMIUM:-/usr/bin/chromium}" ] || bash scripts/apt_install.sh chromium \
+		|| echo "make browser: the browser tests (tests/e2e) will fail without Chromium; 'make test-fast' leaves them out."
+
+# The README's screenshots, taken from the shipped models, written to docs/screenshots/.
+screenshots: setup-dev models-cache
+	$(PY) -m pytest -p no:cacheprovider tests/e2e/test_readme_screenshots.py --update-screenshots
 
 # Builds the ImageNet model into the cache so the first visitor does not wait for it.
 models-cache: setup

@@ -300,6 +300,7 @@ def _reference_gradcam(model, image, class_index, layer_name):
 SHIPPED = ("mnist-cnn", "fashion-cnn", "mnist-crnn", "mnist-rnn", "mnist-vit")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_applicable_explainer_runs_on_the_shipped_models(name, monkeypatch):
     from imgrec import registry

@@ -19,7 +19,6 @@ import keras
 import numpy as np
 import pytest
 from keras.src.saving import serialization_lib
-from PIL import Image
 
 from imgrec import __main__ as cli
 from imgrec import architectures, datasets, registry
@@ -411,13 +410,6 @@ def test_bad_cards_are_refused_and_do_not_break_the_list(models, card_text, mess
     assert [card.name for card in registry.list_models() if card.name in ("good", "card-test")] == ["good"]
 
 
-@pytest.fixture
-def digit_png(tmp_path):
-    path = tmp_path / "digit.png"
-    Image.fromarray(np.zeros((28, 28), np.uint8)).save(path)
-    return path
-
-
 @pytest.mark.parametrize(
     ("name", "message"),
     [
@@ -432,14 +424,14 @@ def digit_png(tmp_path):
         ("deep-card", "nested too deeply"),
     ],
 )
-def test_cli_predict_refuses_with_exit_2_and_one_line(models, tmp_path, monkeypatch, digit_png, capsys, name,
+def test_cli_predict_refuses_with_exit_2_and_one_line(models, tmp_path, monkeypatch, digit_png_file, capsys, name,
                                                      message):
     install(models, "h5-inside", b"\x89HDF\r\n\x1a\n" + bytes(100))
     install(models, "lambda-model", marker_lambda_model(tmp_path, monkeypatch, tmp_path / "lambda.keras"))
     install(models, "deep-card", good_bytes(models))
     (models / "deep-card.json").write_bytes(b"{" + b'"a":{' * 100_000 + b"}" * 100_001)
 
-    code = cli.main(["predict", "--model", name, str(digit_png)])
+    code = cli.main(["predict", "--model", name, str(digit_png_file)])
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
     lines = captured.err.splitlines()

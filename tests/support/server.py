@@ -1,0 +1,64 @@
+"""The real app as a subprocess: `streamlit run streamlit_app.py` on a free loopback port.
+
+One implementation for the end-to-end tests and the benchmarks that drive the real app
+(bench/load.py, bench/studio.py). It lives with the tests because it is test machinery,
+and the benchmarks run from the same checkout; the tests never import `bench`.
+"""
+
+import contextlib
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    """Returns a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(environment, log_path, *, python=None, startup_timeout=60, stop_timeout=10):
+    """Runs `streamlit run streamlit_app.py` on a free loopback port; yields its URL once healthy.
+
+    Args:
+        environment: the server's environment variables (e.g. IMGREC_MODELS_DIR).
+        log_path: file that receives the server's output, quoted when it fails to start.
+        python: interpreter to run Streamlit with. Defaults to this one.
+        startup_timeout: seconds to wait for `/_stcore/health`. Defaults to `60`.
+        stop_timeout: seconds between terminate and kill on the way out. Defaults to `10`.
+
+    Raises:
+        RuntimeError: when the server exits or is not healthy within `startup_timeout`.
+    """
+    port = free_port()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [python or sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"The app server did not start:\n{pathlib.Path(log_path).read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=stop_timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
