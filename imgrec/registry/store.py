@@ -41,6 +41,11 @@ def _locked(folder, exclusive=True):
     return atomic.locked(folder / ".lock", exclusive=exclusive)
 
 
+def locked_registry():
+    """Holds the registry folder's exclusive lock (re-entrant), so a check and the save it allows are one step."""
+    return _locked(paths.models_dir().resolve())
+
+
 def _read_card(card_path, name):
     """Returns the `ModelCard` stored at `card_path` for model `name`; refuses a malformed one in one sentence."""
     try:
