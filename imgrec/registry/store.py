@@ -297,6 +297,8 @@ def delete(name):
         RegistryError: for shipped (protected) models; ModelNotFound when absent.
     """
     card_path, model_path = _paths(name)
+    if name in BUILT_MODELS:  # Protected whether or not it is built yet.
+        raise RegistryError(f"Model {name!r} is a shipped model and cannot be deleted.")
     with _locked(card_path.parent):
         model_card = _read_card(card_path, name)
         if is_protected(model_card):
