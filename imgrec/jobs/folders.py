@@ -43,6 +43,9 @@ CANCEL_FILE = "cancel"
 LOG_FILE = "worker.log"
 TENSORBOARD_DIR = "tb"
 LOCK_FILE = ".lock"
+DAMAGED_SUFFIX = ".damaged"
+DAMAGED_REASON = ("The run's status.json was missing or damaged, so how it ended is unknown; its files are kept "
+                  "for inspection.")
 
 
 def validate_run_id(run_id):
@@ -126,3 +129,32 @@ def finish(folder, state, status, reason, **extra):
     if state.get("started"):
         state["seconds"] = round(now - state["started"], 3)
     write_json(folder / STATUS_FILE, state)
+
+
+def mark_damaged(root):
+    """Marks each run folder whose status file is missing or unreadable as failed, so every run has a state.
+
+    A damaged status file is kept beside the new one as `status.json.damaged`. Call under the lock.
+
+    Returns:
+        The ids of the runs marked.
+    """
+    marked = []
+    try:
+        entries = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return marked
+    for entry in entries:
+        if not RUN_ID_PATTERN.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
+            continue
+        folder = pathlib.Path(entry.path)
+        state = atomic.read_json(folder / STATUS_FILE)
+        if state is not None and state.get("status") in STATES:
+            continue
+        if (folder / STATUS_FILE).is_file():
+            os.replace(folder / STATUS_FILE, folder / (STATUS_FILE + DAMAGED_SUFFIX))
+        created = entry.stat().st_mtime
+        write_json(folder / STATUS_FILE, {"status": FAILED, "reason": DAMAGED_REASON, "pid": None, "created": created,
+                                          "started": None, "finished": time.time(), "time_limit": None})
+        marked.append(entry.name)
+    return marked
