@@ -16,21 +16,14 @@ import pytest
 from imgrec import __main__ as cli
 from imgrec import registry
 from tests.support import hostile
-from tests.support.hostile import assert_one_sentence, assert_registry_healthy, good_card, install, refused
+from tests.support.hostile import assert_one_sentence, good_card, install, refused
 
 
 @pytest.fixture(autouse=True)
 def models(hostile_files, tmp_path, monkeypatch):
     """A fresh registry folder per test holding `good`, and an armed marker; afterwards the registry must be healthy."""
-    folder = tmp_path / "models"
-    folder.mkdir()
-    for path in hostile_files.good_folder().iterdir():
-        (folder / path.name).write_bytes(path.read_bytes())
-    monkeypatch.setenv("IMGREC_MODELS_DIR", str(folder))
-    monkeypatch.setenv(hostile.MARKER_VARIABLE, str(tmp_path / "marker"))
-    yield folder
-    assert_registry_healthy()
-    assert not (tmp_path / "marker").exists(), "a hostile model ran code"
+    yield hostile.registry_holding_good(hostile_files, tmp_path, monkeypatch)
+    hostile.assert_nothing_ran(tmp_path)
 
 
 def good_bytes(models):

@@ -17,7 +17,7 @@ import pytest
 
 from imgrec import cli, export, metrics, registry
 from tests.support import hostile, notebook_models
-from tests.support.hostile import assert_one_sentence, assert_registry_healthy, refused
+from tests.support.hostile import assert_one_sentence, refused
 
 CLASS_NAMES = list(notebook_models.CLASS_NAMES)
 
@@ -25,17 +25,10 @@ CLASS_NAMES = list(notebook_models.CLASS_NAMES)
 @pytest.fixture
 def models(hostile_files, tmp_path, monkeypatch):
     """A registry holding `good` for this test, an armed marker, no quotas in the way; checked healthy after."""
-    folder = tmp_path / "models"
-    folder.mkdir()
-    for path in hostile_files.good_folder().iterdir():
-        (folder / path.name).write_bytes(path.read_bytes())
-    monkeypatch.setenv("IMGREC_MODELS_DIR", str(folder))
-    monkeypatch.setenv(hostile.MARKER_VARIABLE, str(tmp_path / "marker"))
     for variable in ("IMGREC_MAX_IMPORTED_MODELS", "IMGREC_MAX_IMPORTS_PER_SESSION"):
         monkeypatch.delenv(variable, raising=False)
-    yield folder
-    assert_registry_healthy()
-    assert not (tmp_path / "marker").exists(), "a hostile model ran code"
+    yield hostile.registry_holding_good(hostile_files, tmp_path, monkeypatch)
+    hostile.assert_nothing_ran(tmp_path)
 
 
 @pytest.fixture(scope="module")

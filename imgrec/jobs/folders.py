@@ -91,19 +91,24 @@ def new_run_id(root):
 
 def scan(root):
     """Returns `[(run_id, folder, status)]` for every readable run folder (unordered)."""
-    runs = []
+    return [run for run in _run_folders(root) if run[2] is not None]
+
+
+def _run_folders(root):
+    """Yields `(run_id, folder, status or None)` for every real folder in `root` named like a run.
+
+    The status is None when `status.json` is missing, unreadable or names no known state.
+    """
     try:
         entries = list(os.scandir(root))
     except (FileNotFoundError, NotADirectoryError):
-        return runs
+        return
     for entry in entries:
         if not RUN_ID_PATTERN.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
             continue
         folder = pathlib.Path(entry.path)
         state = atomic.read_json(folder / STATUS_FILE)
-        if state is not None and state.get("status") in STATES:
-            runs.append((entry.name, folder, state))
-    return runs
+        yield entry.name, folder, state if state is not None and state.get("status") in STATES else None
 
 
 def oldest_first(runs):
@@ -140,21 +145,13 @@ def mark_damaged(root):
         The ids of the runs marked.
     """
     marked = []
-    try:
-        entries = list(os.scandir(root))
-    except (FileNotFoundError, NotADirectoryError):
-        return marked
-    for entry in entries:
-        if not RUN_ID_PATTERN.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
-            continue
-        folder = pathlib.Path(entry.path)
-        state = atomic.read_json(folder / STATUS_FILE)
-        if state is not None and state.get("status") in STATES:
+    for run_id, folder, state in _run_folders(root):
+        if state is not None:
             continue
         if (folder / STATUS_FILE).is_file():
             os.replace(folder / STATUS_FILE, folder / (STATUS_FILE + DAMAGED_SUFFIX))
-        created = entry.stat().st_mtime
-        write_json(folder / STATUS_FILE, {"status": FAILED, "reason": DAMAGED_REASON, "pid": None, "created": created,
-                                          "started": None, "finished": time.time(), "time_limit": None})
-        marked.append(entry.name)
+        write_json(folder / STATUS_FILE, {"status": FAILED, "reason": DAMAGED_REASON, "pid": None,
+                                          "created": folder.stat().st_mtime, "started": None, "finished": time.time(),
+                                          "time_limit": None})
+        marked.append(run_id)
     return marked

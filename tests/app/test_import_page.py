@@ -12,7 +12,7 @@ import pytest
 from imgrec import registry
 from tests.app.conftest import REPO, TIMEOUT
 from tests.support import hostile, notebook_models
-from tests.support.hostile import assert_one_sentence, assert_registry_healthy
+from tests.support.hostile import assert_one_sentence
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -26,13 +26,8 @@ def page(hostile_files, tmp_path, monkeypatch):
 
     from pages._ui import models as ui_models
 
-    folder = tmp_path / "models"
-    folder.mkdir()
-    for path in hostile_files.good_folder().iterdir():
-        (folder / path.name).write_bytes(path.read_bytes())
-    monkeypatch.setenv("IMGREC_MODELS_DIR", str(folder))
+    hostile.registry_holding_good(hostile_files, tmp_path, monkeypatch)
     monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv(hostile.MARKER_VARIABLE, str(tmp_path / "marker"))
     for variable in ("IMGREC_MAX_IMPORTED_MODELS", "IMGREC_MAX_IMPORTS_PER_SESSION"):
         monkeypatch.delenv(variable, raising=False)
     ui_models.model_cards.clear()
@@ -43,8 +38,7 @@ def page(hostile_files, tmp_path, monkeypatch):
     assert not at.exception, at.exception
     yield at
     ui_models.model_cards.clear()
-    assert_registry_healthy()
-    assert not (tmp_path / "marker").exists(), "a hostile model ran code"
+    hostile.assert_nothing_ran(tmp_path)
 
 
 def submit(at, file_name, data, name, *, dataset=None, class_names=None):

@@ -318,6 +318,23 @@ class HostileFiles:
         return self._built[case.name]
 
 
+def registry_holding_good(hostile_files, tmp_path, monkeypatch):
+    """Points the registry at a fresh folder holding only `good` and arms the marker; returns the folder."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for path in hostile_files.good_folder().iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setenv("IMGREC_MODELS_DIR", str(folder))
+    monkeypatch.setenv(MARKER_VARIABLE, str(tmp_path / "marker"))
+    return folder
+
+
+def assert_nothing_ran(tmp_path):
+    """After a test: the registry is healthy and no hostile code wrote the marker `registry_holding_good` armed."""
+    assert_registry_healthy()
+    assert not (tmp_path / "marker").exists(), "a hostile model ran code"
+
+
 def assert_registry_healthy(good="good"):
     """Keras is still in safe mode, and a good model still loads and predicts."""
     # None is Keras's default (safe); False would mean enable_unsafe_deserialization() ran.
