@@ -94,7 +94,8 @@ def check_quotas(session_imports=None):
     """
     if session_imports is not None and session_imports >= max_imports_per_session():
         raise RegistryError(f"This session has imported {session_imports} models, the most one visitor may "
-                            "(IMGREC_MAX_IMPORTS_PER_SESSION); delete one you no longer need or ask the teacher.")
+                            "(IMGREC_MAX_IMPORTS_PER_SESSION); ask the teacher to import more with `python -m imgrec "
+                            "import`.")
     count, limit = len(imported_models()), max_imported_models()
     if count >= limit:
         raise RegistryError(f"The server holds {count} imported models, its limit (IMGREC_MAX_IMPORTED_MODELS is "
