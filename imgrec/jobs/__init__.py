@@ -9,6 +9,8 @@ the folder (`folders` describes its files). The modules:
 - `queue`: the state machine (submit, pump, recover, status, list, cancel, wait, delete).
 - `worker`: what runs in the worker process; `tensorboard`: its TensorBoard logs.
 - `results`: the test results a run writes, and its model, checked before use.
+- `quota`: the runs folder's disk limit (`IMGREC_RUNS_MAX_MB`), pruning the oldest finished
+  runs, and their log `runs/pruned.log`.
 
 Importing this package is cheap (no TensorFlow): listing and polling runs must stay fast in
 the web server and on the command line. `python -m imgrec runs ...` is its command line.
@@ -19,6 +21,7 @@ from imgrec.jobs.folders import (
     CANCEL_FILE,
     CANCELLED,
     CONFIG_FILE,
+    DAMAGED_REASON,
     DONE,
     FAILED,
     FINISHED_STATES,
@@ -49,6 +52,7 @@ from imgrec.jobs.queue import (
     submit,
     wait,
 )
+from imgrec.jobs.quota import PRUNE_LOG, pruned_log
 from imgrec.jobs.results import load_run_model, model_bytes, save_run_as_model
 from imgrec.jobs.settings import (
     CANCEL_GRACE,
@@ -64,11 +68,10 @@ from imgrec.jobs.worker import MEMORY_REASON, NAN_REASON, StopCheck, failure_rea
 from imgrec.paths import runs_dir
 
 __all__ = [
-    "CANCEL_FILE", "CANCEL_GRACE", "CANCELLED", "CONFIG_FILE", "DEFAULT_TIME_LIMIT", "DIED_REASON", "DONE", "FAILED",
-    "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE", "MODEL_FILE",
-    "NAN_REASON", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING", "STATES", "STATUS_FILE", "TENSORBOARD_DIR",
-    "TIME_LIMIT_GRACE", "JobError", "StopCheck", "cancel", "cancel_requested", "delete_run", "failure_reason",
-    "list_runs", "load_run_model", "max_runs", "model_bytes", "pump", "read_config", "read_metrics", "recover",
-    "result", "runs_dir", "save_run_as_model", "status", "submit", "threads_per_run", "time_limit", "validate_run_id",
-    "wait",
+    "CANCEL_FILE", "CANCEL_GRACE", "CANCELLED", "CONFIG_FILE", "DAMAGED_REASON", "DEFAULT_TIME_LIMIT", "DIED_REASON",
+    "DONE", "FAILED", "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE",
+    "MODEL_FILE", "NAN_REASON", "PRUNE_LOG", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING", "STATES",
+    "STATUS_FILE", "TENSORBOARD_DIR", "TIME_LIMIT_GRACE", "JobError", "StopCheck", "cancel", "cancel_requested",
+    "delete_run", "failure_reason", "list_runs", "load_run_model", "max_runs", "model_bytes", "pruned_log", "pump", "read_config", "read_metrics", "recover", "result", "runs_dir",
+    "save_run_as_model", "status", "submit", "threads_per_run", "time_limit", "validate_run_id", "wait",
 ]

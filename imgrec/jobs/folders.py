@@ -43,6 +43,9 @@ CANCEL_FILE = "cancel"
 LOG_FILE = "worker.log"
 TENSORBOARD_DIR = "tb"
 LOCK_FILE = ".lock"
+DAMAGED_SUFFIX = ".damaged"
+DAMAGED_REASON = ("The run's status.json was missing or damaged, so how it ended is unknown; its files are kept "
+                  "for inspection.")
 
 
 def validate_run_id(run_id):
@@ -88,19 +91,24 @@ def new_run_id(root):
 
 def scan(root):
     """Returns `[(run_id, folder, status)]` for every readable run folder (unordered)."""
-    runs = []
+    return [run for run in _run_folders(root) if run[2] is not None]
+
+
+def _run_folders(root):
+    """Yields `(run_id, folder, status or None)` for every real folder in `root` named like a run.
+
+    The status is None when `status.json` is missing, unreadable or names no known state.
+    """
     try:
         entries = list(os.scandir(root))
     except (FileNotFoundError, NotADirectoryError):
-        return runs
+        return
     for entry in entries:
         if not RUN_ID_PATTERN.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
             continue
         folder = pathlib.Path(entry.path)
         state = atomic.read_json(folder / STATUS_FILE)
-        if state is not None and state.get("status") in STATES:
-            runs.append((entry.name, folder, state))
-    return runs
+        yield entry.name, folder, state if state is not None and state.get("status") in STATES else None
 
 
 def oldest_first(runs):
@@ -126,3 +134,24 @@ def finish(folder, state, status, reason, **extra):
     if state.get("started"):
         state["seconds"] = round(now - state["started"], 3)
     write_json(folder / STATUS_FILE, state)
+
+
+def mark_damaged(root):
+    """Marks each run folder whose status file is missing or unreadable as failed, so every run has a state.
+
+    A damaged status file is kept beside the new one as `status.json.damaged`. Call under the lock.
+
+    Returns:
+        The ids of the runs marked.
+    """
+    marked = []
+    for run_id, folder, state in _run_folders(root):
+        if state is not None:
+            continue
+        if (folder / STATUS_FILE).is_file():
+            os.replace(folder / STATUS_FILE, folder / (STATUS_FILE + DAMAGED_SUFFIX))
+        write_json(folder / STATUS_FILE, {"status": FAILED, "reason": DAMAGED_REASON, "pid": None,
+                                          "created": folder.stat().st_mtime, "started": None, "finished": time.time(),
+                                          "time_limit": None})
+        marked.append(run_id)
+    return marked

@@ -16,7 +16,7 @@ import signal
 import time
 
 from imgrec import atomic
-from imgrec.jobs import errors, folders, processes, settings
+from imgrec.jobs import errors, folders, processes, quota, settings
 
 DIED_REASON = "The worker process died (killed or crashed)."
 CONFIG_SUMMARY_KEYS = ("architecture", "dataset", "epochs", "max_samples", "batch_size", "optimizer", "learning_rate")
@@ -123,6 +123,7 @@ def submit(config, *, runs_dir=None):
         waiting = sum(1 for _, _, state in folders.scan(root) if state["status"] == folders.QUEUED)
         if waiting >= settings.MAX_QUEUED:
             raise errors.JobError(f"The queue is full ({waiting} runs waiting); try again when some have finished.")
+        quota.make_room(root)  # Prunes the oldest finished runs, or refuses when only unfinished ones fill it.
         run_id = folders.new_run_id(root)
         # Built under a hidden name and renamed whole, so nobody ever sees half a run folder.
         staging = root / f".tmp-{run_id}"
@@ -166,20 +167,24 @@ def recover(*, runs_dir=None):
     """Cleans up after a crash or restart; call once when the app or a service starts.
 
     Marks runs left "running" by a dead process as failed ("The worker process died (killed
-    or crashed).", or cancelled when a cancel was pending), removes temporary files and
-    half-built or half-deleted run folders, then starts queued runs.
+    or crashed).", or cancelled when a cancel was pending) and runs whose status file is
+    damaged as failed (`folders.DAMAGED_REASON`), removes temporary files and half-built or
+    half-deleted run folders, prunes the oldest finished runs when the folder is over its
+    quota (`quota.make_room`), then starts queued runs.
 
     Args:
         runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
 
     Returns:
-        `{"ended": [ids], "started": [ids], "removed": count of temporary files and folders}`.
+        `{"ended": [ids], "started": [ids], "removed": count of temporary files and folders,
+        "damaged": [ids], "pruned": [ids]}`.
     """
     root = folders.root_of(runs_dir)
     if not root.is_dir():
-        return {"ended": [], "started": [], "removed": 0}
+        return {"ended": [], "started": [], "removed": 0, "damaged": [], "pruned": []}
     removed = 0
     with folders.locked(root):
+        damaged = folders.mark_damaged(root)
         ended, started = _pump_locked(root)
         for entry in os.scandir(root):
             if entry.name.startswith((".tmp-", ".deleting-")) and not entry.is_symlink():
@@ -192,7 +197,8 @@ def recover(*, runs_dir=None):
             for temp in folder.glob(".*.tmp"):
                 temp.unlink(missing_ok=True)
                 removed += 1
-    return {"ended": ended, "started": started, "removed": removed}
+        pruned = quota.make_room(root, refuse=False)
+    return {"ended": ended, "started": started, "removed": removed, "damaged": damaged, "pruned": pruned}
 
 
 def _public_status(run_id, state, queued):

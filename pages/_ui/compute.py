@@ -229,6 +229,21 @@ def run_mistakes(run_id, sha256, dataset, indices):
     return mistakes.explain_cases(_run_model(run_id, sha256), data.x_test, data.y_test, indices, data.class_names)
 
 
+def import_model(data, file_name, name, dataset, class_names, preprocessing, session_imports):
+    """Imports an uploaded `.keras` file: checked, measured on its dataset's test split if one is named, saved.
+
+    Not cached: it writes. Takes plain values (bytes, strings, a tuple of class names or None,
+    a count) and returns the saved `registry.ModelCard`.
+
+    Raises:
+        registry.RegistryError: one sentence saying why the model was refused.
+    """
+    checked = registry.check_import(data, name, dataset=dataset, class_names=class_names, preprocessing=preprocessing,
+                                    file_name=file_name, session_imports=session_imports)
+    report = metrics.evaluate(checked.model, dataset) if dataset is not None else None
+    return registry.save_import(checked, report)
+
+
 def save_run_as_model(run_id, name):
     """Saves a finished run's model in the registry (it loads the model to check it); returns the saved card.
 

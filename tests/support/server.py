@@ -37,6 +37,17 @@ def streamlit_server(environment, log_path, *, python=None, startup_timeout=60, 
     Raises:
         RuntimeError: when the server exits or is not healthy within `startup_timeout`.
     """
+    with streamlit_process(environment, log_path, python=python, startup_timeout=startup_timeout,
+                           stop_timeout=stop_timeout) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def streamlit_process(environment, log_path, *, python=None, startup_timeout=60, stop_timeout=10):
+    """`streamlit_server`, yielding `(url, process)`: for a test that kills the server itself.
+
+    A server killed inside the block is left as it is on the way out (it is reaped, not signalled).
+    """
     port = free_port()
     with open(log_path, "w") as log:
         process = subprocess.Popen(
@@ -46,19 +57,29 @@ def streamlit_server(environment, log_path, *, python=None, startup_timeout=60, 
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"The app server did not start:\n{pathlib.Path(log_path).read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield url
+        wait_until_healthy(url, process, log_path, startup_timeout)
+        yield url, process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=stop_timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_until_healthy(url, process, log_path, timeout):
+    """Polls `/_stcore/health` until it answers 200.
+
+    Raises:
+        RuntimeError: when the server exits, or is not healthy within `timeout` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            if response.status == 200:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"The app server did not start:\n{pathlib.Path(log_path).read_text()[-3000:]}")
+        time.sleep(0.2)
