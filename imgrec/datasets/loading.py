@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imgrec.datasets import catalog, formats, sources
+from imgrec.datasets import catalog, formats, shapes, sources
 
 _Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -67,6 +67,8 @@ def _read_source_cached(kind: str, base: str, stamp: tuple) -> _Arrays:
         x_train, y_train, x_test, y_test = _read_mnist_5k(files["file"])
     elif kind == "sklearn":
         x_train, y_train, x_test, y_test = _read_digits()
+    elif kind == "generated":
+        (x_train, y_train, _), (x_test, y_test, _) = shapes.train_split(), shapes.test_split()
     else:
         raise AssertionError(f"cannot read source kind {kind}")
     return _read_only(*_check_arrays(base, x_train, y_train, x_test, y_test))
