@@ -1,4 +1,4 @@
-"""The CLI contract: models, predict, evaluate, train, data, export; user errors exit 2 with one line."""
+"""The CLI contract: models, predict, evaluate, train, data, export, trust, localisation; user errors exit 2 with one line."""
 
 import json
 import subprocess
@@ -64,7 +64,44 @@ def test_data_lists_every_dataset(capsys):
     code, out, _ = run(capsys, "data", "--json")
     rows = json.loads(out)
     assert code == 0
-    assert {"mnist", "fashion-mnist", "digits", "mnist-5k", "cifar10"} <= {row["name"] for row in rows}
+    assert {"mnist", "fashion-mnist", "digits", "mnist-5k", "cifar10", "shapes"} <= {row["name"] for row in rows}
+    shapes_row = next(row for row in rows if row["name"] == "shapes")
+    assert shapes_row["present_source"].startswith("drawn by imgrec")
+    assert (shapes_row["train_size"], shapes_row["test_size"]) == (16_000, 4_000)
+
+
+def test_trust_json_contract(models_dir, digit_png, capsys):
+    code, out, _ = run(capsys, "trust", "--model", "tiny-cnn", "--method", "gradcam", "--json", str(digit_png))
+    results = json.loads(out)
+    assert code == 0 and len(results) == 1
+    result = results[0]
+    assert list(result) == ["file", "method", "class_index", "deletion_auc", "insertion_auc", "random_deletion_auc",
+                            "random_insertion_auc", "randomization", "verdict"]
+    assert result["file"] == str(digit_png) and result["method"] == "gradcam"
+    # Without --class the top class is explained; the classic CNN's groups from the output down.
+    assert [row["layer"] for row in result["randomization"]] == ["predictions", "conv2", "conv1"]
+    assert all(-1 <= row["spearman"] <= 1 for row in result["randomization"])
+    assert all(0 <= result[key] <= 1 for key in ("deletion_auc", "insertion_auc", "random_deletion_auc",
+                                                 "random_insertion_auc"))
+    assert result["verdict"].endswith(".")
+    code, out, _ = run(capsys, "trust", "--model", "tiny-cnn", "--method", "occlusion", "--class", "3", str(digit_png))
+    assert code == 0 and "occlusion for '3'" in out and "Spearman" in out
+
+
+def test_localisation_json_contract(models_dir, capsys):
+    from imgrec import architectures, registry
+
+    model = architectures.build("cnn-gap", (64, 64, 3), 4, seed=0)
+    registry.save(model, "tiny-shapes", {
+        "architecture": "cnn-gap", "dataset": "shapes",
+        "input": {"shape": [64, 64, 3], "dtype": "float32", "range": [0, 255], "color_mode": "rgb"},
+        "preprocessing": registry.preprocessing_for_dataset("shapes"), "class_names": list(datasets.SHAPES_CLASSES),
+    })
+    code, out, _ = run(capsys, "localisation", "--model", "tiny-shapes", "--method", "gradcam++", "--n", "6", "--json")
+    result = json.loads(out)
+    assert code == 0 and list(result) == ["dataset", "method", "n", "pointing_game", "relevance_mass"]
+    assert result["dataset"] == "shapes" and result["method"] == "gradcam++" and result["n"] == 6
+    assert 0 <= result["pointing_game"] <= 1 and 0 <= result["relevance_mass"] <= 1
 
 
 def test_export_tflite_and_savedmodel(models_dir, tmp_path, capsys):
@@ -88,6 +125,12 @@ def test_export_tflite_and_savedmodel(models_dir, tmp_path, capsys):
         ["train"],
         ["frobnicate"],
         ["predict", "--model"],
+        ["trust", "--model", "tiny-cnn", "--method", "lime", "x.png"],
+        ["trust", "--model", "tiny-cnn", "--method", "rollout", "x.png"],
+        ["trust", "--model", "tiny-cnn", "--method", "gradcam", "--class", "10", "x.png"],
+        ["trust", "--model", "tiny-cnn", "--method", "gradcam", "missing.png"],
+        ["localisation", "--model", "tiny-cnn", "--method", "gradcam"],
+        ["localisation", "--model", "tiny-cnn", "--method", "gradcam", "--n", "0"],
     ],
 )
 def test_user_errors_exit_2_with_one_line(models_dir, capsys, argv):

@@ -94,7 +94,8 @@ def _sample_files() -> dict[str, tuple[catalog.Sample, Path]]:
                     id=f"photos-{key}", title=title, collection="photos", label=None, label_name=None
                 )
                 found[sample.id] = (sample, path)
-    for index, label in enumerate(shapes.sample_labels(_SHAPES_SAMPLES)):
+    for index in range(_SHAPES_SAMPLES):
+        label = shapes.label_of(shapes.TEST_SEED, index)
         label_name = catalog.SHAPES_CLASSES[label]
         sample = catalog.Sample(id=f"shapes-{index:02d}", title=f"Shapes sample {index}: {label_name}",
                                 collection="shapes", label=int(label), label_name=label_name)

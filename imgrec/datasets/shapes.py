@@ -124,8 +124,13 @@ def draw_one(seed, index, label):
     return image, np.asarray(mask.resize((SIZE, SIZE), Image.Resampling.BOX), dtype=np.float32) / 255.0
 
 
+def label_of(seed, index):
+    """Returns the class of image `index` of a split: each run of four images holds the four classes, shuffled."""
+    return int(np.random.default_rng([seed, 2**31, index // len(CLASSES)]).permutation(len(CLASSES))[index % len(CLASSES)])
+
+
 def generate(count, seed, start=0):
-    """Draws `count` images with balanced, shuffled classes.
+    """Draws `count` images, the classes balanced within every four.
 
     Args:
         count: how many images.
@@ -136,18 +141,12 @@ def generate(count, seed, start=0):
         `(images, labels, masks)`: uint8 `(count, 64, 64, 3)`, int64 `(count,)` and float32
         `(count, 64, 64)`.
     """
-    labels = _labels(seed, start + count)[start:]
+    labels = np.array([label_of(seed, index) for index in range(start, start + count)], dtype=np.int64)
     images = np.empty((count, SIZE, SIZE, 3), np.uint8)
     masks = np.empty((count, SIZE, SIZE), np.float32)
     for offset, label in enumerate(labels):
         images[offset], masks[offset] = draw_one(seed, start + offset, int(label))
     return images, labels, masks
-
-
-def _labels(seed, count):
-    # The classes in turn, then shuffled by the seed: every class has count / 4 images (+-1).
-    labels = np.arange(count, dtype=np.int64) % len(CLASSES)
-    return np.random.default_rng([seed, 2**31]).permutation(labels)
 
 
 @functools.lru_cache(maxsize=2)
@@ -196,13 +195,8 @@ def test_with_masks(name="shapes", max_samples=None):
     return images, labels, masks
 
 
-def sample_labels(count):
-    """Returns the labels of the first `count` test images, without drawing any."""
-    return _labels(TEST_SEED, TEST_SIZE)[:count]
-
-
 def sample(index):
     """Draws test image `index` alone: `(image, label, mask)`, the same pixels as in `test_split()`."""
-    label = int(_labels(TEST_SEED, TEST_SIZE)[index])
+    label = label_of(TEST_SEED, index)
     image, mask = draw_one(TEST_SEED, index, label)
     return image, label, mask
