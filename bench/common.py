@@ -11,18 +11,6 @@ def result(name, value, unit, baseline, note=""):
     return {"name": name, "value": value, "unit": unit, "baseline": baseline, "ratio": ratio, "note": note}
 
 
-def median_ms(function, repeats=30, warmup=3):
-    """Median wall time of `function()` in milliseconds after `warmup` untimed calls."""
-    for _ in range(warmup):
-        function()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
-
-
 def interleaved_ms(functions, repeats=30, warmup=3):
     """Median ms of several functions timed in alternation, so machine noise hits all alike."""
     for function in functions:

@@ -81,8 +81,8 @@ class DigitImages:
     def __init__(self, card, seed=0):
         from imgrec import datasets
 
-        self.shape = tuple(card["input"]["shape"])
-        self.preprocessing = dict(card.get("preprocessing") or {"kind": "fit"})
+        self.shape = card.input.shape
+        self.preprocessing = card.preprocessing.to_json()
         self.bases = [datasets.load_sample(f"mnist-{index:02d}") for index in range(10)]
         self.random = np.random.default_rng(seed)
         self.seen = set()
@@ -257,7 +257,9 @@ async def classroom_load(sessions_count, seconds, workdir):
 
     models = copy_models(workdir / "models")
     runs = workdir / "runs"
-    card = json.loads((models / f"{MODEL}.json").read_text())
+    from imgrec import registry
+
+    card = registry.ModelCard.from_json(json.loads((models / f"{MODEL}.json").read_text()), saved_as=MODEL)
     digits = DigitImages(card)
     log_path = workdir / "streamlit.log"
     phases, notes, run_ids = {}, [], []

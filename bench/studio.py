@@ -98,12 +98,9 @@ def _save_server_model(folder):
     os.environ["IMGREC_MODELS_DIR"] = str(folder)
     try:
         model = architectures.build("cnn", (28, 28, 1), 10, seed=0)
-        registry.save(model, SERVER_MODEL, {
-            "title": "Bench CNN", "summary": "An untrained CNN for timing.", "architecture": "cnn", "dataset": "mnist",
-            "input": {"shape": [28, 28, 1], "dtype": "float32", "range": [0, 255], "color_mode": "grayscale"},
-            "preprocessing": registry.preprocessing_for_dataset("mnist"), "class_names": list(datasets.MNIST_CLASSES),
-            "metrics": {"split": "none", "test_accuracy": None},
-        }, overwrite=True)
+        card = registry.card_for_model("cnn", "mnist", (28, 28, 1), datasets.MNIST_CLASSES, title="Bench CNN",
+                                       summary="An untrained CNN for timing.")
+        registry.save(model, SERVER_MODEL, card, overwrite=True)
     finally:
         if previous is None:
             os.environ.pop("IMGREC_MODELS_DIR", None)

@@ -1,8 +1,10 @@
 """Exports a registry model as .keras, TFLite or SavedModel, each checked by reloading and comparing predictions."""
 
+import io
 import pathlib
 import shutil
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -58,6 +60,36 @@ def export(classifier, fmt, destination):
     if difference > TOLERANCE:
         raise ExportError(f"The {fmt} export predicts differently from the model (max difference {difference:.2e}).")
     return destination
+
+
+def export_bytes(classifier, fmt):
+    """Exports a model to a format, checked as `export` checks it, and returns the file's bytes.
+
+    A SavedModel is a folder: it comes back zipped, its files under a folder named after the model.
+
+    Args:
+        classifier: a `registry.Classifier`.
+        fmt: one of `FORMATS`.
+
+    Returns:
+        The bytes of the `.keras` or `.tflite` file, or of the SavedModel's zip.
+
+    Raises:
+        ValueError: for an unknown format.
+        ExportError: when the reloaded export predicts differently.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    with tempfile.TemporaryDirectory(prefix="imgrec-export-") as folder:
+        if fmt != "savedmodel":
+            return export(classifier, fmt, pathlib.Path(folder) / f"model.{fmt}").read_bytes()
+        path = export(classifier, "savedmodel", pathlib.Path(folder) / classifier.name)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member in sorted(path.rglob("*")):
+                if member.is_file():
+                    archive.write(member, member.relative_to(path.parent))
+        return buffer.getvalue()
 
 
 def tflite_bytes(model):

@@ -1,6 +1,8 @@
 """Class probabilities from a Keras classifier, batched and compiled once (no per-call `model.predict` overhead)."""
 
+import statistics
 import threading
+import time
 import weakref
 
 import numpy as np
@@ -85,3 +87,32 @@ def predict_probabilities(model, images, batch_size=256):
     if not chunks:
         return np.zeros((0, max(model.output_shape[-1], 2)))
     return to_class_probabilities(np.concatenate(chunks, axis=0))
+
+
+def median_latency_ms(model, repeats=20, *, clock=time.perf_counter):
+    """Times single-image forward passes through the compiled graph and returns the median, in milliseconds.
+
+    One untimed pass comes first: it builds the compiled forward pass, which is no fair sample.
+    The median, not the mean, because other work on a shared server lands on a few passes.
+
+    Args:
+        model: a `keras.Model`.
+        repeats: the passes timed. Defaults to `20`.
+        clock: a function returning seconds. Defaults to `time.perf_counter`.
+
+    Returns:
+        The median time of one pass, in ms.
+
+    Raises:
+        ValueError: for fewer than one repeat.
+    """
+    if int(repeats) < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats!r}.")
+    image = np.zeros((1, *model.input_shape[1:]), np.float32)
+    predict_probabilities(model, image)
+    timings = []
+    for _ in range(int(repeats)):
+        started = clock()
+        predict_probabilities(model, image)
+        timings.append((clock() - started) * 1000)
+    return statistics.median(timings)

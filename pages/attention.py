@@ -1,10 +1,9 @@
 """Attention: how a vision transformer's patches look at each other, head by head, and where the decision looks."""
 
-import numpy as np
 import streamlit as st
 
-from imgrec import explain, figures, overlays
-from pages import _ui
+from imgrec import figures, overlays
+from pages._ui import compute, inputs, models, navigation, views
 
 FUSIONS = {"mean": "Mean of the heads", "max": "Strongest head", "min": "Weakest head"}
 # How each kind of model reads an image instead of attending, for the "no attention here" message.
@@ -24,43 +23,41 @@ def _switch_model(name):
 
 def no_attention(card):
     """Says why there is nothing to show and offers a model that has attention."""
-    reads = READS.get(card.get("architecture"), "a network without attention layers")
+    reads = READS.get(card.architecture, "a network without attention layers")
     st.info(
-        f"**{card.get('title', card['name'])}** has no attention to draw: it is {reads}. "
+        f"**{card.display_title}** has no attention to draw: it is {reads}. "
         "Attention belongs to the vision transformer (ViT); switch to one below.",
         icon=":material/info:",
     )
     if "filters" in reads:
         st.page_link("pages/feature_maps.py", label="See this model's filters at work on Feature maps",
                      icon=":material/grid_view:")
-    transformers = [other for other in _ui.model_cards() if _ui.has_attention(other)]
+    transformers = [other for other in models.model_cards() if models.has_attention(other)]
     for other in transformers[:3]:
-        st.button(f"Switch to {other.get('title', other['name'])}", icon=":material/swap_horiz:",
-                  key=f"switch-{other['name']}", on_click=_switch_model, args=(other["name"],))
+        st.button(f"Switch to {other.display_title}", icon=":material/swap_horiz:",
+                  key=f"switch-{other.name}", on_click=_switch_model, args=(other.name,))
     if not transformers:
         st.markdown("No vision transformer has been trained on this server yet. Train one with "
                     "`python -m imgrec train --preset mnist-vit --save mnist-vit`.")
 
 
-def query_ui(grid, has_class_token):
-    """Chooses the query: the class token or one patch by row and column; returns its token index."""
-    rows, cols = grid[0], grid[1]
-    options = ["patch"] + (["class"] if has_class_token else [])
+def query_ui(grid):
+    """Chooses the query: the class token or one patch by row and column; returns None or the patch's (row, col)."""
+    options = ["patch"] + (["class"] if grid.class_token else [])
     kind = st.segmented_control(
         "Query", options, default="patch", key="query-kind",
         format_func={"patch": "One patch", "class": "The class token"}.get,
     ) or "patch"
-    offset = 1 if has_class_token else 0
     if kind == "class":
-        return 0, None
+        return None
     left, right = st.columns(2)
-    row = left.slider("Patch row", 0, rows - 1, rows // 2, key="query-row")
-    col = right.slider("Patch column", 0, cols - 1, cols // 2, key="query-col")
-    return offset + row * cols + col, (row, col)
+    row = left.slider("Patch row", 0, grid.rows - 1, grid.rows // 2, key="query-row")
+    col = right.slider("Patch column", 0, grid.cols - 1, grid.cols // 2, key="query-col")
+    return row, col
 
 
 def patches_view(base, grid, chosen):
-    rows, cols, patch = grid
+    rows, cols, patch = grid.rows, grid.cols, grid.patch_size
     figure = figures.image_figure(base, title=f"{rows} x {cols} patches of {patch} x {patch} pixels")
     scale = base.shape[0] / (rows * patch)
     for index in range(1, rows):
@@ -72,19 +69,16 @@ def patches_view(base, grid, chosen):
         figure.add_shape(type="rect", x0=col * patch * scale - 0.5, x1=(col + 1) * patch * scale - 0.5,
                          y0=row * patch * scale - 0.5, y1=(row + 1) * patch * scale - 0.5,
                          line_color="#ff2b2b", line_width=3)
-    st.plotly_chart(figure, key="patches-chart", config=_ui.CHART_CONFIG)
+    st.plotly_chart(figure, key="patches-chart", config=views.CHART_CONFIG)
 
 
-def heads_view(attention, query, grid, base):
+def heads_view(name, key, model_input, query, base):
     """Each layer's and head's attention from the query over the patches, plus the head average."""
-    layers, heads = attention.shape[:2]
-    extra = attention.shape[-1] - grid[0] * grid[1]
-    maps = attention[:, :, query, extra:]
-    maps = np.concatenate([maps, maps.mean(axis=1, keepdims=True)], axis=1)
-    grids = np.stack([[explain.token_heatmap(values, grid) for values in layer] for layer in maps])
+    grids = compute.query_attention(name, key, model_input, query)
+    layers, heads = grids.shape[0], grids.shape[1] - 1
     labels = [f"Head {head + 1}" for head in range(heads)] + ["Average"]
     st.plotly_chart(figures.attention_heads_grid(grids, rgb=base, head_labels=labels), key="heads-chart",
-                    config=_ui.CHART_CONFIG)
+                    config=views.CHART_CONFIG)
     st.caption(
         f"{layers} layers (rows) x {heads} heads (columns), and in the last column their average. Each map "
         "shows how the query's attention (its weights sum to 1) spreads over the patches: bright patches are "
@@ -93,7 +87,7 @@ def heads_view(attention, query, grid, base):
     )
 
 
-def rollout_view(classifier, key, model_input):
+def rollout_view(name, key, model_input, description):
     st.subheader("Attention rollout: where the decision looks")
     controls, view = st.columns([2, 3], gap="large")
     with controls:
@@ -102,19 +96,19 @@ def rollout_view(classifier, key, model_input):
                             help="The fraction of the lowest attention weights set to zero in each layer "
                                  "before multiplying; it removes the faint background and sharpens the map.")
         alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="rollout-alpha")
-        st.caption(explain.EXPLAINERS["rollout"].description + " In each layer a token keeps half of itself (the residual "
+        st.caption(description + " In each layer a token keeps half of itself (the residual "
                    "path) and takes half from the tokens it attends to; the layers are then multiplied together.")
     with view:
-        heatmap = _ui.rollout(classifier, key, model_input, fusion, discard)
-        base = _ui.enlarge(_ui.model_view(model_input), 224)
+        heatmap = compute.rollout(name, key, model_input, fusion, discard)
+        base = views.enlarge(views.model_view(model_input), 224)
         st.plotly_chart(figures.image_figure(overlays.overlay(base, heatmap, alpha), title="Attention rollout"),
-                        key="rollout-chart", config=_ui.CHART_CONFIG)
+                        key="rollout-chart", config=views.CHART_CONFIG)
 
 
-def distance_view(attention, grid):
+def distance_view(name, key, model_input):
     st.subheader("How far does each head look?")
-    distances = explain.mean_attention_distance(attention, grid)
-    st.plotly_chart(figures.mean_distance_scatter(distances), key="distance-chart", config=_ui.CHART_CONFIG)
+    distances = compute.attention_distances(name, key, model_input)
+    st.plotly_chart(figures.mean_distance_scatter(distances), key="distance-chart", config=views.CHART_CONFIG)
     st.caption(
         "For each head: the distance in pixels from a patch to the patches it attends to, weighted by the "
         "attention and averaged over all patches. A small distance means the head looks locally, like a "
@@ -130,35 +124,33 @@ def main():
         "average of them: these weights are the **attention**. Several **heads** do this side by side, each "
         "free to look for something different. An extra class token gathers the evidence for the decision."
     )
-    name = _ui.model_picker()
-    card = _ui.card_for(name)
-    if not _ui.has_attention(card):
+    name = models.model_picker()
+    card = models.card_for(name)
+    if card.built is not False:
+        models.model_or_stop(name)  # A model that cannot be loaded says why, rather than "no attention".
+    if not models.has_attention(card):
         no_attention(card)
         return
-    classifier = _ui.classifier_or_stop(name)
-    if not explain.has_attention(classifier.model):
-        no_attention(card)
-        return
-    key = _ui.model_key(card)
-    image = _ui.pick_one(_ui.image_input(card, multiple=False, key="attention"), key="attention-pick")
+    key = models.model_key(card)
+    image = inputs.pick_one(inputs.image_input(card, multiple=False, key="attention"), key="attention-pick")
     if image is None:
         st.info("Choose an image above to see where the model looks.", icon=":material/arrow_upward:")
         return
-    model_input = _ui.model_input(classifier, key, image.rgb)
-    attention = _ui.attention_maps(classifier, key, model_input)
-    grid = explain.patch_grid(classifier.model)
-    has_class_token = attention.shape[-1] > grid[0] * grid[1]
-    base = _ui.enlarge(_ui.model_view(model_input), 160)
+    model_input = compute.model_input(name, key, image.rgb)
+    grid = compute.patch_grid(name, key)
+    base = views.enlarge(views.model_view(model_input), 160)
     st.subheader("The image, cut into patches")
     left, right = st.columns([2, 3], gap="large")
     with left:
-        query, chosen = query_ui(grid, has_class_token)
-        patches_view(base, grid, chosen)
+        query = query_ui(grid)
+        patches_view(base, grid, query)
     with right:
-        heads_view(attention, query, grid, base)
-    rollout_view(classifier, key, model_input)
-    distance_view(attention, grid)
+        heads_view(name, key, model_input, query, base)
+    # The explainer's own sentence: rollout applies to every model with attention.
+    description = next(choice.description for choice in compute.explainers(name, key) if choice.name == "rollout")
+    rollout_view(name, key, model_input, description)
+    distance_view(name, key, model_input)
 
 
-_ui.run_inside_navigation()
+navigation.run_inside_navigation()
 main()

@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from imgrec import explain, figures, overlays
-from pages import _ui
+from imgrec import figures, overlays
+from pages._ui import compute, inputs, models, navigation, views
 
 # Channels drawn at once: a grid of 64 maps stays readable and light to send to the browser.
 CHANNELS_PER_VIEW = 64
@@ -13,17 +13,19 @@ SCALES = {
     "layer": "One scale for the whole layer",
     "global": "One scale for every layer",
 }
-# "One scale for every layer" runs the image through each layer: offered for models this small.
+# "One scale for every layer" reads every layer's range in one pass, but the first pass over
+# EfficientNet's 140 maps traces for 2.5 to 3.7 s: offered for models this small.
 MAX_LAYERS_FOR_GLOBAL = 24
 CONV_TYPES = ("Conv2D", "DepthwiseConv2D")
 POOL_TYPES = ("MaxPooling2D", "AveragePooling2D")
 
 
-def layer_ui(classifier, table):
+def layer_ui(name, key, card):
     """The layer table and the layer picker; returns the chosen layer's row of the table."""
-    spatial = explain.spatial_layers(classifier.model)
+    table = compute.layer_table(name, key)
+    spatial = list(compute.spatial_layers(name, key))
     rows = {row["name"]: row for row in table}
-    with st.expander(f"All {len(table)} layers of {classifier.card.get('title', classifier.name)}", expanded=False):
+    with st.expander(f"All {len(table)} layers of {card.display_title}", expanded=False):
         st.dataframe(
             [{"Layer": ("  " * row["depth"]) + row["name"], "Type": row["type"], "Output shape": row["output_shape"],
               "Parameters": row["parameters"]} for row in table],
@@ -34,11 +36,11 @@ def layer_ui(classifier, table):
     if not spatial:
         return None
     first_conv = next((name for name in spatial if rows[name]["type"] in CONV_TYPES), spatial[0])
-    name = st.selectbox(
-        "Layer", spatial, index=spatial.index(first_conv), key=f"layer-{classifier.name}",
+    chosen = st.selectbox(
+        "Layer", spatial, index=spatial.index(first_conv), key=f"layer-{name}",
         format_func=lambda item: f"{item}: {rows[item]['type']}, output {rows[item]['output_shape']}",
     )
-    return rows[name]
+    return rows[chosen]
 
 
 def channel_range_ui(channels, layer_name):
@@ -51,22 +53,22 @@ def channel_range_ui(channels, layer_name):
     return range(start, min(start + CHANNELS_PER_VIEW, channels))
 
 
-def maps_view(classifier, key, model_input, maps, layer_name):
+def maps_view(name, key, model_input, maps, layer_name):
     st.subheader("Every feature map of the layer")
-    spatial = explain.spatial_layers(classifier.model)
-    # One scale across every layer needs every layer's activations: offered where that is cheap.
-    scales = [name for name in SCALES if name != "global" or len(spatial) <= MAX_LAYERS_FOR_GLOBAL]
+    spatial = compute.spatial_layers(name, key)
+    # One scale across every layer needs every layer's range: offered where that is cheap.
+    scales = [scale for scale in SCALES if scale != "global" or len(spatial) <= MAX_LAYERS_FOR_GLOBAL]
     if st.session_state.get("maps-scale") not in scales:
         st.session_state["maps-scale"] = scales[0]
     scale = st.radio("Colour scale", scales, format_func=SCALES.get, horizontal=True, key="maps-scale")
     global_range = None
     if scale == "global":
-        ranges = [_ui.feature_maps(classifier, key, model_input, name) for name in spatial]
-        global_range = (min(float(item.min()) for item in ranges), max(float(item.max()) for item in ranges))
+        ranges = compute.activation_ranges(name, key, model_input).values()
+        global_range = (min(low for low, _ in ranges), max(high for _, high in ranges))
     shown = channel_range_ui(maps.shape[-1], layer_name)
     figure = figures.heatmap_grid(maps[..., shown.start:shown.stop], columns=8, scale=scale,
                                   global_range=global_range, titles=[str(channel) for channel in shown])
-    st.plotly_chart(figure, key="maps-chart", config=_ui.CHART_CONFIG)
+    st.plotly_chart(figure, key="maps-chart", config=views.CHART_CONFIG)
     st.caption(
         "Each small square is one channel: one filter slid over the whole image. Bright means the filter "
         "found its pattern there. On its own scale every map uses its full colour range, so faint maps stay "
@@ -87,15 +89,15 @@ def zoom_view(maps, channel, position=None):
         row, col = position
         figure.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
                          line={"color": "#ff2b2b", "width": 3})
-    st.plotly_chart(figure, key="zoom-chart", config=_ui.CHART_CONFIG)
+    st.plotly_chart(figure, key="zoom-chart", config=views.CHART_CONFIG)
     st.caption(f"Channel {channel}: {height} x {width} values, from {values.min():.3g} to {values.max():.3g}"
                + (". The red square is the position worked out below." if position is not None else "."))
 
 
-def kernels_view(classifier, layer_name):
-    kernel, bias = explain.conv_kernels(classifier.model, layer_name)
+def kernels_view(name, key, layer_name):
+    kernel, bias = compute.conv_kernels(name, key, layer_name)
     st.subheader("The filters (kernels)")
-    st.plotly_chart(figures.kernel_grid(kernel), key="kernels-chart", config=_ui.CHART_CONFIG)
+    st.plotly_chart(figures.kernel_grid(kernel), key="kernels-chart", config=views.CHART_CONFIG)
     height, width, inputs, outputs = kernel.shape
     st.caption(
         f"{outputs} filters of {height} x {width} weights for each of {inputs} input channel"
@@ -155,11 +157,11 @@ def convolution_steps(step):
     patch, kernel = step["input_patch"][..., position], step["kernel"][..., position]
     products = step["products"][..., position]
     a, times, b, equals, c = st.columns([10, 1, 10, 1, 10], vertical_alignment="center")
-    a.plotly_chart(_grid(patch, f"Input window (channel {channels[position]})"), key="arith-patch", config=_ui.CHART_CONFIG)
+    a.plotly_chart(_grid(patch, f"Input window (channel {channels[position]})"), key="arith-patch", config=views.CHART_CONFIG)
     times.markdown("### x")
-    b.plotly_chart(_grid(kernel, "Kernel weights", ".3f"), key="arith-kernel", config=_ui.CHART_CONFIG)
+    b.plotly_chart(_grid(kernel, "Kernel weights", ".3f"), key="arith-kernel", config=views.CHART_CONFIG)
     equals.markdown("### =")
-    c.plotly_chart(_grid(products, f"Products (sum {products.sum():.4f})", ".3f"), key="arith-products", config=_ui.CHART_CONFIG)
+    c.plotly_chart(_grid(products, f"Products (sum {products.sum():.4f})", ".3f"), key="arith-products", config=views.CHART_CONFIG)
     if step.get("first_layer_note"):
         st.caption(step["first_layer_note"])
     if np.any(step["padded"]):
@@ -182,7 +184,7 @@ def pooling_steps(step):
         f"Channel **{step['channel']}** at row **{step['row']}**, column **{step['col']}**: {step['operation']} "
         f"reads a {step['window'].shape[0]} x {step['window'].shape[1]} window of the same channel in the layer's input."
     )
-    st.plotly_chart(_grid(np.nan_to_num(step["window"]), "Input window"), key="arith-window", config=_ui.CHART_CONFIG)
+    st.plotly_chart(_grid(np.nan_to_num(step["window"]), "Input window"), key="arith-window", config=views.CHART_CONFIG)
     if step["operation"] == "max pooling":
         row, col = step["chosen_position"]
         lines = [f"largest value, at window row {row}, column {col}: {step['chosen']:.4f}"]
@@ -193,16 +195,16 @@ def pooling_steps(step):
     st.caption(step["note"])
 
 
-def arithmetic_view(classifier, key, model_input, layer, channel, position):
+def arithmetic_view(name, key, card, model_input, layer, channel, position):
     st.subheader("Check one number by hand")
     st.markdown(
         "A student should be able to check one number by hand: every multiplication and addition behind "
         "the value at the red square is laid out below. Move the square with the sliders."
     )
     row, col = position
-    step = _ui.conv_arithmetic(classifier, key, model_input, layer["name"], channel, row, col)
-    if layer["name"] == explain.spatial_layers(classifier.model)[0]:
-        normalisation = (classifier.card.get("preprocessing") or {}).get("normalisation", "the model's first layer")
+    step = compute.conv_arithmetic(name, key, model_input, layer["name"], channel, row, col)
+    if layer["name"] == compute.spatial_layers(name, key)[0]:
+        normalisation = card.preprocessing.normalisation or "the model's first layer"
         step = {**step, "first_layer_note": "This is the first layer: its input is the image after the model's own "
                 f"normalisation ({normalisation}), so the input numbers are not 0..255."}
     if step["operation"] in ("convolution", "depthwise convolution"):
@@ -219,16 +221,15 @@ def main():
         "**feature map**, lights up. Early layers find edges and strokes, later layers combine them into "
         "parts. Pick a layer to see what each of its filters found in your image."
     )
-    name = _ui.model_picker()
-    card = _ui.card_for(name)
-    classifier = _ui.classifier_or_stop(name)
-    key = _ui.model_key(card)
-    image = _ui.pick_one(_ui.image_input(card, multiple=False, key="features"), key="features-pick")
+    name = models.model_picker()
+    card = models.card_for(name)
+    key = models.model_or_stop(name)
+    image = inputs.pick_one(inputs.image_input(card, multiple=False, key="features"), key="features-pick")
     if image is None:
         st.info("Choose an image above to look inside the model.", icon=":material/arrow_upward:")
         return
-    model_input = _ui.model_input(classifier, key, image.rgb)
-    layer = layer_ui(classifier, explain.layer_table(classifier.model))
+    model_input = compute.model_input(name, key, image.rgb)
+    layer = layer_ui(name, key, card)
     if layer is None:
         st.info(
             "This model has no layer that keeps the image's shape: it reads the image as a sequence of rows "
@@ -236,8 +237,8 @@ def main():
             "to draw. Choose a convolutional model in the sidebar.", icon=":material/info:",
         )
         return
-    maps = _ui.feature_maps(classifier, key, model_input, layer["name"])
-    maps_view(classifier, key, model_input, maps, layer["name"])
+    maps = compute.feature_maps(name, key, model_input, layer["name"])
+    maps_view(name, key, model_input, maps, layer["name"])
     st.subheader("One channel up close")
     channel_key = f"arith-channel-{layer['name']}"
     has_arithmetic = layer["type"] in CONV_TYPES + POOL_TYPES
@@ -248,13 +249,13 @@ def main():
     with view:
         zoom_view(maps, channel, position)
     if has_arithmetic:
-        arithmetic_view(classifier, key, model_input, layer, channel, position)
+        arithmetic_view(name, key, card, model_input, layer, channel, position)
     else:
         st.caption(f"A {layer['type']} layer has no kernel of its own: it transforms the values of its input, "
                    "so there is no sum to check here. Choose a Conv2D or pooling layer for that.")
     if layer["type"] in CONV_TYPES:
-        kernels_view(classifier, layer["name"])
+        kernels_view(name, key, layer["name"])
 
 
-_ui.run_inside_navigation()
+navigation.run_inside_navigation()
 main()

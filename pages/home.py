@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import _ui
+from pages._ui import inputs, models, navigation, views
 
 # One sample per collection for the gallery, with the collection's suited model when present.
 GALLERY = ("mnist-00", "fashion-mnist-00", "cifar10-00", "imagenet-07", "photos-chelsea", "photos-coffee")
@@ -51,18 +51,16 @@ def models_table(cards):
     )
     rows = []
     for card in cards:
-        metrics = card.get("metrics") or {}
         # The measured accuracy comes right after the title: it is what the table is for.
         rows.append({
-            "Model": card.get("title") or card["name"],
-            "Accuracy": metrics.get("test_accuracy"),
-            "Measured on": f"{metrics.get('split', 'not measured')}"
-                           + (f" (n = {metrics['n']:,})" if isinstance(metrics.get("n"), int) else ""),
-            "Architecture": card.get("architecture", ""),
-            "Dataset": card.get("dataset", ""),
-            "Classes": len(card.get("class_names") or []),
-            "Parameters": card.get("parameters"),
-            "Name": card["name"],
+            "Model": card.display_title,
+            "Accuracy": card.accuracy,
+            "Measured on": card.measured_on_text(),
+            "Architecture": card.architecture,
+            "Dataset": card.dataset,
+            "Classes": len(card.class_names),
+            "Parameters": card.parameters,
+            "Name": card.name,
         })
     st.dataframe(
         rows, hide_index=True,
@@ -77,10 +75,10 @@ def models_table(cards):
 def _model_for(collection, cards):
     """The name of a model that suits a sample collection, or None."""
     for card in cards:
-        if _ui.default_collection(card) == collection:
-            return card["name"]
+        if inputs.default_collection(card) == collection:
+            return card.name
     if collection == "imagenet":
-        return next((card["name"] for card in cards if card["name"] == "imagenet-efficientnet-lite0"), None)
+        return next((card.name for card in cards if card.name == "imagenet-efficientnet-lite0"), None)
     return None
 
 
@@ -102,7 +100,7 @@ def _short_title(title):
 
 def gallery(cards):
     st.subheader("Try one")
-    listing = {sample_id: (title, collection) for sample_id, title, collection in _ui.sample_list()}
+    listing = {sample_id: (title, collection) for sample_id, title, collection in inputs.sample_list()}
     chosen = [sample_id for sample_id in GALLERY if sample_id in listing]
     if not chosen:
         st.caption("No sample images are installed on this server; upload your own on the Predict page.")
@@ -111,7 +109,7 @@ def gallery(cards):
         title, collection = listing[sample_id]
         model = _model_for(collection, cards)
         with column:
-            st.image(_ui.thumbnail_png(_square(_ui.sample_image(sample_id)), 128), width=112)
+            st.image(views.thumbnail_png(_square(inputs.sample_image(sample_id)), 128), width=112)
             params = {"sample": sample_id, **({"model": model} if model else {})}
             st.page_link("pages/predict.py", label=_short_title(title), query_params=params)
 
@@ -119,10 +117,10 @@ def gallery(cards):
 def main():
     intro()
     page_links()
-    cards = _ui.model_cards()
+    cards = models.model_cards()
     gallery(cards)
     models_table(cards)
 
 
-_ui.run_inside_navigation()
+navigation.run_inside_navigation()
 main()

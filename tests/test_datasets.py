@@ -503,3 +503,27 @@ def test_shapes_samples_are_the_first_test_images():
     for index in range(4):
         assert listed[index].label == labels[index] and listed[index].label_name == datasets.SHAPES_CLASSES[labels[index]]
         np.testing.assert_array_equal(datasets.load_sample(listed[index].id), images[index])
+
+
+# ---------------------------------------------------------------------------------------
+# Descriptions.
+
+
+def test_describe_gives_the_facts_of_the_copy_on_this_machine(isolated):
+    write_mnist_like(isolated / "mnist", 40, 10, seed=2)
+    mnist = datasets.describe("mnist")
+    assert (mnist.base, mnist.shape, mnist.colour, mnist.num_classes) == ("mnist", (28, 28, 1), "grey", 10)
+    assert mnist.source.startswith("data cache") and (mnist.train_size, mnist.test_size) == (40, 10)
+    assert not mnist.subset and mnist.title.startswith("MNIST")
+    # A class subset counts and names only its own classes, in the order given.
+    subset = datasets.describe("mnist:8,3")
+    assert subset.subset and subset.class_names == ("8", "3") and subset.num_classes == 2
+    assert subset.source == mnist.source and subset.name == "mnist:8,3"
+    boots = datasets.describe("fashion-sneaker-vs-boot")
+    assert boots.subset and boots.class_names == ("Sneaker", "Ankle boot") and boots.base == "fashion-mnist"
+    # Nothing here: no source and no sizes, but the shape and classes are still known.
+    cifar = datasets.describe("cifar10")
+    assert cifar.source is None and cifar.train_size is None and cifar.test_size is None
+    assert cifar.colour == "colour" and cifar.num_classes == 10
+    with pytest.raises(ValueError, match="Unknown dataset"):
+        datasets.describe("imagenet-22k")

@@ -843,9 +843,73 @@ def test_rollout_heatmap_follows_the_class_token(models, monkeypatch):
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", ["layers", "features", "arithmetic", "gradcam", "attention", "explainers",
+@pytest.mark.parametrize("module", ["layers", "graph", "features", "arithmetic", "gradcam", "attention", "explainers",
                                     "occlusion"])
 def test_docstring_examples_run(module):
     module = getattr(explain, module)
     results = doctest.testmod(module, extraglobs={"architectures": architectures, "np": np})
     assert results.attempted > 0 and results.failed == 0
+
+
+# ---------------------------------------------------------------------------------------
+# How layers connect, and where one token looks.
+# ---------------------------------------------------------------------------------------
+
+
+def _residual_model():
+    # A branch and a residual Add: conv_a feeds both conv_b and the Add.
+    inputs = keras.Input((8, 8, 1), name="image")
+    branch = keras.layers.Conv2D(2, 3, padding="same", name="conv_a")(inputs)
+    inner = keras.layers.Conv2D(2, 3, padding="same", name="conv_b")(branch)
+    added = keras.layers.Add(name="add")([branch, inner])
+    outputs = keras.layers.Dense(3, name="head")(keras.layers.Flatten(name="flat")(added))
+    return keras.Model(inputs, outputs, name="residual")
+
+
+def test_layer_edges_of_a_residual_branch():
+    assert explain.layer_edges(_residual_model()) == [
+        ("image", "conv_a"), ("conv_a", "conv_b"), ("conv_a", "add"), ("conv_b", "add"), ("add", "flat"),
+        ("flat", "head"),
+    ]
+
+
+def test_layer_edges_of_a_sequential_model_are_a_chain(models):
+    assert explain.layer_edges(models("sequential")) == [("rescale", "conv1"), ("conv1", "gap"), ("gap", "predictions")]
+
+
+def test_a_nested_model_is_one_node_of_the_graph(models):
+    edges = explain.layer_edges(models("nested"))
+    inner = models("nested").layers[-1].name
+    assert edges == [("outer_image", "passthrough"), ("passthrough", inner)]
+    transfer = explain.layer_edges(models("transfer"))
+    assert transfer == [("image", "base"), ("base", "gap"), ("gap", "predictions")]
+
+
+def test_layer_edges_of_the_vit_follow_its_residual_paths(models):
+    edges = explain.layer_edges(models("vit"))
+    assert ("tokens", "block1_add1") in edges and ("attention_1", "block1_add1") in edges
+    assert ("block1_norm1", "attention_1") in edges and edges.count(("block1_norm1", "attention_1")) == 1
+
+
+def test_query_attention_slices_one_tokens_row_over_the_grid():
+    rng = np.random.default_rng(2)
+    attention = _softmax_rows(rng, (2, 3, 1 + 6, 1 + 6))  # A class token, then a 2 x 3 grid.
+    patch = explain.query_attention(attention, (2, 3), (1, 2))
+    assert patch.shape == (2, 3, 2, 3)
+    # Patch (1, 2) is token 1 + 1 * 3 + 2 = 6; its weights on patch (0, 1) sit at token 2.
+    np.testing.assert_allclose(patch[1, 2, 0, 1], attention[1, 2, 6, 2], rtol=1e-6)
+    np.testing.assert_allclose(patch[0, 0].ravel(), attention[0, 0, 6, 1:], rtol=1e-6)
+    cls = explain.query_attention(attention, (2, 3, 7), None, head_mean=True)
+    assert cls.shape == (2, 4, 2, 3)
+    np.testing.assert_allclose(cls[:, :3].reshape(2, 3, 6), attention[:, :, 0, 1:], rtol=1e-6)
+    np.testing.assert_allclose(cls[:, 3], cls[:, :3].mean(axis=1), rtol=1e-6)
+    with pytest.raises(ValueError, match="outside the 2 x 3 grid"):
+        explain.query_attention(attention, (2, 3), (2, 0))
+    with pytest.raises(ValueError, match="no class token"):
+        explain.query_attention(attention[..., 1:, 1:], (2, 3), None)
+
+
+def test_the_vit_has_one_class_token(models):
+    assert explain.extra_tokens(models("vit")) == 1
+    with pytest.raises(ValueError, match="no attention layers"):
+        explain.extra_tokens(models("cnn"))

@@ -34,7 +34,7 @@ LONG = {"architecture": "cnn", "dataset": "digits", "epochs": 500, "batch_size":
 
 # A registry client: one TensorFlow import, then one JSON request per stdin line.
 CLIENT = r'''
-import hashlib, json, os, pathlib, sys, time
+import dataclasses, hashlib, json, os, pathlib, sys, time
 from imgrec import architectures, registry
 
 def say(**fields):
@@ -51,7 +51,7 @@ for line in sys.stdin:
     request = json.loads(line)
     os.environ["IMGREC_MODELS_DIR"] = request["models"]
     model = architectures.build("mlp", (8, 8, 1), 10, seed=request["seed"])
-    card = {**request["card"], "summary": "writer " + request["writer"]}
+    card = dataclasses.replace(registry.ModelCard.from_json(request["card"]), summary="writer " + request["writer"])
     name = request["name"]
     if request["do"] == "save-and-hang":
         # Hangs where a kill hurts most: both temporary files written, nothing renamed yet.
@@ -84,16 +84,10 @@ def fingerprint(model):
     return digest.hexdigest()
 
 
-def digits_card(name, shape=(8, 8, 1), architecture="mlp"):
-    return {
-        "name": name,
-        "architecture": architecture,
-        "dataset": "digits",
-        "input": {"shape": list(shape), "dtype": "float32", "range": [0, 255], "color_mode": "grayscale"},
-        "preprocessing": registry.preprocessing_for_dataset("digits"),
-        "class_names": list(datasets.MNIST_CLASSES),
-        "metrics": {"split": "test", "dataset": "digits", "n": 10, "test_accuracy": 0.1},
-    }
+def digits_card(architecture="mlp", summary=None):
+    """The card of an untrained model of 8x8 digits, with made-up metrics."""
+    return registry.card_for_model(architecture, "digits", (8, 8, 1), datasets.MNIST_CLASSES, summary=summary,
+                                   metrics=registry.Metrics(split="test", dataset="digits", n=10, test_accuracy=0.1))
 
 
 class Client:
@@ -152,7 +146,7 @@ def training(tmp_path_factory):
         patch.setenv("IMGREC_MAX_RUNS", "2")
         patch.delenv("IMGREC_RUN_TIME_LIMIT", raising=False)
         registry.save(architectures.build("cnn", (8, 8, 1), 10, seed=0), "digits-cnn",
-                      digits_card("digits-cnn", architecture="cnn"))
+                      digits_card(architecture="cnn"))
         classifier = registry.load("digits-cnn")
         inputs = np.random.default_rng(0).uniform(0, 255, (16, 8, 8, 1)).astype(np.float32)
         state = {
@@ -203,7 +197,7 @@ def test_two_writers_and_a_reader_never_see_a_card_that_does_not_match_its_file(
     go = tmp_path / "go"
     for client, writer, seed in zip(clients, "ab", (1, 2), strict=True):
         client.send(do="save-repeatedly", models=str(models), name="shared", seed=seed, writer=writer,
-                    card=digits_card("shared"), go=str(go), seconds=WRITE_SECONDS)
+                    card=digits_card().to_json(), go=str(go), seconds=WRITE_SECONDS)
     fingerprints = {writer: client.expect("fingerprint") for client, writer in zip(clients, "ab", strict=True)}
     assert fingerprints["a"] != fingerprints["b"]
 
@@ -219,7 +213,7 @@ def test_two_writers_and_a_reader_never_see_a_card_that_does_not_match_its_file(
             continue
         except registry.UnsafeModelError as error:
             pytest.fail(f"a reader saw a half-saved model: {error}")
-        writer = classifier.card["summary"].removeprefix("writer ")
+        writer = classifier.card.summary.removeprefix("writer ")
         # Never a mix: the weights are those of the writer the card names.
         assert fingerprint(classifier.model) == fingerprints[writer]
         loads += 1
@@ -227,17 +221,17 @@ def test_two_writers_and_a_reader_never_see_a_card_that_does_not_match_its_file(
     assert min(saves) >= 1 and loads >= 2, (saves, loads)
 
     final = assert_consistent(models, "shared")
-    assert fingerprint(final.model) == fingerprints[final.card["summary"].removeprefix("writer ")]
+    assert fingerprint(final.model) == fingerprints[final.card.summary.removeprefix("writer ")]
     assert not list(models.glob(".*.tmp"))
 
 
 def test_a_save_killed_midway_keeps_the_previous_model_and_leaves_only_cleanable_temp_files(clients, models):
     previous = registry.save(architectures.build("mlp", (8, 8, 1), 10, seed=0), "victim",
-                             {**digits_card("victim"), "summary": "writer original"})
+                             digits_card(summary="writer original"))
     original = fingerprint(registry.load("victim").model)
     client = clients[0]
     client.send(do="save-and-hang", models=str(models), name="victim", seed=3, writer="killed",
-                card=digits_card("victim"))
+                card=digits_card().to_json())
     client.expect("replacing")
     temporary = [path.name for path in models.glob(".victim.*.tmp")]
     assert sorted(name.rsplit(".", 2)[-2] for name in temporary) == ["json", "keras"], temporary
@@ -246,12 +240,12 @@ def test_a_save_killed_midway_keeps_the_previous_model_and_leaves_only_cleanable
 
     survivor = assert_consistent(models, "victim")
     assert fingerprint(survivor.model) == original
-    assert survivor.card["sha256"] == previous["sha256"] and survivor.card["summary"] == "writer original"
+    assert survivor.card.sha256 == previous.sha256 and survivor.card.summary == "writer original"
     assert registry.clean_temporary_files() == 2
     assert not list(models.glob(".*.tmp"))
     # The dead process's lock died with it: the next save goes through at once.
     started = time.monotonic()
-    registry.save(architectures.build("mlp", (8, 8, 1), 10, seed=4), "victim", digits_card("victim"), overwrite=True)
+    registry.save(architectures.build("mlp", (8, 8, 1), 10, seed=4), "victim", digits_card(), overwrite=True)
     assert time.monotonic() - started < 30
     assert_consistent(models, "victim")
 

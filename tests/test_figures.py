@@ -257,3 +257,63 @@ def test_runs_overlay_races_optimizers():
     assert "validation accuracy" in figure.layout.yaxis.title.text
     assert "lower is better" in figures.runs_overlay(histories, "loss").layout.yaxis.title.text
     assert len(figures.runs_overlay({}).layout.annotations) == 1
+
+
+def parse_dot(dot):
+    """({node id: (name, fill colour)}, {(from name, to name)}) read back from DOT text."""
+    import re
+
+    nodes = {match[1]: (match[2], match[3])
+             for match in re.finditer(r'^  (n\d+) \[label="([^:]+): [^"]*", fillcolor="([^"]+)"\];$', dot, re.M)}
+    edges = {(nodes[a][0], nodes[b][0]) for a, b in re.findall(r"^  (n\d+) -> (n\d+);$", dot, re.M)}
+    return nodes, edges
+
+
+def architecture(model):
+    from imgrec import explain
+
+    return figures.architecture_dot(explain.layer_table(model), explain.layer_edges(model))
+
+
+def test_architecture_dot_of_a_residual_branch():
+    import keras
+
+    inputs = keras.Input((8, 8, 1), name="image")
+    branch = keras.layers.Conv2D(2, 3, padding="same", name="conv_a")(inputs)
+    added = keras.layers.Add(name="add")([branch, keras.layers.Conv2D(2, 3, padding="same", name="conv_b")(branch)])
+    dot = architecture(keras.Model(inputs, keras.layers.GlobalMaxPooling2D(name="pool")(added)))
+    assert dot.startswith("digraph model {") and dot.endswith("}")
+    nodes, edges = parse_dot(dot)
+    assert [name for name, _ in nodes.values()] == ["image", "conv_a", "conv_b", "add", "pool"]
+    assert edges == {("image", "conv_a"), ("conv_a", "conv_b"), ("conv_a", "add"), ("conv_b", "add"), ("add", "pool")}
+    fills = dict(nodes.values())
+    assert fills["conv_a"] == figures.KIND_FILLS["conv"] and fills["pool"] == figures.KIND_FILLS["pool"]
+    assert fills["add"] == figures.KIND_FILLS["other"]
+    assert 'label="conv_a: Conv2D\\n(batch, 8, 8, 2)\\n20 parameters"' in dot
+
+
+def test_architecture_dot_of_a_sequential_model_and_of_a_nested_one():
+    import keras
+
+    from imgrec import architectures
+
+    sequential = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="hidden"),
+                                   keras.layers.Dense(2, name="out")])
+    assert parse_dot(architecture(sequential)) == (
+        {"n0": ("hidden", figures.KIND_FILLS["dense"]), "n1": ("out", figures.KIND_FILLS["dense"])},
+        {("hidden", "out")},
+    )
+    inner = architectures.build("cnn", (28, 28, 1), 10, seed=0)
+    inputs = keras.Input((28, 28, 1), name="outer_image")
+    outer = keras.Model(inputs, inner(keras.layers.Identity(name="passthrough")(inputs)))
+    nodes, edges = parse_dot(architecture(outer))
+    # The inner CNN is one box: none of its own layers (conv1, pool1...) is drawn.
+    assert [name for name, _ in nodes.values()] == ["outer_image", "passthrough", inner.name]
+    assert edges == {("outer_image", "passthrough"), ("passthrough", inner.name)}
+
+
+def test_architecture_dot_escapes_quotes_and_skips_unknown_edges():
+    rows = [{"name": 'say "hi"', "type": "Lambda", "output_shape": "(batch, 2)", "parameters": 0, "kind": "other",
+             "depth": 0}]
+    dot = figures.architecture_dot(rows, [("missing", 'say "hi"')])
+    assert 'label="say \\"hi\\": Lambda' in dot and "->" not in dot

@@ -36,7 +36,7 @@ def good_card(name="good", shape=(28, 28, 1)):
         "architecture": "cnn",
         "dataset": "mnist",
         "input": {"shape": list(shape), "dtype": "float32", "range": [0, 255], "color_mode": "grayscale"},
-        "preprocessing": registry.preprocessing_for_dataset("mnist"),
+        "preprocessing": registry.preprocessing_for_dataset("mnist").to_json(),
         "class_names": list(datasets.MNIST_CLASSES),
         "metrics": {"split": "test", "dataset": "mnist", "n": 10, "test_accuracy": 0.1},
     }
@@ -48,7 +48,8 @@ def template_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile-template")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("IMGREC_MODELS_DIR", str(folder))
-        registry.save(architectures.build("cnn", (28, 28, 1), 10, seed=0), "good", good_card())
+        registry.save(architectures.build("cnn", (28, 28, 1), 10, seed=0), "good",
+                      registry.ModelCard.from_json(good_card()))
     return folder
 
 
@@ -177,7 +178,7 @@ def test_hdf5_model_with_a_lambda_is_never_listed_or_loaded(models, tmp_path, mo
     card = {**good_card("only-h5"), "sha256": registry.sha256_bytes(data), "file": "only-h5.h5"}
     (models / "only-h5.json").write_text(json.dumps(card))
     (models / "only-h5.h5").write_bytes(data)
-    assert {card["name"] for card in registry.list_models()} <= {"good", "only-h5", *registry.BUILT_MODELS}
+    assert {card.name for card in registry.list_models()} <= {"good", "only-h5", *registry.BUILT_MODELS}
     for name in ("x.h5", "evil.h5", "model.weights.h5"):
         with pytest.raises(registry.RegistryError, match="Invalid model name") as caught:
             registry.load(name)
@@ -407,7 +408,7 @@ def test_bad_cards_are_refused_and_do_not_break_the_list(models, card_text, mess
         registry.load("card-test")
     with refused(message):
         registry.card("card-test")
-    assert [card["name"] for card in registry.list_models() if card["name"] in ("good", "card-test")] == ["good"]
+    assert [card.name for card in registry.list_models() if card.name in ("good", "card-test")] == ["good"]
 
 
 @pytest.fixture

@@ -283,6 +283,18 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
     folder = runs / run_id
     model = jobs.load_run_model(run_id)
     assert model.output_shape == (None, 10)
+    # The ROC curves travel in the result, small (corners only, 4 decimals) and the model's own.
+    from imgrec import datasets, inference, metrics
+
+    test = datasets.load(outcome["dataset"])
+    expected = metrics.roc_curves(test.y_test, inference.predict_probabilities(model, test.x_test), test.class_names)
+    stored = outcome["roc_curves"]
+    assert [curve["class"] for curve in stored] == outcome["class_names"]
+    for curve, reference in zip(stored, expected, strict=True):
+        assert curve["auc"] == pytest.approx(reference["auc"], abs=1e-6)
+        assert curve["fpr"] == pytest.approx(reference["fpr"], abs=6e-5)
+        assert curve["tpr"] == pytest.approx(reference["tpr"], abs=6e-5)
+        assert all(len(f"{value}") <= 6 for value in curve["fpr"] + curve["tpr"])  # At most 4 decimals: "0.1234".
     assert jobs.model_bytes(run_id) == (folder / jobs.MODEL_FILE).read_bytes()
     assert list((folder / jobs.TENSORBOARD_DIR / "train").glob("events.out.tfevents.*"))
     assert not list(folder.glob(".*.tmp"))
@@ -290,7 +302,7 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
     assert cli.main(["runs", "save", run_id, "--name", "tiny-digits"]) == 0
     assert "saved run" in capsys.readouterr().out
     card = registry.card("tiny-digits")
-    assert card["training"]["run_id"] == run_id and card["metrics"]["test_accuracy"] == shown["test_accuracy"]
+    assert card.training.run_id == run_id and card.accuracy == shown["test_accuracy"]
     assert registry.load("tiny-digits").class_names == tuple(outcome["class_names"])
 
     assert cli.main(["runs"]) == 0

@@ -60,3 +60,25 @@ def test_evaluate_a_model_on_digits():
         metrics.evaluate(model, "digits", "holdout")
     with pytest.raises(ValueError, match="expects images of shape"):
         metrics.evaluate(architectures.build("mlp", (28, 28, 1), 10), "digits")
+
+
+def test_roc_curves_keep_the_corners_and_round_only_the_points():
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 2, size=500)
+    probabilities = np.clip(rng.normal(0.35 + 0.3 * y_true, 0.2), 0, 1)
+    probabilities = np.stack([1 - probabilities, probabilities], axis=1)
+    exact = metrics.roc_curves(y_true, probabilities, ["no", "yes"])
+    rounded = metrics.roc_curves(y_true, probabilities, ["no", "yes"], decimals=2)
+    for curve, small in zip(exact, rounded, strict=True):
+        # Hand-made reference: sweep every threshold, keep the rate pairs that turn a corner.
+        scores = probabilities[:, 1] if curve["class"] == "yes" else probabilities[:, 0]
+        positives = y_true == (curve["class"] == "yes")
+        thresholds = np.unique(scores)[::-1]
+        tpr = [0.0] + [float((scores[positives] >= t).mean()) for t in thresholds]
+        fpr = [0.0] + [float((scores[~positives] >= t).mean()) for t in thresholds]
+        assert curve["auc"] == pytest.approx(np.trapezoid(tpr, fpr))
+        assert len(curve["fpr"]) < len(thresholds) + 1  # Straight runs dropped to their ends.
+        assert set(zip(curve["fpr"], curve["tpr"], strict=True)) <= set(zip(fpr, tpr, strict=True))
+        assert small["auc"] == curve["auc"]
+        assert small["fpr"] == [round(value, 2) for value in curve["fpr"]]
+        assert small["tpr"] == [round(value, 2) for value in curve["tpr"]]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from imgrec import preprocess, pretrained
+from imgrec import preprocess, pretrained, registry
 
 # ---------------------------------------------------------------------------------------
 # Writing small legacy torch files without torch: fake `torch` modules let the standard
@@ -313,3 +313,9 @@ def test_card_metadata_records_measurements(model):
     assert set(card["sample_accuracy"]) == {"crop", "squash"}
     assert card["sample_accuracy"]["crop"]["top5"] == 20
     assert card["parameters"] == model.count_params()
+    # The registry's card of the built model takes its source and measurements from here.
+    built = registry.built_model_card(pretrained.MODEL_NAME, card)
+    assert built.source.weights_sha256 == card["source"]["weights_sha256"]
+    assert built.metrics.by_resize_policy == card["sample_accuracy"]
+    assert built.accuracy == card["sample_accuracy"][pretrained.RESIZE_POLICY]["top1"] / 20
+    assert registry.ModelCard.from_json(built.to_json()) == built

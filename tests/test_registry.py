@@ -1,5 +1,6 @@
 """Registry: names, paths, integrity, the allow-list, parameter caps, atomic save, protection."""
 
+import dataclasses
 import io
 import json
 import os
@@ -57,10 +58,11 @@ def test_load_predicts_like_the_saved_model(models_dir):
     top = classifier.rank(probabilities[0], 3)
     assert [p.probability for p in top] == sorted((p.probability for p in top), reverse=True)
     card = registry.card("tiny-cnn")
-    for field in ("architecture", "dataset", "input", "preprocessing", "class_names", "training", "metrics",
-                  "keras_version", "created", "sha256", "parameters", "file_size"):
-        assert field in card
-    assert card["metrics"]["split"] == "test"
+    assert isinstance(card, registry.ModelCard) and classifier.card == card
+    assert card.architecture == "cnn" and card.dataset == "mnist" and card.input.shape == (28, 28, 1)
+    assert card.preprocessing.kind == "mnist-digit" and card.class_names == classifier.class_names
+    assert card.training.config["architecture"] == "cnn" and card.metrics.split == "test"
+    assert card.keras_version == keras.__version__ and card.created and card.parameters > 0 and card.file_size > 0
 
 
 def test_unknown_model_is_a_clear_error(models_dir):
@@ -70,7 +72,7 @@ def test_unknown_model_is_a_clear_error(models_dir):
 
 def test_model_file_returns_the_stored_bytes_with_their_card(models_dir):
     card, data = registry.model_file("tiny-cnn")
-    assert data == (models_dir / "tiny-cnn.keras").read_bytes() and card["sha256"] == registry.sha256_bytes(data)
+    assert data == (models_dir / "tiny-cnn.keras").read_bytes() and card.sha256 == registry.sha256_bytes(data)
 
 
 def test_tampered_file_fails_the_hash_check(models_dir):
@@ -193,9 +195,10 @@ def test_symlink_out_of_the_folder_is_refused(models_dir, tmp_path):
 
 def test_save_is_atomic_and_refuses_duplicates_and_non_finite(models_dir):
     model = architectures.build("mlp", (28, 28, 1), 10)
-    card = {k: v for k, v in registry.card("tiny-cnn").items() if k not in ("sha256", "protected")}
+    card = dataclasses.replace(registry.card("tiny-cnn"), sha256=None, protected=False)
     saved = registry.save(model, "fresh", card)
-    assert saved["sha256"] == registry.sha256_bytes((models_dir / "fresh.keras").read_bytes())
+    assert saved.sha256 == registry.sha256_bytes((models_dir / "fresh.keras").read_bytes())
+    assert saved == registry.card("fresh") and saved.name == "fresh" and saved.parameters == model.count_params()
     assert not list(models_dir.glob(".*.tmp"))
     with pytest.raises(registry.RegistryError, match="already exists"):
         registry.save(model, "fresh", card)
@@ -209,7 +212,7 @@ def test_save_is_atomic_and_refuses_duplicates_and_non_finite(models_dir):
 
 def test_protected_models_cannot_be_deleted_or_replaced(models_dir):
     model = architectures.build("mlp", (28, 28, 1), 10)
-    card = {k: v for k, v in registry.card("tiny-cnn").items() if k not in ("sha256", "protected")}
+    card = dataclasses.replace(registry.card("tiny-cnn"), sha256=None, protected=False)
     registry.save(model, "shipped", card, protected=True)
     with pytest.raises(registry.RegistryError, match="shipped model"):
         registry.delete("shipped")
@@ -219,13 +222,13 @@ def test_protected_models_cannot_be_deleted_or_replaced(models_dir):
     assert registry.is_protected("shipped") and registry.is_protected(registry.card("shipped"))
     assert not registry.is_protected("mine") and not registry.is_protected(registry.card("mine"))
     registry.delete("mine")
-    assert "mine" not in [c["name"] for c in registry.list_models()]
+    assert "mine" not in [c.name for c in registry.list_models()]
 
 
 def test_the_built_imagenet_model_counts_as_protected_before_it_is_built(models_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("IMGREC_CACHE_DIR", str(tmp_path / "empty-cache"))
     unbuilt = registry.card("imagenet-efficientnet-lite0")
-    assert unbuilt["built"] is False and "protected" not in unbuilt
+    assert unbuilt.built is False and unbuilt.protected is False and unbuilt.sha256 is None
     assert registry.is_protected(unbuilt) and registry.is_protected("imagenet-efficientnet-lite0")
     with pytest.raises(registry.ModelNotFound):
         registry.is_protected("nope")
@@ -237,8 +240,13 @@ def test_leftover_temporary_files_are_cleaned(models_dir):
     (models_dir / ".tiny-cnn.abc.keras.tmp").write_bytes(b"half a model")
     assert registry.clean_temporary_files() == 1
     assert not list(models_dir.glob(".*.tmp"))
+    # The next save cleans what a killed one left, whatever its name.
+    (models_dir / ".other.abc.json.tmp").write_bytes(b"half a card")
+    card = dataclasses.replace(registry.card("tiny-cnn"), sha256=None)
+    registry.save(architectures.build("mlp", (28, 28, 1), 10), "next", card)
+    assert not list(models_dir.glob(".*.tmp")) and registry.load("next").name == "next"
 
 
 def test_list_models_includes_the_imagenet_model(models_dir):
-    names = [card["name"] for card in registry.list_models()]
+    names = [card.name for card in registry.list_models()]
     assert "tiny-cnn" in names and "imagenet-efficientnet-lite0" in names

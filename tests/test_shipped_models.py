@@ -19,14 +19,14 @@ def shipped_registry(monkeypatch):
 @pytest.mark.parametrize("name", sorted(TARGETS))
 def test_shipped_model_card_matches_a_fresh_evaluation(name):
     card = registry.card(name)
-    assert card["protected"] is True and card["architecture"] == ARCHITECTURES[name]
-    assert card["file_size"] < 4 * 1024 * 1024
-    assert card["metrics"]["split"] == "test" and card["metrics"]["n"] == 10_000
-    assert card["training"]["seconds"] > 0 and "machine" in card["training"]
+    assert card.protected is True and card.architecture == ARCHITECTURES[name]
+    assert card.file_size < 4 * 1024 * 1024
+    assert card.metrics.split == "test" and card.metrics.n == 10_000
+    assert card.training.seconds > 0 and card.training.machine
     classifier = registry.load(name)  # Checks the sha256 and the allow-list too.
-    report = metrics.evaluate(classifier, card["dataset"], "test")
+    report = metrics.evaluate(classifier, card.dataset, "test")
     assert report["n"] == 10_000
-    assert abs(report["accuracy"] - card["metrics"]["test_accuracy"]) <= 0.001
+    assert abs(report["accuracy"] - card.accuracy) <= 0.001
     assert report["accuracy"] >= TARGETS[name]
 
 

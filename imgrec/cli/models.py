@@ -14,10 +14,6 @@ def add_commands(commands):
     models.set_defaults(func=cmd_models)
 
 
-def _test_accuracy(card):
-    return common.format_percent((card.get("metrics") or {}).get("test_accuracy"))
-
-
 def cmd_models(args):
     """`models [--json | --markdown] [--build-cache]`: one line per model."""
     from imgrec import registry
@@ -28,16 +24,15 @@ def cmd_models(args):
             print(f"built {name}", file=sys.stderr)
     cards = registry.list_models()
     if args.json:
-        common.print_json(cards)
+        common.print_json([card.to_json() for card in cards])
         return 0
     if args.markdown:
         print(markdown_table(cards))
         return 0
     rows = [("name", "architecture", "dataset", "test accuracy", "split")]
     for card in cards:
-        metrics = card.get("metrics") or {}
-        rows.append((card["name"], card.get("architecture", "-"), card.get("dataset", "-"), _test_accuracy(card),
-                     str(metrics.get("split", "-"))))
+        split = card.metrics.split if card.metrics is not None and card.metrics.split else "-"
+        rows.append((card.name, card.architecture, card.dataset, common.format_percent(card.accuracy), split))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -51,16 +46,11 @@ def markdown_table(cards):
         "|---|---|---|---|---|---|---|---|",
     ]
     for card in cards:
-        metrics = card.get("metrics") or {}
-        training = card.get("training") or {}
-        seconds = training.get("seconds")
-        split = metrics.get("split", "-")
-        if metrics.get("n"):
-            split = f"{split} (n={metrics['n']:,})"
-        size = card.get("file_size")
+        seconds = card.training.seconds if card.training is not None else None
+        size = card.file_size
         lines.append(
-            f"| `{card['name']}` | {card.get('architecture', '-')} | {card.get('dataset', '-')} | "
-            f"{_test_accuracy(card)} | {split} | {card.get('parameters', 0):,} | "
+            f"| `{card.name}` | {card.architecture} | {card.dataset} | "
+            f"{common.format_percent(card.accuracy)} | {card.measured_on_text()} | {card.parameters or 0:,} | "
             f"{f'{size / 1e6:.1f} MB' if size else '-'} | {f'{seconds / 60:.1f} min' if seconds else '-'} |"
         )
     return "\n".join(lines)

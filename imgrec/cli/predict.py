@@ -56,9 +56,7 @@ def cmd_evaluate(args):
     from imgrec import metrics, registry
 
     classifier = registry.load(args.model)
-    dataset = args.dataset or classifier.card.get("dataset")
-    if not dataset:
-        raise common.UserError(f"Model {args.model!r} has no dataset in its card; pass --dataset.")
+    dataset = args.dataset or classifier.card.dataset
     if args.split not in metrics.SPLITS:
         raise common.UserError(f"--split must be one of {', '.join(metrics.SPLITS)}.")
     try:

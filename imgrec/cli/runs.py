@@ -180,10 +180,9 @@ def cmd_runs_save(args):
     runtime.quiet_tensorflow_import()
     card = jobs.save_run_as_model(args.run_id, args.name, overwrite=args.overwrite)
     if getattr(args, "json", False):
-        _print_json(card)
+        _print_json(card.to_json())
     else:
-        print(f"saved run {args.run_id} as model {card['name']} "
-              f"(test accuracy {common.format_percent(card['metrics']['test_accuracy'])})")
+        print(f"saved run {args.run_id} as model {card.name} ({card.accuracy_text()})")
     return 0
 
 

@@ -68,7 +68,7 @@ def cmd_train(args):
     if args.save:
         saved = registry.save(result.model, args.save, model_card, overwrite=args.overwrite or args.ship,
                               protected=args.ship)
-        output["saved"] = saved["name"]
+        output["saved"] = saved.name
     if args.json:
         common.print_json(output)
     else:

@@ -10,7 +10,7 @@ unless a download is attempted, so listing datasets stays cheap.
 - `formats`: IDX files and CIFAR batches (`read_idx`, `write_idx`, `read_cifar_batch`).
 - `sources`: where each dataset may come from, in order (`is_online`).
 - `loading`: `load` and `split_validation`.
-- `inventory`: `info` and `fetch_to_cache`.
+- `inventory`: `info`, `describe` and `fetch_to_cache`.
 - `samples`: labelled sample images (`samples`, `load_sample`).
 - `shapes`: the drawn shapes dataset and its object masks (`shapes.test_with_masks`).
 """
@@ -34,7 +34,7 @@ from imgrec.datasets.catalog import (
     names,
 )
 from imgrec.datasets.formats import read_cifar_batch, read_idx, write_idx
-from imgrec.datasets.inventory import fetch_to_cache, info
+from imgrec.datasets.inventory import Description, describe, fetch_to_cache, info
 from imgrec.datasets.loading import load, split_validation
 from imgrec.datasets.samples import COLLECTIONS, load_sample, samples
 from imgrec.datasets.sources import is_online
@@ -51,8 +51,10 @@ __all__ = [
     "SHAPES_CLASSES",
     "Dataset",
     "DatasetUnavailable",
+    "Description",
     "Sample",
     "class_names",
+    "describe",
     "fetch_to_cache",
     "imagenet_class_names",
     "info",

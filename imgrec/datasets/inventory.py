@@ -1,10 +1,11 @@
-"""What this machine holds: `info()` says where each dataset would come from, `fetch_to_cache` fills the data cache.
+"""What this machine holds: where each dataset would come from (`info`, `describe`), and filling the data cache.
 
-`info` reads file headers only, never pixels; `fetch_to_cache` is what `make data` runs.
+`info` and `describe` read file headers only, never pixels; `fetch_to_cache` is what `make data` runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -39,6 +40,19 @@ def _source_sizes(source: sources.Source) -> tuple[int, int] | None:
     return None
 
 
+def _sources_of(base: str) -> tuple[list[dict], sources.Source | None, tuple[int, int] | None]:
+    """Every source of a base dataset (in the order tried), the one `load` would use, and its sizes."""
+    listed = []
+    chosen = None
+    for source in sources.ordered(base):
+        present = source.present()
+        listed.append({"name": source.name, "present": present, "location": source.location})
+        if present and chosen is None:
+            chosen = source
+    sizes = _source_sizes(chosen) if chosen is not None and chosen.kind != "download" else None
+    return listed, chosen, sizes
+
+
 def info() -> list[dict]:
     """Describes every base dataset and where it would come from on this machine.
 
@@ -53,14 +67,7 @@ def info() -> list[dict]:
     """
     rows = []
     for base, spec in catalog.SPECS.items():
-        listed = []
-        chosen = None
-        for source in sources.ordered(base):
-            present = source.present()
-            listed.append({"name": source.name, "present": present, "location": source.location})
-            if present and chosen is None:
-                chosen = source
-        sizes = _source_sizes(chosen) if chosen is not None and chosen.kind != "download" else None
+        listed, chosen, sizes = _sources_of(base)
         rows.append(
             {
                 "name": base,
@@ -78,6 +85,60 @@ def info() -> list[dict]:
             }
         )
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Description:
+    """What a dataset is and where it comes from on this machine, in facts a caption can quote."""
+
+    name: str  # As asked, e.g. "mnist" or "mnist:3,8".
+    base: str  # The base dataset, e.g. "mnist".
+    title: str  # The base dataset's title, e.g. "MNIST handwritten digits (60,000 + 10,000)".
+    shape: tuple[int, int, int]  # (height, width, channels) of one image.
+    class_names: tuple[str, ...]  # Its classes: for a class subset, only the selected ones, in order.
+    subset: bool  # True for a class subset ("DATASET:A,B" or an alias such as "mnist-3-vs-8").
+    source: str | None  # Where `load` would read it from, for people; None when no copy is here.
+    train_size: int | None  # Training images of the base dataset (a subset uses its share); None unknown.
+    test_size: int | None  # Test images of the base dataset; None when unknown.
+
+    @property
+    def num_classes(self) -> int:
+        """Returns the number of classes (of the subset, for a class subset)."""
+        return len(self.class_names)
+
+    @property
+    def colour(self) -> str:
+        """Returns "grey" for one channel, "colour" for three."""
+        return "grey" if self.shape[-1] == 1 else "colour"
+
+
+def describe(name: str) -> Description:
+    """Describes one dataset, or a class subset of one, as this machine would load it.
+
+    Cheap, as `info` is: headers only, and the network at most once a minute.
+
+    Args:
+        name: A `names()` entry or `"DATASET:A,B"`.
+
+    Returns:
+        A `Description`.
+
+    Raises:
+        ValueError: if the name or one of its classes is unknown.
+
+    Example:
+
+    >>> describe("mnist-3-vs-8").class_names
+    ('3', '8')
+    """
+    base, selected = catalog.parse_name(name)
+    spec = catalog.SPECS[base]
+    _, chosen, sizes = _sources_of(base)
+    return Description(
+        name=name, base=base, title=spec.title, shape=spec.shape, class_names=catalog.class_names(name),
+        subset=selected is not None, source=chosen.describe() if chosen is not None else None,
+        train_size=sizes[0] if sizes else None, test_size=sizes[1] if sizes else None,
+    )
 
 
 def fetch_to_cache(name: str) -> Path | None:

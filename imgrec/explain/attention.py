@@ -78,6 +78,62 @@ def patch_grid(model):
     return side, side, int(model.input_shape[1]) // side
 
 
+def extra_tokens(model):
+    """Returns how many tokens come before the patches in a ViT's attention: 1 for a class token, else 0.
+
+    Raises:
+        ValueError: for a model without attention.
+    """
+    tokens = int(layers.output_tensors(_require_attention(model)[0])[1].shape[-1])
+    rows, cols, _ = patch_grid(model)
+    return tokens - rows * cols
+
+
+def query_attention(attention, grid, query=None, *, head_mean=False):
+    """Returns where one token looks: each layer's and head's attention from it, laid over the patch grid.
+
+    Args:
+        attention: `(layers, heads, tokens, tokens)`, as `attention_maps` returns; the
+            tokens before the patches (a class token) come first.
+        grid: `(rows, cols)` or `(rows, cols, patch_size)`, as `patch_grid` returns.
+        query: `(row, col)` of the patch that looks, or None for the first token (the class
+            token). Defaults to `None`.
+        head_mean: append the mean over the heads as one more head. Defaults to `False`.
+
+    Returns:
+        float32 `(layers, heads, rows, cols)` (`heads + 1` with `head_mean`): the query's
+        weights on the patches; its weights on the class tokens are left out.
+
+    Raises:
+        ValueError: for a query outside the grid, a class-token query without a class
+            token, or attention that does not fit the grid.
+
+    Example:
+
+    >>> weights = np.zeros((1, 1, 5, 5)); weights[0, 0, 0, 4] = 1.0
+    >>> query_attention(weights, (2, 2))[0, 0].tolist()
+    [[0.0, 0.0], [0.0, 1.0]]
+    """
+    attention = np.asarray(attention, dtype=np.float32)
+    rows, cols = int(grid[0]), int(grid[1])
+    extra = attention.shape[-1] - rows * cols if attention.ndim == 4 else -1
+    if extra < 0:
+        raise ValueError(f"attention must be (layers, heads, tokens, tokens) with at least {rows * cols} tokens.")
+    if query is None:
+        if not extra:
+            raise ValueError("This attention has no class token; choose a patch (row, col) as the query.")
+        token = 0
+    else:
+        row, col = (int(value) for value in query)
+        if not (0 <= row < rows and 0 <= col < cols):
+            raise ValueError(f"The query patch ({row}, {col}) is outside the {rows} x {cols} grid.")
+        token = extra + row * cols + col
+    maps = attention[:, :, token, extra:]
+    if head_mean:
+        maps = np.concatenate([maps, maps.mean(axis=1, keepdims=True)], axis=1)
+    return maps.reshape(*maps.shape[:2], rows, cols)
+
+
 def token_heatmap(values_over_patches, grid):
     """Lays one value per patch (row-major) out as the `(rows, cols)` patch grid.
 

@@ -2,13 +2,16 @@
 
 Every function is pure (no Streamlit, no model): it takes numpy arrays or plain lists and
 dicts and returns a `plotly.graph_objects.Figure` sized to read at a glance in a 1280x800
-window. Titles and axis labels say what the reader is looking at.
+window; only the architecture graph is Graphviz DOT text, which the browser draws. Titles
+and axis labels say what the reader is looking at.
 
 The modules: `common` (the look, layout, words), `images` (top classes, one image),
-`mosaic` (many small maps as one trace), `grids` (feature maps, kernels, numbers, attention)
-and `training` (curves, confusion matrix, per-class scores, ROC, runs compared).
+`mosaic` (many small maps as one trace), `grids` (feature maps, kernels, numbers, attention),
+`training` (curves, confusion matrix, per-class scores, ROC, runs compared) and `architecture`
+(the layers as a graph).
 """
 
+from imgrec.figures.architecture import KIND_FILLS, architecture_dot
 from imgrec.figures.common import (
     ACCENT,
     BASE_COLOUR,
@@ -45,6 +48,7 @@ __all__ = [
     "BASE_COLOUR",
     "DIVERGING",
     "FONT_SIZE",
+    "KIND_FILLS",
     "LABEL_FONT_SIZE",
     "LABEL_PIXELS",
     "MAX_TILE",
@@ -55,6 +59,7 @@ __all__ = [
     "TEMPLATE",
     "TRAIN_COLOUR",
     "VALIDATION_COLOUR",
+    "architecture_dot",
     "attention_heads_grid",
     "confusion_matrix",
     "heatmap_grid",

@@ -345,9 +345,11 @@ def result(run_id, *, runs_dir=None):
     Returns:
         The dict of `metrics.from_probabilities` on the test split (`accuracy`, `macro_f1`,
         `per_class`, `confusion`, `roc_auc`, `roc_auc_per_class`, `class_names`, `n`) plus
-        `dataset`, `split`, `source`; `misclassified` (up to 32 of the most confident
-        mistakes: `index` into the test split of `datasets.load(dataset)`, `true`,
-        `predicted`, their labels and `confidence`) and `misclassified_count`; `training`
+        `dataset`, `split`, `source`; `roc_curves` (one-vs-rest, `metrics.roc_curves`, rates
+        to 4 decimals; absent from runs finished before they were recorded); `misclassified`
+        (up to 32 of the most confident mistakes: `index` into the test split of
+        `datasets.load(dataset)`, `true`, `predicted`, their labels and `confidence`) and
+        `misclassified_count`; `training`
         (history, seconds, samples, source...) and `model` (`sha256`, `file_size`).
         See `results.evaluate`.
 

@@ -10,6 +10,9 @@ from imgrec import atomic
 from imgrec.jobs import errors, folders, queue
 
 MISCLASSIFIED_KEPT = 32  # The most confident mistakes kept for the results page.
+# ROC points are stored to 4 decimals: a 520-pixel plot cannot show the fifth, and it keeps
+# result.json small.
+ROC_DECIMALS = 4
 
 
 def evaluate(trained):
@@ -21,21 +24,19 @@ def evaluate(trained):
     Returns:
         The dict of `result.json` (see `jobs.result`), without its `model` entry.
     """
-    import numpy as np
-
-    from imgrec import datasets, inference, metrics
+    from imgrec import datasets, inference, metrics, mistakes
 
     config = trained.config
     dataset = datasets.load(config.dataset)
     images, labels = metrics.split_arrays(dataset, "test")
-    # The steps of metrics.evaluate, kept apart so the probabilities also give the mistakes.
+    # The steps of metrics.evaluate, kept apart so the probabilities also give the mistakes
+    # and the ROC curves (the page would otherwise run the model over the test split again).
     probabilities = inference.predict_probabilities(trained.model, images)
     report = metrics.from_probabilities(labels, probabilities, dataset.class_names)
     report.update({"dataset": dataset.name, "split": "test", "source": dataset.source})
+    report["roc_curves"] = metrics.roc_curves(labels, probabilities, dataset.class_names, decimals=ROC_DECIMALS)
     predicted = probabilities.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != labels)
-    confidence = probabilities[wrong, predicted[wrong]]
-    kept = wrong[np.argsort(-confidence, kind="stable")[:MISCLASSIFIED_KEPT]]
+    kept = mistakes.select(labels, probabilities, limit=MISCLASSIFIED_KEPT)
     names = [str(name) for name in dataset.class_names]
     report["misclassified"] = [
         {
@@ -48,7 +49,7 @@ def evaluate(trained):
         }
         for index in kept
     ]
-    report["misclassified_count"] = int(len(wrong))
+    report["misclassified_count"] = int((predicted != labels).sum())
     report["training"] = {
         "seconds": trained.seconds,
         "samples_per_second": trained.samples_per_second,
@@ -109,7 +110,7 @@ def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
         runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
 
     Returns:
-        The model card as saved.
+        The `registry.ModelCard` as saved.
 
     Raises:
         JobError: for an invalid or unknown id, or a run that is not done (failed runs,
@@ -144,6 +145,5 @@ def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
         train_samples=trained["train_samples"],
         validation_samples=trained["validation_samples"],
     )
-    card = registry.card_for_training(result_view, outcome)
-    card["training"]["run_id"] = run_id
+    card = registry.card_for_training(result_view, outcome, run_id=run_id)
     return registry.save(model, name, card, overwrite=overwrite)

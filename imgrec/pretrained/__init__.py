@@ -17,7 +17,10 @@ from imgrec.pretrained.efficientnet_lite0 import (
     load_torch_weights,
 )
 from imgrec.pretrained.imagenet import (
+    ARCHITECTURE,
+    DATASET,
     MODEL_NAME,
+    RESIZE_POLICY,
     SOURCE_LICENSE,
     card_metadata,
     class_names,
@@ -34,10 +37,13 @@ from imgrec.pretrained.torch_pickle import (
 )
 
 __all__ = [
+    "ARCHITECTURE",
+    "DATASET",
     "INPUT_SIZE",
     "LAST_CONV_LAYER",
     "MODEL_NAME",
     "RESIZE_POLICIES",
+    "RESIZE_POLICY",
     "SOURCE_LICENSE",
     "SOURCE_PACKAGE",
     "WEIGHTS_FILE_NAME",

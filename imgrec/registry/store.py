@@ -6,6 +6,7 @@ folder's lock, so a reader never sees a card that does not match its file; every
 checked (`safety`) before Keras deserialises it.
 """
 
+import dataclasses
 import datetime
 import json
 import os
@@ -13,10 +14,7 @@ import pathlib
 import tempfile
 
 from imgrec import atomic, paths
-from imgrec.registry import classifier, safety
-
-# By name: the package's own `card` is `card(name)` below, which hides the module of that name.
-from imgrec.registry.card import REQUIRED_FIELDS, built_model_card
+from imgrec.registry import cards, classifier, safety
 from imgrec.registry.errors import ModelNotFound, RegistryError, UnsafeModelError
 
 BUILT_MODELS = ("imagenet-efficientnet-lite0",)
@@ -44,6 +42,7 @@ def _locked(folder, exclusive=True):
 
 
 def _read_card(card_path, name):
+    """Returns the `ModelCard` stored at `card_path` for model `name`; refuses a malformed one in one sentence."""
     try:
         with open(card_path, "rb") as handle:
             raw = handle.read(MAX_CARD_BYTES + 1)
@@ -52,22 +51,12 @@ def _read_card(card_path, name):
     if len(raw) > MAX_CARD_BYTES:
         raise UnsafeModelError(f"The card of model {name!r} is too large to be a model card.")
     try:
-        card = json.loads(raw)
+        values = json.loads(raw)
     except RecursionError:  # A prank card nested thousands deep must not take the model list down.
         raise UnsafeModelError(f"The card of model {name!r} is nested too deeply to be a model card.") from None
     except (UnicodeDecodeError, ValueError):  # ValueError: JSONDecodeError, and integers too long to read.
         raise UnsafeModelError(f"The card of model {name!r} is not valid JSON.") from None
-    if not isinstance(card, dict) or any(key not in card for key in REQUIRED_FIELDS):
-        raise UnsafeModelError(f"The card of model {name!r} lacks required fields ({', '.join(REQUIRED_FIELDS)}).")
-    if card["name"] != name:
-        raise UnsafeModelError(f"The card of model {name!r} names another model ({str(card['name'])[:80]!r}).")
-    shape = card["input"].get("shape") if isinstance(card["input"], dict) else None
-    if (not isinstance(shape, list) or not all(isinstance(size, int) for size in shape)
-            or not isinstance(card["class_names"], list) or not isinstance(card["preprocessing"], dict)):
-        raise UnsafeModelError(
-            f"The card of model {name!r} is malformed (input.shape, class_names or preprocessing has the wrong type)."
-        )
-    return card
+    return cards.ModelCard.from_json(values, saved_as=name)
 
 
 def _read_model_bytes(model_path, name):
@@ -85,27 +74,30 @@ def list_models():
     """Returns the cards of every model, sorted by name; unreadable cards are skipped.
 
     Models built on first use (the ImageNet classifier) are listed even before they are built,
-    with `"built": False` in their card.
+    with `built=False` in their card.
+
+    Returns:
+        A list of `ModelCard`s.
     """
-    cards = {}
+    found = {}
     folder = paths.models_dir()
     if folder.is_dir():
         for card_path in sorted(folder.glob("*.json")):
             name = card_path.stem
             try:
-                cards[name] = _read_card(_paths(name)[0], name)
+                found[name] = _read_card(_paths(name)[0], name)
             except RegistryError:
                 continue
     for name in BUILT_MODELS:
         try:
-            cards[name] = _read_card(_paths(name)[0], name)
+            found[name] = _read_card(_paths(name)[0], name)
         except RegistryError:
-            cards[name] = built_model_card(name)
-    return [cards[name] for name in sorted(cards)]
+            found[name] = cards.built_model_card(name)
+    return [found[name] for name in sorted(found)]
 
 
 def card(name):
-    """Returns the card of one model.
+    """Returns the `ModelCard` of one model.
 
     Raises:
         ModelNotFound: when there is no such model.
@@ -115,7 +107,7 @@ def card(name):
         try:
             return _read_card(_paths(name)[0], name)
         except ModelNotFound:
-            return built_model_card(name)
+            return cards.built_model_card(name)
     return _read_card(_paths(name)[0], name)
 
 
@@ -126,19 +118,19 @@ def is_protected(card_or_name):
     (`BUILT_MODELS`).
 
     Args:
-        card_or_name: a model's card, or its name.
+        card_or_name: a model's `ModelCard`, or its name.
 
     Raises:
         ModelNotFound: for a name no model has.
-        ValueError: for anything but a card (dict) or a name (str).
+        ValueError: for anything but a `ModelCard` or a name (str).
     """
     if isinstance(card_or_name, str):
         if card_or_name in BUILT_MODELS:
             return True
         card_or_name = card(card_or_name)
-    if not isinstance(card_or_name, dict):
+    if not isinstance(card_or_name, cards.ModelCard):
         raise ValueError(f"is_protected takes a model card or a model name, not a {type(card_or_name).__name__}.")
-    return bool(card_or_name.get("protected")) or card_or_name.get("name") in BUILT_MODELS
+    return card_or_name.protected or card_or_name.name in BUILT_MODELS
 
 
 def load(name):
@@ -155,17 +147,23 @@ def load(name):
         ensure_built(name)
     model_card, data = model_file(name)
     model = safety.load_keras_bytes(data, name)
-    expected = tuple(model_card["input"]["shape"])
-    if tuple(model.input_shape[1:]) != expected:
-        raise UnsafeModelError(f"Model {name!r} takes {tuple(model.input_shape[1:])} but its card says {expected}.")
-    outputs = model.output_shape[-1]
-    if max(outputs, 2) != len(model_card["class_names"]):
-        raise UnsafeModelError(f"Model {name!r} has {outputs} outputs but its card names {len(model_card['class_names'])} classes.")
+    _check_card_fits(model, model_card, name, UnsafeModelError)
     return classifier.Classifier(name, model_card, model)
 
 
+def _check_card_fits(model, model_card, name, error_type):
+    """Raises `error_type` when a card's input shape or class count is not the model's."""
+    expected = tuple(model_card.input.shape)
+    if tuple(model.input_shape[1:]) != expected:
+        raise error_type(f"Model {name!r} takes {tuple(model.input_shape[1:])} but its card says {expected}.")
+    outputs = model.output_shape[-1]
+    # One sigmoid output serves a two-class task.
+    if max(outputs, 2) != len(model_card.class_names):
+        raise error_type(f"Model {name!r} has {outputs} outputs but its card names {len(model_card.class_names)} classes.")
+
+
 def model_file(name):
-    """Returns `(card, bytes)` of a model's `.keras` file exactly as stored, hash-checked.
+    """Returns `(ModelCard, bytes)` of a model's `.keras` file exactly as stored, hash-checked.
 
     Card and file are read together under the registry's lock, so they always belong together.
 
@@ -176,7 +174,7 @@ def model_file(name):
     with _locked(card_path.parent, exclusive=False):
         model_card = _read_card(card_path, name)
         data = _read_model_bytes(model_path, name)
-    if safety.sha256_bytes(data) != model_card.get("sha256"):
+    if safety.sha256_bytes(data) != model_card.sha256:
         raise UnsafeModelError(f"Model {name!r} does not match the sha256 in its card; the file was changed or damaged.")
     return model_card, data
 
@@ -195,7 +193,7 @@ def ensure_built(name):
         if card_path.exists() and model_path.exists():
             return card_path
         model = pretrained.build_model()
-        save(model, name, built_model_card(name, model), overwrite=True, protected=True)
+        save(model, name, cards.built_model_card(name, pretrained.card_metadata(model)), overwrite=True, protected=True)
     return card_path
 
 
@@ -232,51 +230,55 @@ def save(model, name, model_card, *, overwrite=False, protected=False):
     Args:
         model: a `keras.Model`.
         name: the registry name (validated).
-        model_card: dict with at least `architecture`, `dataset`, `input`, `preprocessing`,
-            `class_names`; `sha256`, `keras_version`, `created`, `parameters` and `file_size`
-            are filled in here.
+        model_card: a `ModelCard` (see `cards.card_for_training`); its `name`, `file`,
+            `sha256`, `file_size`, `parameters` and `keras_version` are filled in here, and
+            `created` when it has none.
         overwrite: replace an existing model of that name. Defaults to `False`.
         protected: mark the model as shipped, so `delete` refuses it. Defaults to `False`.
 
     Returns:
-        The card as written.
+        The `ModelCard` as written.
 
     Raises:
         RegistryError: for a bad name, an existing name without `overwrite`, a protected
-            model, or a model with non-finite weights.
+            model, a card whose input shape or classes are not the model's, or a model with
+            non-finite weights.
+        ValueError: for a card that is not a `ModelCard`.
     """
     import keras
 
     from imgrec import architectures
 
     safety.validate_name(name)
+    if not isinstance(model_card, cards.ModelCard):
+        raise ValueError(f"save takes a registry.ModelCard, not a {type(model_card).__name__}.")
     card_path, model_path = _paths(name)
+    _check_card_fits(model, model_card, name, RegistryError)
     if not architectures.weights_are_finite(model):
         raise RegistryError(f"Model {name!r} has non-finite weights and was not saved.")
     data = model_bytes(model)
     safety.inspect_archive(data, name)
-    full_card = dict(model_card)
-    full_card.update(
-        {
-            "name": name,
-            "file": model_path.name,
-            "sha256": safety.sha256_bytes(data),
-            "file_size": len(data),
-            "parameters": int(model.count_params()),
-            "keras_version": keras.__version__,
-            "created": full_card.get("created") or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "protected": bool(protected or full_card.get("protected", False)),
-        }
+    full_card = dataclasses.replace(
+        model_card,
+        name=name,
+        file=model_path.name,
+        sha256=safety.sha256_bytes(data),
+        file_size=len(data),
+        parameters=int(model.count_params()),
+        keras_version=keras.__version__,
+        created=model_card.created or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        protected=bool(protected or model_card.protected),
     )
-    full_card.setdefault("input", {"shape": list(model.input_shape[1:])})
     folder = card_path.parent
     with _locked(folder):
+        # Under the lock no other save is midway, so any temporary file is a killed save's leftover.
+        clean_temporary_files(folder)
         if card_path.exists() and not overwrite:
             raise RegistryError(f"A model named {name!r} already exists; choose another name.")
         if card_path.exists() and is_protected(_read_card(card_path, name)) and not protected:
             raise RegistryError(f"Model {name!r} is a shipped model and cannot be replaced.")
         model_temp = atomic.write_temp(folder, f".{name}.", ".keras.tmp", data)
-        card_temp = atomic.write_temp(folder, f".{name}.", ".json.tmp", (json.dumps(full_card, indent=2) + "\n").encode())
+        card_temp = atomic.write_temp(folder, f".{name}.", ".json.tmp", (json.dumps(full_card.to_json(), indent=2) + "\n").encode())
         os.replace(model_temp, model_path)
         os.replace(card_temp, card_path)
         atomic.fsync_folder(folder)
@@ -299,7 +301,13 @@ def delete(name):
 
 
 def clean_temporary_files(folder=None):
-    """Removes temporary files left by a save that was killed midway; returns how many."""
+    """Removes temporary files left by a save that was killed midway; returns how many.
+
+    Every `save` does this first, under the folder's lock.
+
+    Args:
+        folder: the registry folder. Defaults to `paths.models_dir()`.
+    """
     folder = pathlib.Path(folder or paths.models_dir())
     removed = 0
     if folder.is_dir():

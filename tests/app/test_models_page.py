@@ -1,5 +1,6 @@
 """The models page through AppTest: the registry table, a card, the layer graph, comparison, download and delete."""
 
+import dataclasses
 import shutil
 
 import pytest
@@ -19,15 +20,15 @@ TAB_CARD, TAB_ARCHITECTURE, TAB_COMPARE, TAB_FILES = (
 @pytest.fixture
 def registry_app(app, models_dir, tmp_path, monkeypatch):
     """The app over a private copy of the tiny registry plus `shipped-cnn`, a protected model."""
-    from pages import _ui
+    from pages._ui import models as ui_models
 
     models = shutil.copytree(models_dir, tmp_path / "models")
     monkeypatch.setenv("IMGREC_MODELS_DIR", str(models))
-    card = {**tiny_card("shipped-cnn", "cnn"), "title": "A shipped CNN"}
+    card = dataclasses.replace(tiny_card("shipped-cnn", "cnn"), title="A shipped CNN")
     registry.save(architectures.build("cnn", (28, 28, 1), 10, seed=0), "shipped-cnn", card, protected=True)
-    _ui.model_cards.clear()
+    ui_models.model_cards.clear()
     yield app
-    _ui.model_cards.clear()
+    ui_models.model_cards.clear()
 
 
 def open_models(app, model, tab=None):
@@ -47,7 +48,7 @@ def test_the_registry_table_lists_every_model_with_its_measured_accuracy(registr
     assert {"tiny-cnn", "tiny-vit", "shipped-cnn"} <= set(table.index)
     row = table.loc["tiny-cnn"]
     assert row["Architecture"] == "cnn" and row["Dataset"] == "mnist"
-    assert row["Parameters"] == registry.card("tiny-cnn")["parameters"]
+    assert row["Parameters"] == registry.card("tiny-cnn").parameters
     assert row["Test accuracy"] == pytest.approx(0.1) and row["Measured on"] == "test (n = 10,000)"
     assert row["File size"].endswith(("kB", "MB")) and row["Created"].startswith("20")
     assert bool(table.loc["shipped-cnn", "Shipped"]) and not bool(row["Shipped"])
@@ -110,5 +111,5 @@ def test_an_unprotected_model_is_deleted_after_a_confirmation(registry_app):
     next(button for button in at.button if button.key == "delete-model").click().run()
     assert not at.exception
     assert at.success[0].value == "Deleted tiny-vit."
-    assert "tiny-vit" not in [card["name"] for card in registry.list_models()]
+    assert "tiny-vit" not in [card.name for card in registry.list_models()]
     assert "tiny-vit" not in list(at.dataframe[0].value["Name"])

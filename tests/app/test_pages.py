@@ -163,8 +163,19 @@ def test_attention_for_a_vit_and_a_way_out_for_a_cnn(app):
     at.button(key="switch-tiny-vit").click().run()
     assert not at.exception
     assert at.session_state["model_name"] == "tiny-vit"
-    assert len(charts(at)) == 4  # patches, heads, rollout, mean distance
-    at.slider(key="query-row").set_value(0)
+    patches, heads, rollout, distance = charts(at)  # the patch grid, the heads, rollout, mean distance
+    # Another query patch: the red square and every head's map move; rollout and distances do not.
+    at.slider(key="query-row").set_value(0).run()
+    assert not at.exception
+    moved = charts(at)
+    assert moved[0]["layout"]["shapes"][-1] != patches["layout"]["shapes"][-1]
+    assert moved[0]["layout"]["shapes"][-1]["y0"] == -0.5  # the top row
+    assert moved[1]["data"] != heads["data"]
+    assert moved[2] == rollout and moved[3] == distance
+    # Other rollout options: only the rollout changes.
     at.radio(key="rollout-fusion").set_value("max")
     at.slider(key="rollout-discard").set_value(0.5).run()
     assert not at.exception
+    fused = charts(at)
+    assert fused[2]["data"] != rollout["data"] and fused[2]["layout"]["title"] == rollout["layout"]["title"]
+    assert fused[1] == moved[1] and fused[3] == distance

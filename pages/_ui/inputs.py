@@ -1,23 +1,18 @@
-"""The app's only Streamlit helpers: cached model loading, shared widgets and session state.
+"""The images a visitor chooses: samples, an upload, a camera photo or a drawing, kept from page to page.
 
-Pages call `imgrec` through the cached wrappers here, so a computation one visitor asked for
-is served from memory to the next (a class of 30 opening the same sample costs one run).
-Models are `st.cache_resource` (one copy shared by every session, never mutated); pure
-computations are `st.cache_data`, keyed on the model's name and file hash plus the image
-and parameters (the classifier itself is passed as `_classifier`, outside the key).
+Every image is decoded from untrusted bytes here (and shrunk to WORKING_SIDE), so pages only
+ever see checked uint8 RGB arrays.
 """
 
-import base64
 import hashlib
-import pathlib
 import re
-import runpy
 import typing
 
 import numpy as np
 import streamlit as st
 
-from imgrec import datasets, images, registry
+from imgrec import datasets, images
+from pages._ui.models import remember
 
 # Images read from one upload: enough for a table of a class's photos, few enough that one
 # visitor cannot keep the shared server busy.
@@ -32,34 +27,11 @@ SOURCES = {
     "camera": ":material/photo_camera: Camera",
     "draw": ":material/draw: Draw",
 }
-# The model a first visit starts with, in order of preference (the first one present wins).
-PREFERRED_MODELS = ("mnist-cnn", "fashion-cnn", "imagenet-efficientnet-lite0")
 # The sample collection that suits a model trained on a dataset.
 COLLECTION_FOR_DATASET = {"mnist": "mnist", "mnist-5k": "mnist", "digits": "mnist", "fashion-mnist": "fashion-mnist",
                           "cifar10": "cifar10"}
 COLLECTION_TITLES = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
                      "cifar100": "CIFAR-100", "imagenet": "ImageNet", "photos": "Photos"}
-
-
-ENTRY_SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "streamlit_app.py"
-
-
-def run_inside_navigation():
-    """Makes sure a page runs under the app's navigation, even on a fresh server's first, deep-linked request.
-
-    Streamlit 1.67 still runs a script of `pages/` on its own (its old, directory-based
-    multipage mode, with every file listed in the sidebar) until some session has run
-    `st.navigation`, so the first visitor of a shared link like `/predict?model=...` after a
-    restart would get that. Here the page then runs the entry script instead, whose
-    navigation switches the old mode off for good and runs this page again properly.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # A Streamlit that has dropped the old mode has nothing to work around.
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        runpy.run_path(str(ENTRY_SCRIPT), run_name="__main__")
-        st.stop()
 
 
 class InputImage(typing.NamedTuple):
@@ -69,138 +41,27 @@ class InputImage(typing.NamedTuple):
     rgb: np.ndarray  # uint8 (height, width, 3), at most WORKING_SIDE on its long side.
 
 
-# ---------------------------------------------------------------------------------------
-# Models.
-
-
-@st.cache_data(ttl=10, show_spinner=False)
-def model_cards():
-    """Every model's card; refreshed every few seconds so a newly saved model shows up."""
-    return registry.list_models()
-
-
-def model_key(card):
-    """Names a model's exact weights: its name and the sha256 of its file (a retrained model gets a new key)."""
-    return f"{card['name']}@{(card.get('sha256') or 'unbuilt')[:16]}"
-
-
-@st.cache_resource(max_entries=8, show_spinner="Loading the model (the ImageNet model is built once, about 10 s)...")
-def _load_classifier(name, key):
-    # `key` (name plus file hash) makes a replaced model load afresh instead of serving the old weights.
-    return registry.load(name)
-
-
-def classifier_or_stop(name):
-    """Returns the loaded classifier, or shows why it cannot be loaded and stops the page."""
-    card = card_for(name)
-    try:
-        return _load_classifier(name, model_key(card) if card else name)
-    except registry.RegistryError as error:
-        st.error(str(error), icon=":material/error:")
-        st.stop()
-
-
-def card_for(name):
-    """The card of one model from the cached list, or None."""
-    return next((card for card in model_cards() if card["name"] == name), None)
-
-
-def accuracy_text(card):
-    """The measured accuracy of a card in words, with the split it was measured on."""
-    metrics = card.get("metrics") or {}
-    accuracy = metrics.get("test_accuracy")
-    if accuracy is None:
-        return "accuracy not measured yet"
-    count = f", n = {metrics['n']:,}" if isinstance(metrics.get("n"), int) else ""
-    return f"{accuracy:.1%} accuracy on {metrics.get('split', 'an unnamed split')}{count}"
-
-
-def has_attention(card):
-    """Whether a model has attention layers, read from its card (no loading needed)."""
-    return card.get("architecture") == "vit"
-
-
-def _remember(state_key, widget_key):
-    st.session_state[state_key] = st.session_state[widget_key]
-
-
-def _default_model(names):
-    return next((name for name in PREFERRED_MODELS if name in names), names[0])
-
-
-def model_picker(where=None, *, key="model-picker"):
-    """Shows the model chooser (in the sidebar) with the card's summary and accuracy; returns the model name.
-
-    The choice is kept in session state, so it carries from page to page, and it is mirrored
-    into the URL (`?model=NAME`), so a teacher can share a link to a prepared view.
-    """
-    where = where or st.sidebar
-    cards = model_cards()
-    names = [card["name"] for card in cards]
-    if not names:
-        st.error("There are no models yet; train one with `python -m imgrec train --preset quickstart --save mnist-cnn`.")
-        st.stop()
-    requested = st.query_params.get("model")
-    if requested in names and requested != st.session_state.get("model-in-url"):
-        # Arrived through a link (or an edited address): the URL wins over the session's choice.
-        st.session_state.model_name = requested
-    if st.session_state.get("model_name") not in names:
-        st.session_state.model_name = _default_model(names)
-    # The widget is set from the shared value each run; its callback writes the visitor's choice back.
-    st.session_state[key] = st.session_state.model_name
-    titles = {card["name"]: card.get("title") or card["name"] for card in cards}
-    with where:
-        name = st.selectbox(
-            "Model", names, format_func=lambda item: titles[item], key=key,
-            on_change=_remember, args=("model_name", key),
-        )
-        card = cards[names.index(name)]
-        st.caption(f"{card.get('summary', '')}  \n**{accuracy_text(card)}**")
-        st.caption(":material/link: The address in the browser keeps the model and the sample: copy it to share "
-                   "this view with a class.")
-    if st.query_params.get("model") != name:
-        st.query_params["model"] = name
-    st.session_state["model-in-url"] = name
-    return name
-
-
-# ---------------------------------------------------------------------------------------
-# Images.
+def _working_size(rgb):
+    """The image shrunk to WORKING_SIDE on its long side, or as it is when it is smaller."""
+    return images.thumbnail(rgb, WORKING_SIDE) if max(rgb.shape[:2]) > WORKING_SIDE else rgb
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def decode(data):
     """Decodes untrusted bytes (raises images.ImageError) and shrinks the result to WORKING_SIDE."""
-    rgb = images.decode_image(data)
-    if max(rgb.shape[:2]) > WORKING_SIDE:
-        rgb = images.thumbnail(rgb, WORKING_SIDE)
-    return rgb
+    return _working_size(images.decode_image(data))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def sample_image(sample_id):
     """The pixels of one shipped sample image."""
-    rgb = datasets.load_sample(sample_id)
-    if max(rgb.shape[:2]) > WORKING_SIDE:
-        rgb = images.thumbnail(rgb, WORKING_SIDE)
-    return rgb
+    return _working_size(datasets.load_sample(sample_id))
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def sample_list():
     """Every sample image on this machine, as (id, title, collection) tuples."""
     return [(sample.id, sample.title, sample.collection) for sample in datasets.samples()]
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def thumbnail_png(rgb, size=96):
-    """A small PNG of an image (never the original upload's bytes)."""
-    return images.encode_png(images.thumbnail(rgb, size))
-
-
-def data_url(png):
-    """A PNG as a data URL, for table cells."""
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def safe_name(name):
@@ -312,7 +173,7 @@ def draw_ui(*, key="canvas"):
 
 def default_collection(card):
     """The sample collection that suits a model: its own dataset's, or photos for ImageNet."""
-    dataset = str((card or {}).get("dataset", "")).split(":", 1)[0]
+    dataset = (card.dataset if card is not None else "").split(":", 1)[0]
     return COLLECTION_FOR_DATASET.get(dataset, "photos")
 
 
@@ -340,7 +201,7 @@ def samples_ui(card, *, key="sample"):
     ids = [sample_id for sample_id, _, c in listing if c == collection]
     st.session_state[f"{key}-id"] = current if current in ids else ids[0]
     sample_id = st.columns([1, 1])[0].selectbox("Sample", ids, format_func=lambda item: by_id[item][0], key=f"{key}-id",
-                             on_change=_remember, args=("sample_id", f"{key}-id"))
+                             on_change=remember, args=("sample_id", f"{key}-id"))
     st.session_state.sample_id = sample_id
     if st.query_params.get("sample") != sample_id:
         st.query_params["sample"] = sample_id
@@ -370,7 +231,7 @@ def image_input(card, *, multiple=True, key="input"):
     st.session_state[f"{key}-source"] = st.session_state.image_source
     source = st.segmented_control(
         "Image source", list(SOURCES), format_func=SOURCES.get, key=f"{key}-source",
-        on_change=_remember, args=("image_source", f"{key}-source"), label_visibility="collapsed",
+        on_change=remember, args=("image_source", f"{key}-source"), label_visibility="collapsed",
     ) or st.session_state.image_source
     if source != "samples" and "sample" in st.query_params:
         del st.query_params["sample"]
@@ -392,80 +253,3 @@ def pick_one(chosen, *, key="pick"):
         return chosen[0]
     position = st.selectbox("Look closely at", range(len(chosen)), format_func=lambda i: chosen[i].name, key=key)
     return chosen[position]
-
-
-def model_view(model_input):
-    """The model's input as a displayable uint8 RGB image (grey inputs repeated into three channels)."""
-    pixels = np.clip(np.rint(np.asarray(model_input, dtype=np.float32)), 0, 255).astype(np.uint8)
-    if pixels.ndim == 3 and pixels.shape[-1] == 1:
-        pixels = np.repeat(pixels, 3, axis=-1)
-    return pixels
-
-
-# Plotly's mode bar (zoom, pan, download) only gets in the way on small teaching charts.
-CHART_CONFIG = {"displayModeBar": False}
-
-
-def enlarge(rgb, side=280):
-    """Enlarges a small image with visible square pixels (nearest neighbour), for looking at what a model sees."""
-    height, width = rgb.shape[:2]
-    factor = max(1, side // max(height, width))
-    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
-
-
-# ---------------------------------------------------------------------------------------
-# Cached computations: keyed on the model's key, the image (hashed by value) and the parameters.
-# Entry limits keep the worst case in memory to a few hundred MB on a shared server: a feature map
-# of EfficientNet's early blocks is up to 5 MB, an input 0.6 MB, an explanation 0.2 MB.
-
-
-@st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
-def model_input(_classifier, key, rgb):
-    """What the model sees: its preprocessed float32 input."""
-    return _classifier.preprocess(rgb)
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def probabilities(_classifier, key, inputs):
-    """Class probabilities for a batch of model inputs, shape (N, classes)."""
-    return _classifier.predict_inputs(np.asarray(inputs, dtype=np.float32))
-
-
-@st.cache_data(max_entries=256, ttl=3600, show_spinner="Computing the explanation...")
-def explanation(_classifier, key, image, method, class_index, **options):
-    """One explanation heatmap (2-D, 0..1) of a class for a model input; the options are part of the cache key."""
-    from imgrec import explain
-
-    return explain.explain(_classifier.model, image, method, class_index, **options)
-
-
-@st.cache_data(max_entries=32, ttl=3600, show_spinner="Running the image through the layer...")
-def feature_maps(_classifier, key, image, layer_name):
-    """A layer's activations for one input, shape (height, width, channels)."""
-    from imgrec import explain
-
-    return np.asarray(explain.feature_maps(_classifier.model, image, layer_name))
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def conv_arithmetic(_classifier, key, image, layer_name, channel, row, col):
-    """The sums behind one output number of a convolution or pooling layer."""
-    from imgrec import explain
-
-    return explain.conv_arithmetic(_classifier.model, image, layer_name, channel, row, col)
-
-
-@st.cache_data(max_entries=64, ttl=3600, show_spinner="Reading the attention weights...")
-def attention_maps(_classifier, key, image):
-    """Every attention weight for one input, shape (layers, heads, tokens, tokens)."""
-    from imgrec import explain
-
-    return np.asarray(explain.attention_maps(_classifier.model, image))
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def rollout(_classifier, key, image, head_fusion, discard_ratio):
-    """The class token's attention rollout over the input, (height, width) in 0..1."""
-    from imgrec import explain
-
-    return np.asarray(explain.rollout_heatmap(_classifier.model, image, head_fusion, discard_ratio))

@@ -1,0 +1,9 @@
+"""The app's only Streamlit helpers, one module each: import them as `from pages._ui import compute, models`.
+
+- `navigation`: runs a page under the app's navigation, even on a fresh server's first request.
+- `models`: the model list, the model picker and its URL state, checking that a model loads.
+- `inputs`: the images a visitor chooses (samples, upload, camera, drawing), kept across pages.
+- `views`: small display helpers shared by pages (chart config, enlarged pixels, thumbnails).
+- `compute`: every cached computation that needs a Keras model; the only module that loads one.
+- `train_*`: the settings, the runs and the four tabs of the Train page; `models_*`: the tabs of Models.
+"""

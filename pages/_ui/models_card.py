@@ -1,0 +1,50 @@
+"""The Models page's registry table and its Card tab: what each model is and what it measured."""
+
+import streamlit as st
+
+from imgrec import figures, registry
+from pages._ui import views
+
+
+def registry_table(cards):
+    """Every model as a row: name, architecture, dataset, size, measured accuracy and whether it is shipped."""
+    rows = []
+    for card in cards:
+        rows.append({
+            "Name": card.name, "Architecture": card.architecture, "Dataset": card.dataset,
+            "Parameters": card.parameters, "File size": views.size_text(card.file_size),
+            "Test accuracy": card.accuracy, "Measured on": card.measured_on_text(),
+            "Created": (card.created or "")[:16].replace("T", " "),
+            "Shipped": registry.is_protected(card),
+        })
+    st.dataframe(rows, hide_index=True, column_config={
+        "Parameters": st.column_config.NumberColumn(format="localized"),
+        "Test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        "Shipped": st.column_config.CheckboxColumn(help="Shipped models are protected: they cannot be deleted."),
+    })
+
+
+def card_tab(card):
+    """The card: headline numbers, the training curves, F1 per class and the card in full."""
+    columns = st.columns(4)
+    columns[0].metric("Test accuracy", f"{card.accuracy:.2%}" if card.accuracy is not None else "-",
+                      help=card.accuracy_text())
+    columns[1].metric("Parameters", f"{card.parameters:,}" if card.parameters is not None else "-")
+    columns[2].metric("File size", views.size_text(card.file_size) or "-")
+    columns[3].metric("Classes", len(card.class_names))
+    st.markdown(f"**{card.display_title}.** {card.summary or ''}")
+    st.caption(f"Accuracy: {card.accuracy_text()}. Created {card.created or 'at an unknown time'}"
+               + (f" with Keras {card.keras_version}" if card.keras_version else "") + ".")
+    history = card.training.history if card.training is not None else None
+    per_class = card.metrics.per_class_f1 if card.metrics is not None else None
+    curves, scores = st.columns([3, 1], gap="medium")
+    if history:
+        with curves:
+            st.plotly_chart(figures.training_curves(history), key="card-curves", config=views.CHART_CONFIG)
+    if per_class:
+        with scores:
+            st.dataframe([{"Class": name, "F1": value} for name, value in per_class.items()], hide_index=True,
+                         column_config={"F1": st.column_config.NumberColumn(format="%.3f")})
+            st.caption("F1 per class on the test split: 1 is perfect.")
+    with st.expander("The card in full (models/NAME.json)"):
+        st.json(card.to_json(), expanded=2)

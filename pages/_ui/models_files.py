@@ -1,0 +1,102 @@
+"""The Models page's Download and delete tab: the .keras file and card, checked exports, and deleting a model."""
+
+import json
+
+import streamlit as st
+
+from imgrec import registry
+from pages._ui import compute, models, views
+
+EXPORTS = {
+    "tflite": ("TFLite", ".tflite", "application/octet-stream",
+               "For phones and microcontrollers (TensorFlow Lite), float32 as trained."),
+    "savedmodel": ("SavedModel", "-savedmodel.zip", "application/zip",
+                   "For TensorFlow Serving and TensorFlow.js converters: the folder, zipped."),
+}
+
+
+def export_failure(title, name, error):
+    """One sentence on why an export failed; the converters' own messages run to pages of MLIR."""
+    if type(error).__name__ == "ConverterError":
+        return (f"TensorFlow's {title} converter could not convert {name}: some of its layers (recurrent ones, for "
+                "instance) need operations outside TFLite's built-in set. The SavedModel export works for every model.")
+    return f"The {title} export failed: {first_line(error)}"
+
+
+def first_line(error):
+    """An exception's message as one short sentence (converter errors span pages)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def download_ui(card):
+    """The model's `.keras` file exactly as stored (after checking its sha256) and its card, as downloads."""
+    name = card.name
+    try:
+        data = registry.model_file(name)[1]
+    except (OSError, registry.RegistryError) as error:
+        st.error(f"The model file cannot be offered: {error}", icon=":material/error:")
+        return
+    st.download_button(f"{name}.keras ({views.size_text(len(data))})", data, file_name=f"{name}.keras",
+                       mime="application/octet-stream", icon=":material/download:", key="download-keras",
+                       on_click="ignore")
+    st.caption(f"The Keras 3 file as stored, sha256 `{(card.sha256 or '')[:16]}...`; load it with "
+               "`keras.saving.load_model(path)`. The card (below) says how to prepare images for it.")
+    st.download_button(f"{name}.json (the card)", json.dumps(card.to_json(), indent=2), file_name=f"{name}.json",
+                       mime="application/json", icon=":material/description:", key="download-card",
+                       on_click="ignore")
+
+
+def export_ui(name, key, fmt):
+    """A button that exports to one format (checked by reloading it), then the download of the result."""
+    title, suffix, mime, _ = EXPORTS[fmt]
+    prepared = st.session_state.get(f"export-{key}-{fmt}")
+    if prepared is not None:
+        st.download_button(f"{name}{suffix} ({views.size_text(len(prepared))})", prepared,
+                           file_name=f"{name}{suffix}", mime=mime, icon=":material/download:",
+                           key=f"download-{fmt}", on_click="ignore")
+    elif st.button(f"Export to {title}", icon=":material/output:", key=f"export-{fmt}"):
+        try:
+            st.session_state[f"export-{key}-{fmt}"] = compute.exported_bytes(name, key, fmt)
+        except Exception as error:  # The TensorFlow converters raise many types; all mean "not exported".
+            st.error(export_failure(title, name, error), icon=":material/error:")
+        else:
+            st.rerun()
+
+
+def delete_ui(card):
+    """Deleting a model after a confirmation; a shipped model's button stays disabled."""
+    name = card.name
+    st.markdown("**Delete**")
+    if registry.is_protected(card):
+        st.button(f"Delete {name}", icon=":material/delete:", disabled=True, key="delete-model",
+                  help="Shipped models are protected.")
+        st.caption(f"{name} ships with imgrec and is protected: other pages and lessons rely on it, so it cannot be "
+                   "deleted here (the registry refuses too).")
+        return
+    confirmed = st.checkbox(f"Yes, delete {name} for everyone on this server; this cannot be undone.",
+                            key=f"delete-confirm-{name}")
+    if st.button(f"Delete {name}", icon=":material/delete:", disabled=not confirmed, key="delete-model"):
+        try:
+            registry.delete(name)
+        except registry.RegistryError as error:
+            st.error(str(error), icon=":material/error:")
+            return
+        models.model_cards.clear()  # Every page stops listing it at once.
+        st.session_state.pop("model_name", None)
+        st.session_state["models-deleted"] = name
+        st.rerun()
+
+
+def files_tab(card, key):
+    st.markdown("**Download**")
+    download_ui(card)
+    st.markdown("**Export**")
+    for fmt, (_, _, _, note) in EXPORTS.items():
+        left, right = st.columns([1, 2])
+        with right:
+            st.caption(note + " Every export is loaded back and must predict what the model predicts.")
+        with left:
+            export_ui(card.name, key, fmt)
+    delete_ui(card)

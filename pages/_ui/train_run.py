@@ -1,0 +1,222 @@
+"""The Train page's Run tab: a run live while it trains (progress, curves, cancel), its results once done, saving it.
+
+A queued or running run is drawn by a fragment that polls the run's folder every second;
+nothing trains in the web server.
+"""
+
+import numpy as np
+import streamlit as st
+
+from imgrec import datasets, figures, jobs, overlays, registry
+from pages._ui import compute, models, train_runs, train_settings, views
+
+SMOOTHING = 0.9  # TensorBoard's default smoothing of the per-batch loss.
+GALLERY_SHOWN = 12  # Misclassified test images drawn with their heatmaps (jobs keeps the 32 most confident).
+STATUS_ICONS = {"queued": ":material/hourglass_empty:", "running": ":material/directions_run:",
+                "done": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/block:"}
+PHASES = {
+    "starting": "Starting: the worker process is loading TensorFlow and the data (a few seconds).",
+    "training": "Training.",
+    "evaluating": "Measuring the trained model on the test set.",
+}
+
+
+def run_events(run_id):
+    """Every progress event of a run, read incrementally: each poll reads only the new lines."""
+    cache = st.session_state.setdefault("run-events", {})
+    cursor, epochs, batches = cache.get(run_id, (0, [], []))
+    events, cursor = jobs.read_metrics(run_id, cursor)
+    epochs = epochs + [event for event in events if event.get("event") == "epoch"]
+    batches = batches + [event for event in events if event.get("event") == "batch"]
+    cache.clear()  # Only the watched run is kept: a long session must not hoard every run's events.
+    cache[run_id] = (cursor, epochs, batches)
+    return epochs, batches
+
+
+def progress_text(view, batches):
+    """The progress fraction and a sentence with epochs, batches, elapsed time and ETA."""
+    if not batches:
+        return 0.0, PHASES.get(view.get("phase"), "Starting.")
+    last = batches[-1]
+    fraction = min(1.0, last["step"] / max(1, last["total_steps"]))
+    elapsed = float(last.get("elapsed", 0.0))
+    text = f"Epoch {last['epoch']}, step {last['step']:,} of {last['total_steps']:,}; {elapsed:.0f} s elapsed"
+    if view.get("phase") == "evaluating":
+        return 1.0, PHASES["evaluating"]
+    if fraction > 0.02:
+        # The remaining steps at the average pace so far (validation passes included).
+        text += f", about {elapsed * (1 - fraction) / fraction:.0f} s left"
+    return fraction, text + "."
+
+
+@st.fragment(run_every=train_runs.POLL_SECONDS)
+def live_view(run_id, config):
+    """Polls a queued or running run's folder every second; reruns the page once it has finished."""
+    try:
+        view = jobs.status(run_id)
+    except jobs.JobError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    if view["status"] in jobs.FINISHED_STATES:
+        st.rerun()
+    run_header(view, config)
+    if view["status"] == jobs.QUEUED:
+        position = view.get("queue_position")
+        st.info(f"Waiting in the queue: position {position}. This server trains {jobs.max_runs()} run(s) at a time; "
+                "yours starts when one ahead of it finishes.", icon=":material/hourglass_empty:")
+    epochs, batches = run_events(run_id)
+    if view["status"] == jobs.RUNNING:
+        fraction, text = progress_text(view, batches)
+        st.progress(fraction, text=text)
+    if epochs or batches:
+        st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
+                        key=f"live-curves-{run_id}", config=views.CHART_CONFIG)
+        if epochs:
+            last = epochs[-1]
+            st.caption(f"After epoch {last['epoch']}: training accuracy {last.get('accuracy', 0):.1%}"
+                       + (f", validation accuracy {last['val_accuracy']:.1%}" if "val_accuracy" in last else "")
+                       + ". When validation falls behind training, the model is starting to memorise.")
+    cancelling = jobs.cancel_requested(run_id)
+    if st.button("Stopping..." if cancelling else "Cancel run", icon=":material/stop:", disabled=cancelling,
+                 key=f"cancel-{run_id}"):
+        jobs.cancel(run_id, wait=False)
+        st.rerun(scope="fragment")
+
+
+def run_header(view, config):
+    optimizer = train_settings.optimizer_title(config.get("optimizer"))
+    samples = f"{config['max_samples']:,} samples" if config.get("max_samples") else "all samples"
+    st.markdown(f"#### {STATUS_ICONS.get(view['status'], '')} Run `{view['id']}`: {view['status']}")
+    epochs = config.get("epochs")
+    st.caption(f"{config.get('architecture')} on {config.get('dataset')} ({samples}), {epochs} epoch{'s' * (epochs != 1)}, "
+               f"batch {config.get('batch_size')}, {optimizer} at learning rate {config.get('learning_rate'):g}, "
+               f"dropout {config.get('dropout')}, L2 {config.get('l2'):g}.")
+
+
+def results_view(run_id, view, config):
+    outcome = jobs.result(run_id)
+    if outcome is None:
+        st.error("This run has no result file; it cannot be shown.", icon=":material/error:")
+        return
+    history = outcome["training"]["history"]
+    _, batches = run_events(run_id)
+    cards = st.columns(4)
+    cards[0].metric("Test accuracy", f"{outcome['accuracy']:.2%}", help=f"On the {outcome['n']:,} images of the "
+                    f"{outcome['split']} split, never seen in training.")
+    cards[1].metric("Macro F1", f"{outcome['macro_f1']:.3f}", help="The mean of the classes' F1 scores.")
+    cards[2].metric("ROC AUC", f"{outcome['roc_auc']:.4f}" if outcome.get("roc_auc") is not None else "-")
+    cards[3].metric("Training time", f"{outcome['training']['seconds']:.1f} s",
+                    help=f"{outcome['training']['samples_per_second']:,.0f} samples per second; "
+                         f"{outcome['training']['train_samples']:,} training and "
+                         f"{outcome['training']['validation_samples']:,} validation samples.")
+    st.plotly_chart(figures.training_curves(history, batches, SMOOTHING),
+                    key="result-curves", config=views.CHART_CONFIG)
+    names = outcome["class_names"]
+    # The confusion matrix takes the full width: its cells and its title need the room.
+    normalize = st.toggle("Show each row as shares of its true class", key="confusion-normalize")
+    st.plotly_chart(figures.confusion_matrix(outcome["confusion"], names, normalize=normalize),
+                    key="result-confusion", config=views.CHART_CONFIG)
+    st.plotly_chart(figures.per_class_bars(outcome["per_class"]), key="result-per-class", config=views.CHART_CONFIG)
+    with st.expander("Per-class numbers"):
+        st.dataframe(outcome["per_class"], hide_index=True,
+                     column_config={key: st.column_config.NumberColumn(format="%.3f")
+                                    for key in ("precision", "recall", "f1")})
+    roc_view(outcome.get("roc_curves"))
+    try:
+        mistakes_view(run_id, outcome)
+    except (OSError, jobs.JobError, registry.RegistryError, datasets.DatasetUnavailable) as error:
+        st.warning(f"The run's model could not be loaded, so its mistakes are not shown: {error}",
+                   icon=":material/warning:")
+    save_view(run_id, config)
+
+
+def roc_view(curves):
+    """The one-vs-rest ROC curves the worker recorded in the run's result."""
+    if curves is None:
+        st.caption("This run finished before runs recorded their ROC curves, so its result has none.")
+        return
+    st.plotly_chart(figures.roc_curves(curves), key="result-roc", config=views.CHART_CONFIG)
+    st.caption("Each curve sweeps the threshold on one class's probability, from flagging nothing (bottom left) "
+               "to flagging everything (top right). The area under it (AUC) is 1 for a perfect ranking and 0.5 "
+               "for a coin toss.")
+
+
+def mistakes_view(run_id, outcome):
+    """The mistakes the model was most sure of: each test image beside the heatmap of the class it chose."""
+    mistakes = outcome.get("misclassified") or []
+    st.subheader(f"Mistakes: {outcome.get('misclassified_count', len(mistakes)):,} of {outcome['n']:,} test images")
+    if not mistakes:
+        st.success("The model got every test image right.", icon=":material/celebration:")
+        return
+    sha256 = (outcome.get("model") or {}).get("sha256")
+    indices = tuple(mistake["index"] for mistake in mistakes[:GALLERY_SHOWN])
+    cases = compute.run_mistakes(run_id, sha256, outcome["dataset"], indices)
+    st.caption(f"The mistakes the model was most sure of. Left: the test image; right: its {cases[0].explainer} for "
+               "the class the model wrongly chose, the regions that spoke most for that class.")
+    columns = st.columns(4)
+    for position, case in enumerate(cases):
+        with columns[position % 4]:
+            st.image(side_by_side(case), caption=f"true {case.true_label}, predicted {case.predicted_label} "
+                                                 f"({case.confidence:.0%})")
+
+
+def side_by_side(case):
+    """A test image enlarged, a white gap, and the same image under its heatmap."""
+    seen = views.enlarge(views.model_view(case.image), 112)
+    gap = np.full((seen.shape[0], 4, 3), 255, np.uint8)
+    return np.concatenate([seen, gap, overlays.overlay(seen, case.heatmap, 0.5)], axis=1)
+
+
+def default_model_name(run_id, config):
+    base = f"{config.get('architecture', 'model')}-{str(config.get('dataset', 'data')).split(':', 1)[0]}"
+    name = "".join(character if character.isalnum() or character in "-_" else "-" for character in base.lower())
+    return f"{name}-{run_id[-6:]}"[:64]
+
+
+def save_view(run_id, config):
+    st.subheader("Save this model")
+    with st.form(f"save-{run_id}", border=True):
+        name = st.text_input("Model name", value=default_model_name(run_id, config), max_chars=64,
+                             help="Lower-case letters, digits, '-' and '_'. The model then appears on every page.")
+        saved = st.form_submit_button("Save as a model", icon=":material/save:", type="primary")
+    if saved:
+        try:
+            registry.validate_name(name)
+            card = compute.save_run_as_model(run_id, name)
+        except (registry.RegistryError, jobs.JobError) as error:
+            st.error(str(error), icon=":material/error:")
+            return
+        models.model_cards.clear()  # Every page lists the new model at once, not after the list's TTL.
+        st.session_state.model_name = card.name
+        st.success(f"Saved as **{card.name}** ({card.accuracy_text()}).", icon=":material/check_circle:")
+        left, right, _ = st.columns([1, 1, 2])
+        with left:
+            st.page_link("pages/predict.py", label="Try it on Predict", icon=":material/image_search:")
+        with right:
+            st.page_link("pages/models.py", label="See it on Models", icon=":material/inventory_2:")
+
+
+def run_tab():
+    run_id = train_runs.selected_run()
+    if not run_id:
+        st.info("Start a run under **New run**, or choose any run on this server in the sidebar.",
+                icon=":material/arrow_back:")
+        return
+    try:
+        view = jobs.status(run_id)
+        config = jobs.read_config(run_id)
+    except jobs.JobError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    if view["status"] in (jobs.QUEUED, jobs.RUNNING):
+        live_view(run_id, config)
+        return
+    run_header(view, config)
+    if view["status"] == jobs.DONE:
+        results_view(run_id, view, config)
+    else:
+        st.error(view.get("reason") or f"The run was {view['status']}.", icon=":material/error:")
+        epochs, batches = run_events(run_id)
+        if epochs or batches:
+            st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
+                            key="ended-curves", config=views.CHART_CONFIG)

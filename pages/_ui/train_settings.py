@@ -1,0 +1,90 @@
+"""The settings of the next training run: kept in session state across tabs and pages, checked, submitted."""
+
+import streamlit as st
+
+from imgrec import datasets, jobs, training
+
+OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adagrad": "Adagrad", "rmsprop": "RMSprop",
+                    "adam": "Adam"}
+# Widgets show some settings differently: 0 stands for None (all samples, automatic patch size).
+_TO_WIDGET = {"max_samples": lambda value: value or 0, "patch_size": lambda value: value or 0}
+_FROM_WIDGET = {"max_samples": lambda value: int(value) or None, "patch_size": lambda value: int(value) or None}
+_COUNT_WORDS = {2: "two", 3: "three", 4: "four"}
+
+
+def optimizer_title(name):
+    """An optimizer as people write it ("SGD + momentum"); an unknown name as it is."""
+    return OPTIMIZER_TITLES.get(name, name)
+
+
+def settings():
+    """The settings of the next run, as a `TrainConfig` dict; the quickstart preset at first."""
+    if "train_settings" not in st.session_state:
+        st.session_state.train_settings = training.preset("quickstart").to_dict()
+    return st.session_state.train_settings
+
+
+def apply_settings(values):
+    """Replaces some settings (e.g. a search's best) and resets their widgets to show them."""
+    settings().update(values)
+    for name in values:
+        st.session_state.pop(f"cfg-{name}", None)
+
+
+def field(widget, name, label, **options):
+    """Draws one setting's widget bound to the settings dict; returns the setting's value."""
+    key = f"cfg-{name}"
+    if key not in st.session_state:
+        st.session_state[key] = _TO_WIDGET.get(name, lambda value: value)(settings()[name])
+    value = widget(label, key=key, **options)
+    settings()[name] = _FROM_WIDGET.get(name, lambda value: value)(value)
+    return settings()[name]
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def dataset_description(name):
+    """`datasets.describe(name)`; it checks the network at most once a minute, so it is cached as long."""
+    return datasets.describe(name)
+
+
+def dataset_title(name):
+    """How the dataset picker names a dataset: its title, or the subset's name and class count."""
+    description = dataset_description(name)
+    if description.subset:
+        return f"{name} ({_COUNT_WORDS.get(description.num_classes, description.num_classes)} classes)"
+    return description.title + ("" if description.source else " (not on this machine)")
+
+
+def dataset_caption(name):
+    """One sentence of facts about a dataset (sizes, shape, colour, classes, source), or that it is not here."""
+    description = dataset_description(name)
+    if description.source is None:
+        return f"No copy of {description.title} is on this machine."
+    sizes = (f"{description.train_size:,} training and {description.test_size:,} test images"
+             if description.train_size else "sizes unknown")
+    height, width, _ = description.shape
+    classes = f"{description.num_classes} classes"
+    if description.subset:
+        sizes = f"A class subset of {sizes}"
+        classes += f" ({', '.join(description.class_names)})"
+    return f"{sizes}, {width} x {height} {description.colour}, {classes}, from {description.source}."
+
+
+def config_problem(values):
+    """The one-sentence reason a config cannot start, or None."""
+    try:
+        training.TrainConfig.from_dict(dict(values))
+    except training.ConfigError as error:
+        return str(error)
+    if dataset_description(values["dataset"]).source is None:
+        return f"{dataset_caption(values['dataset'])} `python -m imgrec data` lists where each dataset can come from."
+    return None
+
+
+def submit_run(values):
+    """Submits a run; returns its id, or shows why it could not start and returns None."""
+    try:
+        return jobs.submit(dict(values))
+    except (training.ConfigError, jobs.JobError) as error:
+        st.error(str(error), icon=":material/error:")
+        return None

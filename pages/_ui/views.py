@@ -1,0 +1,51 @@
+"""Small display helpers the pages share: the chart config, square-pixel enlarging, the model's view, thumbnails."""
+
+import base64
+
+import numpy as np
+import streamlit as st
+
+from imgrec import images, registry
+
+# Plotly's mode bar (zoom, pan, download) only gets in the way on small teaching charts.
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def enlarge(rgb, side=280):
+    """Enlarges a small image with visible square pixels (nearest neighbour), for looking at what a model sees."""
+    height, width = rgb.shape[:2]
+    factor = max(1, side // max(height, width))
+    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+
+
+def model_view(model_input):
+    """The model's input as a displayable uint8 RGB image (grey inputs repeated into three channels)."""
+    pixels = np.clip(np.rint(np.asarray(model_input, dtype=np.float32)), 0, 255).astype(np.uint8)
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    return pixels
+
+
+def ranked(probabilities, class_names, k):
+    """The k most probable classes of a probability vector, as `registry.Prediction`s, best first."""
+    k = max(1, min(int(k), len(class_names)))
+    order = np.argsort(-np.asarray(probabilities), kind="stable")[:k]
+    return [registry.Prediction(class_names[index], int(index), float(probabilities[index])) for index in order]
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def thumbnail_png(rgb, size=96):
+    """A small PNG of an image (never the original upload's bytes)."""
+    return images.encode_png(images.thumbnail(rgb, size))
+
+
+def data_url(png):
+    """A PNG as a data URL, for table cells."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def size_text(size):
+    """A file size in words ("1.2 MB", "340 kB"); empty for anything but a number."""
+    if not isinstance(size, int | float):
+        return ""
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
