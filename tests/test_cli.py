@@ -94,11 +94,8 @@ def test_localisation_json_contract(models_dir, capsys):
     from imgrec import architectures, registry
 
     model = architectures.build("cnn-gap", (64, 64, 3), 4, seed=0)
-    registry.save(model, "tiny-shapes", {
-        "architecture": "cnn-gap", "dataset": "shapes",
-        "input": {"shape": [64, 64, 3], "dtype": "float32", "range": [0, 255], "color_mode": "rgb"},
-        "preprocessing": registry.preprocessing_for_dataset("shapes"), "class_names": list(datasets.SHAPES_CLASSES),
-    })
+    registry.save(model, "tiny-shapes", registry.card_for_model("cnn-gap", "shapes", (64, 64, 3),
+                                                                datasets.SHAPES_CLASSES))
     code, out, _ = run(capsys, "localisation", "--model", "tiny-shapes", "--method", "gradcam++", "--n", "6", "--json")
     result = json.loads(out)
     assert code == 0 and list(result) == ["dataset", "method", "n", "pointing_game", "relevance_mass"]
@@ -256,9 +253,9 @@ def test_explain_output_writes_a_png_per_file_that_decodes(models_dir, digits, t
     [
         (["--model", "nope", "--method", "gradcam"], "no model named 'nope'"),
         (["--model", "tiny-cnn", "--method", "magic"], "Unknown --method 'magic'; for model 'tiny-cnn' choose one of "
-                                                       "gradcam, gradcam++, saliency, smoothgrad."),
+                                                       "gradcam, gradcam++, saliency, smoothgrad, integrated-gradients, occlusion."),
         (["--model", "tiny-cnn", "--method", "rollout"], "--method rollout does not apply to model 'tiny-cnn'; "
-                                                         "choose one of gradcam, gradcam++, saliency, smoothgrad."),
+                                                         "choose one of gradcam, gradcam++, saliency, smoothgrad, integrated-gradients, occlusion."),
         (["--model", "tiny-cnn", "--method", "gradcam", "--class", "10"], "--class must be from 0 to 9"),
         (["--model", "tiny-cnn", "--method", "gradcam", "--class", "-1"], "--class must be from 0 to 9"),
         (["--model", "tiny-cnn", "--method", "gradcam", "--class", "seven"], "invalid int value: 'seven'"),

@@ -1,7 +1,5 @@
 """The `trust` and `localisation` commands: can an explanation be trusted, on image files and on the shapes masks."""
 
-import pathlib
-
 from imgrec.cli import common
 
 # The fields of each `trust` result, in the order printed (the trust panel's numbers).
@@ -30,36 +28,19 @@ def add_commands(commands):
     localisation.set_defaults(func=cmd_localisation)
 
 
-def _checked_method(classifier, method):
-    from imgrec import explain
-
-    if method not in explain.EXPLAINERS:
-        raise common.UserError(f"Unknown method {method!r}; choose one of {', '.join(explain.EXPLAINERS)}.")
-    names = [record.name for record in explain.applicable(classifier.model)]
-    if method not in names:
-        raise common.UserError(f"{method} does not apply to model {classifier.name!r}; choose one of {', '.join(names)}.")
-    return method
-
-
 def cmd_trust(args):
     """`trust --model NAME --method METHOD [--class INDEX] [--json] FILE...`: one result per file."""
     import numpy as np
 
-    from imgrec import images, registry, trust
+    from imgrec import registry, trust
 
+    pictures = common.read_images(args.files)
     classifier = registry.load(args.model)
-    method = _checked_method(classifier, args.method)
-    if args.class_index is not None and not 0 <= args.class_index < len(classifier.class_names):
-        raise common.UserError(f"--class must be from 0 to {len(classifier.class_names) - 1} for {args.model}.")
+    method = common.applicable_explainer(classifier, args.method).name
+    common.check_class_index(classifier, args.class_index)
     results = []
-    for file_name in args.files:
-        path = pathlib.Path(file_name)
-        if not path.is_file():
-            raise common.UserError(f"{file_name}: no such file.")
-        try:
-            image = classifier.preprocess(images.read_image_file(path))
-        except images.ImageError as error:
-            raise common.UserError(f"{file_name}: {error}") from None
+    for file_name, rgb in zip(args.files, pictures, strict=True):
+        image = classifier.preprocess(rgb)
         class_index = args.class_index
         if class_index is None:
             class_index = int(np.argmax(classifier.predict_inputs(image[None])[0]))
@@ -87,15 +68,15 @@ def cmd_localisation(args):
     from imgrec.datasets import shapes
     from imgrec.trust import localisation
 
-    classifier = registry.load(args.model)
-    method = _checked_method(classifier, args.method)
     if args.n < 1:
         raise common.UserError("--n must be at least 1.")
-    dataset = str(classifier.card.get("dataset", ""))
+    classifier = registry.load(args.model)
+    method = common.applicable_explainer(classifier, args.method).name
+    dataset = classifier.card.dataset
     try:
         images, labels, masks = shapes.test_with_masks(dataset, max_samples=args.n)
     except ValueError:
-        raise common.UserError(f"Model {args.model!r} was trained on {dataset or 'an unknown dataset'}, which has no "
+        raise common.UserError(f"Model {args.model!r} was trained on {dataset}, which has no "
                                "object masks; use a model trained on shapes, e.g. shapes-cnn.") from None
     if tuple(classifier.input_shape) != images.shape[1:]:
         raise common.UserError(f"Model {args.model!r} takes {classifier.input_shape}, not the shapes images' "
