@@ -230,8 +230,8 @@ def test_a_map_that_ignores_the_model_stays_correlated(mnist_cnn):
     original = _edges(image)
     steps = trust.cascade(mnist_cnn.model, lambda variant: _edges(image), original)
     assert [step.spearman for step in steps] == pytest.approx([1.0] * len(steps))
-    sentence = verdict.sentence(0.99, 0.2, 0.8, 0.5, 0.5, steps[-1].spearman)
-    assert "scrambled" in sentence and sentence.startswith("Partly trustworthy")
+    level, sentence = verdict.judge(0.99, 0.2, 0.8, 0.5, 0.5, steps[-1].spearman)
+    assert level == "partly" and "scrambled" in sentence and sentence.startswith("Partly trustworthy")
 
 
 # ---------------------------------------------------------------------------------------
@@ -240,19 +240,20 @@ def test_a_map_that_ignores_the_model_stays_correlated(mnist_cnn):
 
 
 @pytest.mark.parametrize(
-    "probability, areas, final, start",
+    "probability, areas, final, level, start",
     [
-        (0.9, (0.1, 0.8, 0.5, 0.5), 0.1, "Trustworthy on both checks"),
-        (0.9, (0.1, 0.8, 0.5, 0.5), -0.9, "Partly trustworthy"),  # The size counts, not the sign.
-        (0.9, (0.5, 0.5, 0.5, 0.5), 0.1, "Doubtful"),
-        (0.9, (0.6, 0.4, 0.5, 0.5), 0.9, "Not trustworthy here"),
-        (0.03, (0.1, 0.8, 0.5, 0.5), 0.1, "Hard to judge"),
-        (0.9, (0.1, 0.8, 0.5, 0.5), None, "Trustworthy on both checks"),
+        (0.9, (0.1, 0.8, 0.5, 0.5), 0.1, "trustworthy", "Trustworthy on both checks"),
+        (0.9, (0.1, 0.8, 0.5, 0.5), -0.9, "partly", "Partly trustworthy"),  # The size counts, not the sign.
+        (0.9, (0.5, 0.5, 0.5, 0.5), 0.1, "doubtful", "Doubtful"),
+        (0.9, (0.47, 0.53, 0.5, 0.5), 0.1, "doubtful", "Doubtful"),  # An advantage of 0.03 could be luck.
+        (0.9, (0.6, 0.4, 0.5, 0.5), 0.9, "untrustworthy", "Not trustworthy here"),
+        (0.03, (0.1, 0.8, 0.5, 0.5), 0.1, "unclear", "Hard to judge"),
+        (0.9, (0.1, 0.8, 0.5, 0.5), None, "trustworthy", "Trustworthy on both checks"),
     ],
 )
-def test_verdict_is_one_sentence_for_each_case(probability, areas, final, start):
-    sentence = verdict.sentence(probability, *areas, final)
-    assert sentence.startswith(start)
+def test_verdict_is_one_sentence_for_each_case(probability, areas, final, level, start):
+    judged, sentence = verdict.judge(probability, *areas, final)
+    assert judged == level and judged in verdict.LEVELS and sentence.startswith(start)
     assert sentence.endswith(".") and sentence.count(". ") == 0
 
 
@@ -267,7 +268,7 @@ def test_check_reports_everything_the_cli_prints(mnist_cnn):
     # On a confident digit Grad-CAM beats the random maps on both curves, and scrambling ends it.
     assert values["deletion_auc"] < values["random_deletion_auc"]
     assert values["insertion_auc"] > values["random_insertion_auc"]
-    assert report.verdict.startswith("Trustworthy")
+    assert report.verdict.startswith("Trustworthy") and report.level == "trustworthy"
     detailed = report.to_dict(with_maps=True)
     assert len(detailed["curves"]) == 4 and np.asarray(detailed["randomization"][0]["heatmap"]).shape == (28, 28)
     # The map passed in is the map checked, and without randomisation there is no row of maps.

@@ -7,7 +7,7 @@ run on Keras 3); each metric is a few dozen lines of numpy around batched model 
 - `curves`: deletion and insertion curves and their areas (Petsiuk et al., 2018).
 - `randomization`: the cascading model-randomisation check (Adebayo et al., 2018), Spearman.
 - `localisation`: the pointing game and the relevance mass inside a ground-truth mask.
-- `verdict`: `sentence(...)`, the verdict a student can read.
+- `verdict`: `judge(...)`, the verdict in one sentence a student can read.
 - `report`: `check(model, image, method, class_index, **options)`, all of it in one call.
 """
 

@@ -27,6 +27,7 @@ class TrustReport:
     random_insertion: curves.Curve
     randomization: tuple  # `randomization.Step`s, the output layer's first.
     verdict: str  # One sentence.
+    level: str  # The verdict's level, one of `verdict.LEVELS` ("trustworthy" ... "unclear").
 
     def to_dict(self, with_maps=False):
         """Returns the report as JSON-ready values: the CLI's fields, and the curves and maps when asked."""
@@ -86,7 +87,7 @@ def check(model, image, method, class_index, *, heatmap=None, steps=curves.DEFAU
             model, lambda variant: explainers.explain(variant, batch[0], method, class_index, **options), heatmap,
             seed=seed))
     probability = float(deletion.probabilities[0])  # The whole image, before any step.
-    sentence = verdict.sentence(probability, deletion.auc, insertion.auc, random_deletion.auc, random_insertion.auc,
-                               steps_taken[-1].spearman if steps_taken else None)
+    level, sentence = verdict.judge(probability, deletion.auc, insertion.auc, random_deletion.auc,
+                                    random_insertion.auc, steps_taken[-1].spearman if steps_taken else None)
     return TrustReport(method, class_index, probability, heatmap, deletion, insertion, random_deletion,
-                       random_insertion, steps_taken, sentence)
+                       random_insertion, steps_taken, sentence, level)

@@ -25,38 +25,42 @@ def faithfulness(deletion_auc, insertion_auc, random_deletion_auc, random_insert
     return ((random_deletion_auc - deletion_auc) + (insertion_auc - random_insertion_auc)) / 2.0
 
 
-def sentence(probability, deletion_auc, insertion_auc, random_deletion_auc, random_insertion_auc, final_spearman):
-    """Returns one sentence that says whether to trust a heatmap, and why.
+# The levels `judge` returns, best first; pages colour the verdict by them.
+LEVELS = ("trustworthy", "partly", "doubtful", "untrustworthy", "unclear")
+
+
+def judge(probability, deletion_auc, insertion_auc, random_deletion_auc, random_insertion_auc, final_spearman):
+    """Returns the verdict on a heatmap: a level and one sentence that says whether to trust it, and why.
 
     Args:
         probability: the model's probability for the explained class on the whole image.
         deletion_auc: the area under the map's deletion curve.
         insertion_auc: the area under the map's insertion curve.
-        random_deletion_auc: the same for a random map.
-        random_insertion_auc: the same for a random map.
+        random_deletion_auc: the same for the random maps.
+        random_insertion_auc: the same for the random maps.
         final_spearman: the map's rank correlation with the original when every layer is
             random, or None when no randomisation was run.
 
     Returns:
-        One sentence.
+        `(level, sentence)`, the level one of `LEVELS`.
     """
     gain = faithfulness(deletion_auc, insertion_auc, random_deletion_auc, random_insertion_auc)
     faithful = gain >= FAITHFUL_MARGIN
     follows_model = final_spearman is None or abs(final_spearman) <= INDEPENDENT_ABOVE
     if probability < LOW_PROBABILITY:
-        return (f"Hard to judge: the model gives this class only {probability:.0%}, so hiding or revealing pixels "
-                "has little score to move; explain a class the model believes in.")
+        return "unclear", (f"Hard to judge: the model gives this class only {probability:.0%}, so hiding or revealing "
+                           "pixels has little score to move; explain a class the model believes in.")
     scrambled = "" if final_spearman is None else f" (rank correlation {final_spearman:.2f})"
     if faithful and follows_model:
-        return ("Trustworthy on both checks: hiding the pixels this map marks lowers the score faster than hiding "
-                "random ones, and the map changes when the model's weights are scrambled, so it shows what this "
-                "model uses.")
+        return "trustworthy", ("Trustworthy on both checks: hiding the pixels this map marks lowers the score faster "
+                               "than hiding random ones, and the map changes when the model's weights are scrambled, "
+                               "so it shows what this model uses.")
     if faithful:
-        return (f"Partly trustworthy: the marked pixels do matter to the model, but the map looks much the same "
-                f"when the weights are scrambled{scrambled}, so part of it shows the image rather than what the "
-                "model learned.")
+        return "partly", (f"Partly trustworthy: the marked pixels do matter to the model, but the map looks much the "
+                          f"same when the weights are scrambled{scrambled}, so part of it shows the image rather than "
+                          "what the model learned.")
     if follows_model:
-        return ("Doubtful: the map depends on the model, but hiding the pixels it marks lowers the score no faster "
-                "than hiding random ones, so it does not point at what the decision rests on.")
-    return (f"Not trustworthy here: hiding the pixels it marks matters no more than hiding random ones, and the "
-            f"map barely changes when the weights are scrambled{scrambled}.")
+        return "doubtful", ("Doubtful: the map depends on the model, but hiding the pixels it marks lowers the score no "
+                            "faster than hiding random ones, so it does not point at what the decision rests on.")
+    return "untrustworthy", (f"Not trustworthy here: hiding the pixels it marks matters no more than hiding random "
+                             f"ones, and the map barely changes when the weights are scrambled{scrambled}.")
