@@ -138,8 +138,8 @@ def single_image(name, key, card, image):
         choice, options, alpha = explanation_ui(name, key)
     with view:
         explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha)
-    # After the heatmap in the script, so the heatmap is on screen before any check runs.
-    trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index], options)
+        # After the heatmap in the script, so the heatmap is on screen before any check runs.
+        trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index], options)
     trust_panel.localisation_table(name, key, card)
     edit_compare.editor(name, key, card, model_input, choice.name, class_index, options)
 

@@ -22,9 +22,9 @@ def trust_curves(deletion, insertion, random_deletion, random_insertion, class_n
     Returns:
         A figure with two panels and four Scatter traces; the panels' titles give the areas.
     """
-    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
-        f"Deletion: area {deletion.auc:.2f} vs random {random_deletion.auc:.2f} (lower is better)",
-        f"Insertion: area {insertion.auc:.2f} vs random {random_insertion.auc:.2f} (higher is better)"))
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.14, subplot_titles=(
+        f"<b>Deletion</b>: lower is better<br>area {deletion.auc:.2f}, random {random_deletion.auc:.2f}",
+        f"<b>Insertion</b>: higher is better<br>area {insertion.auc:.2f}, random {random_insertion.auc:.2f}"))
     for column, (curve, reference, verb) in enumerate(
             ((deletion, random_deletion, "removed"), (insertion, random_insertion, "revealed")), start=1):
         for shown, name, style in ((curve, "this map", {"color": common.ACCENT, "width": 3}),
@@ -39,5 +39,5 @@ def trust_curves(deletion, insertion, random_deletion, random_insertion, class_n
     what = f"Probability of {class_name} (%)" if class_name else "Class probability (%)"
     figure.update_yaxes(title_text=what, row=1, col=1)
     figure.update_annotations(font={"size": common.FONT_SIZE})
-    return common.layout(figure, None, 330, margin={"t": 40, "b": 60},
+    return common.layout(figure, None, 360, margin={"t": 70, "b": 60},
                          legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0.0})

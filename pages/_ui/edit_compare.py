@@ -74,7 +74,7 @@ def editor(name, key, card, model_input, method, class_index, options):
         colour = st.color_picker("Paint colour", "#000000" if grey_model else "#808080", key="edit-colour",
                                  help="Black erases a digit's ink (MNIST is light ink on black); grey covers part "
                                       "of a photo without adding an object of its own.")
-        st.caption("Draw with the mouse or a finger; the bin under the canvas clears it.")
+        st.caption("Draw with the mouse or a finger; the arrows above the canvas undo and redo, the bin clears it.")
     with canvas_column:
         result = st_canvas(
             stroke_width=brush * factor, stroke_color=colour, background_image=Image.fromarray(
@@ -93,4 +93,4 @@ def editor(name, key, card, model_input, method, class_index, options):
         _pin(edited)
         st.rerun()
     trust_panel.panel(name, key, edited, method, class_index, card.class_names[class_index], options,
-                      widget_key="trust-edited")
+                      widget_key="trust-edited", title="Can you trust the edited image's heatmap?")

@@ -32,18 +32,18 @@ RANDOMIZATION_CAPTION = (
 def _requested(run_key, widget_key):
     """Whether this check was asked for: the button for this very map, or the toggle that checks every map."""
     requested = st.session_state.setdefault("trust-requested", set())
-    left, right = st.columns([1, 2], vertical_alignment="center")
-    if left.button("Check this heatmap", key=f"{widget_key}-run", icon=":material/fact_check:", type="primary"):
+    if st.button("Check this heatmap", key=f"{widget_key}-run", icon=":material/fact_check:", type="primary"):
         requested.add(run_key)
-    automatic = right.toggle("Check every heatmap as I explore", key=f"{widget_key}-auto",
+    automatic = st.toggle("Check every heatmap as I explore", key=f"{widget_key}-auto",
                              help="Each check runs the model a hundred times or so, and recomputes the map once per "
                                   "group of layers: instant on the small models, a few seconds on the ImageNet one.")
     return automatic or run_key in requested
 
 
-def panel(name, key, model_input, method, class_index, class_name, options, *, widget_key="trust"):
+def panel(name, key, model_input, method, class_index, class_name, options, *, widget_key="trust",
+          title="Can you trust this heatmap?"):
     """Draws the trust checks of one heatmap (on request): verdict, curves, the scrambled-model row, captions."""
-    st.markdown("#### Can you trust this heatmap?")
+    st.markdown(f"#### {title}")
     run_key = (name, key, inputs.digest(model_input), method, int(class_index), tuple(sorted(options.items())))
     if not _requested(run_key, widget_key):
         st.caption("Two checks from the research on explanations: does hiding what the map marks hurt the class "
