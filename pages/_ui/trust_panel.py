@@ -26,7 +26,7 @@ RANDOMIZATION_CAPTION = (
     "Each map above was computed again after scrambling the model's weights, the layers nearest the output first, "
     "then more and more of them. The number under each is the rank correlation with the trained model's map: near 1 "
     "means nothing changed, so the map was showing the image (its edges), not what the model learned; near 0 means "
-    "the map really depends on the model.")
+    "the map really depends on the model. An empty map (the scrambled model found nothing for the class) counts as 0.")
 
 
 def _requested(run_key, widget_key):
