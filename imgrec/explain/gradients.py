@@ -105,26 +105,25 @@ def _feature_gradient_function(model, layer):
     return cache.cached(model, ("feature_gradients", layer.name, id(layer)), build)
 
 
-def input_gradient_function(model):
-    """Returns a cached tf.function: (images, class index) -> d score / d images."""
+def _head_function(model, python_function, key):
+    """A cached tf.function of (images, class index) that runs `python_function` on the model and its head's taps."""
 
     def build():
         head_taps, logits_of = _score_setup(model)
-        return cache.compile_function(_input_gradients, (taps.tap_model(model, head_taps), logits_of),
+        return cache.compile_function(python_function, (taps.tap_model(model, head_taps), logits_of),
                                       _gradient_specs(model))
 
-    return cache.cached(model, ("input_gradients",), build)
+    return cache.cached(model, (key,), build)
+
+
+def input_gradient_function(model):
+    """Returns a cached tf.function: (images, class index) -> d score / d images."""
+    return _head_function(model, _input_gradients, "input_gradients")
 
 
 def class_score_function(model):
     """Returns a cached tf.function: (images, class index) -> the class score of each image, no gradients."""
-
-    def build():
-        head_taps, logits_of = _score_setup(model)
-        return cache.compile_function(_class_scores, (taps.tap_model(model, head_taps), logits_of),
-                                      _gradient_specs(model))
-
-    return cache.cached(model, ("class_scores",), build)
+    return _head_function(model, _class_scores, "class_scores")
 
 
 def feature_gradients(model, batch, class_index, layer):
