@@ -213,6 +213,16 @@ def test_explain_json_explains_the_top_class_of_each_file_in_model_input_coordin
         assert [result["class_index"], result["peak"]] == list(explain_reference(path, "gradcam"))
 
 
+@pytest.mark.parametrize("method", ["integrated-gradients", "occlusion"])
+def test_explain_runs_the_path_and_occlusion_explainers(models_dir, digits, capsys, method):
+    code, out, err = run(capsys, "explain", "--model", "tiny-cnn", "--method", method, "--class", "4", "--json",
+                         str(digits[1]))
+    assert code == 0, err
+    [result] = json.loads(out)
+    assert result["method"] == method and result["class_index"] == 4
+    assert [result["class_index"], result["peak"]] == list(explain_reference(digits[1], method, 4))
+
+
 def test_explain_class_and_layer_are_the_ones_given(models_dir, digits, capsys):
     code, out, err = run(capsys, "explain", "--model", "tiny-cnn", "--method", "gradcam", "--class", "3",
                          "--layer", "conv1", "--json", str(digits[0]))
