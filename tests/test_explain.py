@@ -407,7 +407,7 @@ def _reference_gradcam(model, image, class_index, layer_name):
     return upsampled / upsampled.max()
 
 
-SHIPPED = ("mnist-cnn", "fashion-cnn", "mnist-crnn", "mnist-rnn", "mnist-vit")
+SHIPPED = ("mnist-cnn", "fashion-cnn", "mnist-crnn", "mnist-rnn", "mnist-vit", "shapes-cnn")
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -65,3 +65,36 @@ def test_trust_panel_and_edit_and_compare_on_a_photo(server, page):
     page.get_by_text("Can you trust the edited image's heatmap?").wait_for()
     assert verdicts.count() == 2
     no_exception(page)
+
+
+@pytest.fixture(scope="module")
+def shapes_server(tmp_path_factory):
+    """An app server whose registry holds the shipped shapes-cnn (copied from models/)."""
+    import os
+    import shutil
+
+    from bench import common
+    from tests.e2e.conftest import CHROMIUM, REPO
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    models = tmp_path_factory.mktemp("e2e-shapes-models")
+    for suffix in (".keras", ".json"):
+        shutil.copy(REPO / "models" / f"shapes-cnn{suffix}", models)
+    log_path = tmp_path_factory.mktemp("e2e-shapes-log") / "streamlit.log"
+    env = {**os.environ, "IMGREC_MODELS_DIR": str(models), "PYTHONPATH": str(REPO)}
+    with common.streamlit_server(env, log_path, startup_timeout=30, stop_timeout=5) as url:
+        yield url
+
+
+def test_the_shapes_model_scores_every_explainer_against_the_outlines(shapes_server, page):
+    page.goto(shapes_server + "/predict?model=shapes-cnn&sample=shapes-01")
+    wait_for_app(page)
+    page.get_by_text("Grad-CAM for circle").wait_for()  # Test shape 1 is a circle.
+    page.get_by_text("Which explainer finds the shape?", exact=False).click()
+    page.get_by_role("button", name="Score every explainer").click()
+    wait_for_app(page, timeout=300_000)
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.wait_for()
+    no_exception(page)
+    screenshot_at(page, page.get_by_text("Which explainer finds the shape?", exact=False), "shapes-localisation")
