@@ -274,6 +274,10 @@ def test_check_reports_everything_the_cli_prints(mnist_cnn):
     # The map passed in is the map checked, and without randomisation there is no row of maps.
     quick = trust.check(mnist_cnn.model, image, "gradcam", label, heatmap=report.heatmap, randomize=False)
     assert quick.randomization == () and quick.deletion.auc == pytest.approx(report.deletion.auc)
+    # A reference passed in (the random maps do not depend on the explainer) is the one used.
+    flat = curves.Curve("deletion", np.linspace(0, 1, 3), np.full(3, 0.5))
+    reused = trust.check(mnist_cnn.model, image, "saliency", label, reference=(flat, flat), randomize=False)
+    assert reused.random_deletion is flat and reused.random_insertion.auc == pytest.approx(0.5)
 
 
 # ---------------------------------------------------------------------------------------

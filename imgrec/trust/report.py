@@ -49,7 +49,7 @@ class TrustReport:
         return values
 
 
-def check(model, image, method, class_index, *, heatmap=None, steps=curves.DEFAULT_STEPS,
+def check(model, image, method, class_index, *, heatmap=None, reference=None, steps=curves.DEFAULT_STEPS,
           canvas=curves.DEFAULT_CANVAS, randomize=True, seed=0, **options):
     """Runs the trust checks of one explainer's map for one image and class.
 
@@ -60,6 +60,9 @@ def check(model, image, method, class_index, *, heatmap=None, steps=curves.DEFAU
         class_index: the class to explain.
         heatmap: the map already computed with these options, to save computing it again.
             Defaults to `None` (computed here).
+        reference: the random maps' `(deletion, insertion)` curves for this image, class and
+            canvas (`curves.random_reference`), which do not depend on the explainer: a caller
+            checking several explainers computes them once. Defaults to `None` (computed here).
         steps: steps per deletion and insertion curve. Defaults to `20`.
         canvas: "mean", "blur" or "black": what removed pixels become. Defaults to `"mean"`.
         randomize: run the cascading randomisation (one map per layer group). Defaults to `True`.
@@ -79,8 +82,9 @@ def check(model, image, method, class_index, *, heatmap=None, steps=curves.DEFAU
     heatmap = np.asarray(heatmap, dtype=np.float32)
     [(deletion, insertion)] = curves.deletion_insertion_curves(model, batch[0], [heatmap], class_index, steps=steps,
                                                                canvas=canvas, seed=seed)
-    random_deletion, random_insertion = curves.random_reference(model, batch[0], class_index, canvas=canvas,
-                                                                seed=seed)
+    if reference is None:
+        reference = curves.random_reference(model, batch[0], class_index, canvas=canvas, seed=seed)
+    random_deletion, random_insertion = reference
     steps_taken = ()
     if randomize:
         steps_taken = tuple(randomization.cascade(

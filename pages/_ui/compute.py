@@ -114,10 +114,17 @@ def explanation(name, key, image, method, class_index, **options):
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _random_reference(name, key, image, class_index):
+    # The same for every explainer: a student switching methods pays for the random maps once.
+    return trust.random_reference(_classifier(name, key).model, image, class_index)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
 def trust_report(name, key, image, method, class_index, **options):
     """The trust checks of one explanation (`trust.check`): curves, the randomisation row and the verdict."""
     heatmap = explanation(name, key, image, method, class_index, **options)
-    return trust.check(_classifier(name, key).model, image, method, class_index, heatmap=heatmap, **options)
+    return trust.check(_classifier(name, key).model, image, method, class_index, heatmap=heatmap,
+                       reference=_random_reference(name, key, image, class_index), **options)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
