@@ -494,6 +494,29 @@ def test_shapes_load_through_the_catalog_with_fixed_splits(small_shapes):
     assert (row["train_size"], row["test_size"]) == (40, 20)
 
 
+def test_a_shapes_subset_draws_only_its_images_and_they_are_the_whole_splits(small_shapes, monkeypatch):
+    from imgrec.datasets import loading
+
+    whole = datasets.load("shapes")
+    drawn = []
+    real_draw = small_shapes.draw
+    monkeypatch.setattr(small_shapes, "draw", lambda seed, indices: drawn.append(len(indices)) or real_draw(seed, indices))
+    for name in ("shapes", "shapes:star,circle"):
+        part = datasets.load(name, max_train=12, max_test=6, seed=3)
+        # The same images and labels as the general path: select the classes, then a stratified subset.
+        x_train, y_train = whole.x_train, whole.y_train
+        x_test, y_test = whole.x_test, whole.y_test
+        if name != "shapes":
+            x_train, y_train = loading._select_classes(x_train, y_train, (3, 0), 4)
+            x_test, y_test = loading._select_classes(x_test, y_test, (3, 0), 4)
+        for got, labels, images, expected in ((part.x_train, part.y_train, *loading._limit(x_train, y_train, 12, 3)),
+                                              (part.x_test, part.y_test, *loading._limit(x_test, y_test, 6, 3))):
+            np.testing.assert_array_equal(got, images)
+            np.testing.assert_array_equal(labels, expected)
+    assert drawn == [12, 6, 12, 6]  # Only the images kept were drawn.
+    assert small_shapes.labels(1, 9).tolist() == [small_shapes.label_of(1, index) for index in range(9)]
+
+
 def test_shapes_samples_are_the_first_test_images():
     from imgrec.datasets import shapes
 
