@@ -82,9 +82,9 @@ def localisation_table(name, key, card):
         with st.spinner(f"Explaining {LOCALISATION_SAMPLES} shapes with {len(choices)} explainers..."):
             scores = compute.localisation_scores(name, key, tuple(choice.name for choice in choices),
                                                  LOCALISATION_SAMPLES)
-        rows = [{"Explainer": choice.title, "Peak on the shape": scores[choice.name]["pointing_game"],
-                 "Share of the map on the shape": scores[choice.name]["relevance_mass"]} for choice in choices]
-        percent = {"format": "percent", "min_value": 0.0, "max_value": 1.0}
+        rows = [{"Explainer": choice.title, "Peak on the shape": 100 * scores[choice.name]["pointing_game"],
+                 "Share of the map on the shape": 100 * scores[choice.name]["relevance_mass"]} for choice in choices]
+        percent = {"format": "%.0f%%", "min_value": 0.0, "max_value": 100.0}
         st.dataframe(rows, hide_index=True, column_config={
             "Peak on the shape": st.column_config.ProgressColumn("Peak on the shape", **percent),
             "Share of the map on the shape": st.column_config.ProgressColumn("Share of the map on the shape", **percent),
