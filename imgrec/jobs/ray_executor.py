@@ -94,7 +94,7 @@ class RayExecutor:
         self._jobs = None
         self._unreachable_until = -math.inf
         self._seen = {}  # Ray job id -> what this process last learnt of it (see refresh).
-        self._capacity = (-math.inf, 1)
+        self._capacity = (-math.inf, None, 1)  # (when, for which settings, places)
         self._nodes = (-math.inf, {})  # (when, {node id: alive})
 
     # -- Connections ----------------------------------------------------------------------
@@ -119,9 +119,9 @@ class RayExecutor:
         import ray
         import ray.cloudpickle
 
+        # Shipped by value: the head node that hosts the mailboxes needs Ray, not imgrec.
+        ray.cloudpickle.register_pickle_by_value(mailbox)
         if not ray.is_initialized():
-            # Shipped by value: the head node that hosts the mailboxes needs Ray, not imgrec.
-            ray.cloudpickle.register_pickle_by_value(mailbox)
             ray.init(settings.ray_client_address(self.address), namespace=NAMESPACE, log_to_driver=False,
                      logging_level=logging.WARNING)
         return ray
@@ -159,22 +159,21 @@ class RayExecutor:
 
     def capacity(self):
         """Returns `IMGREC_MAX_RUNS`, else how many runs the cluster's live nodes can hold at once (at least 1)."""
-        when, known = self._capacity
-        if time.monotonic() - when >= CAPACITY_SECONDS:
+        asked = (settings.ray_cpus_per_run(), tuple(sorted(settings.ray_resources().items())))
+        when, known_for, known = self._capacity
+        if known_for != asked or time.monotonic() - when >= CAPACITY_SECONDS:
             with self._lock, contextlib.suppress(Unavailable):
-                known = self._guarded(self._count_places)
-                self._capacity = (time.monotonic(), known)
+                known = self._guarded(lambda: self._count_places(*asked))
+                self._capacity = (time.monotonic(), asked, known)
         return settings.max_runs(default=max(1, known))
 
-    def _count_places(self):
-        cpus, resources = settings.ray_cpus_per_run(), settings.ray_resources()
+    def _count_places(self, cpus, resources):
         places = 0
         for node in self._ray().nodes():
             if not node["Alive"]:
                 continue
             held = node["Resources"]
-            places += int(min([held.get("CPU", 0) // cpus]
-                              + [held.get(name, 0) // amount for name, amount in resources.items()]))
+            places += int(min([held.get("CPU", 0) // cpus] + [held.get(name, 0) // amount for name, amount in resources]))
         return places
 
     def threads(self):

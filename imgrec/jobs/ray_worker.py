@@ -8,7 +8,6 @@ is the local worker's own (`worker.train_run`), on a scratch run folder in this 
 temporary folder that is deleted afterwards; this node's IMGREC_RUNS_DIR is never used.
 """
 
-import contextlib
 import logging
 import os
 import pathlib
@@ -21,11 +20,15 @@ from imgrec.jobs import folders, identity, mirror, processes, worker
 
 NAMESPACE = "imgrec"  # The app's namespace for mailboxes (ray_executor.NAMESPACE).
 POST_SECONDS = 0.5  # How often progress goes to the mailbox, and so how soon a cancel reaches the training loop.
-CALL_TIMEOUT = 60.0  # Seconds one mailbox call may take before the run gives up on its mailbox.
+CALL_TIMEOUT = 60.0  # Seconds one mailbox call may take.
+LOST_SECONDS = 120.0  # Posts failing this long mean the cluster is gone: the run stops rather than train for nobody.
 
 
 class Shipper(threading.Thread):
     """Posts what the scratch run folder gained to the mailbox every POST_SECONDS; a stop request becomes a cancel file.
+
+    A mailbox that is gone (the app settled the run, say after deciding this node was dead, or
+    the head restarted) stops the run the same way: nobody could receive what it trains.
 
     Args:
         box: the mailbox actor's handle.
@@ -45,15 +48,30 @@ class Shipper(threading.Thread):
         import ray
 
         with self._lock:
-            messages, self._pending = self._pending + self._mirror.collect(), []
-            stop = ray.get(self._box.post.remote(messages), timeout=CALL_TIMEOUT)
+            # Kept until the mailbox has them; one sent twice (a lost reply) is written once (`mirror`).
+            self._pending += self._mirror.collect()
+            stop = ray.get(self._box.post.remote(self._pending), timeout=CALL_TIMEOUT)
+            self._pending = []
         if stop:
             (self._folder / folders.CANCEL_FILE).touch()
 
     def run(self):
+        import ray
+
+        last_success = time.monotonic()
         while not self._done.wait(POST_SECONDS):
-            with contextlib.suppress(Exception):  # A missed post is sent with the next one.
+            try:
                 self._post()
+                last_success = time.monotonic()
+            except ray.exceptions.RayActorError:
+                lost = True
+            except Exception:  # noqa: BLE001 - a missed post is sent with the next one.
+                lost = time.monotonic() - last_success > LOST_SECONDS
+            else:
+                lost = False
+            if lost:
+                (self._folder / folders.CANCEL_FILE).touch()
+                return
 
     def finish(self):
         """Stops the thread and sends the rest, final status included (raises when the mailbox is gone)."""
