@@ -106,15 +106,22 @@ class LocalCluster:
 
 
 @contextlib.contextmanager
-def local_cluster(workers=("node-a", "node-b"), cpus_per_worker=1):
+def local_cluster(workers=("node-a", "node-b"), cpus_per_worker=1, environment=None):
     """Starts a private Ray cluster on loopback: a head with no CPUs and the named worker nodes; yields a `LocalCluster`.
 
     The head runs no training (no CPUs): runs land on worker nodes, as on a real cluster. On
     exit the Ray Client connection closes and every process of the cluster is stopped.
+
+    Args:
+        workers: the worker nodes' names (each also a custom resource of 1 on its node).
+        cpus_per_worker: CPUs of each worker node. Defaults to `1`.
+        environment: more environment variables for the cluster's processes, e.g.
+            RAY_JOB_START_TIMEOUT_SECONDS (read by the head's job manager). Defaults to none.
     """
-    saved = {name: os.environ.get(name) for name in (*CLUSTER_ENVIRONMENT, "RAY_AUTH_TOKEN")}
+    variables = {**CLUSTER_ENVIRONMENT, **(environment or {}), "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    saved = {name: os.environ.get(name) for name in variables}
     already_imported = "ray" in sys.modules
-    os.environ.update(CLUSTER_ENVIRONMENT, RAY_AUTH_TOKEN=secrets.token_hex(16))
+    os.environ.update(variables)
     # Ray reads its authentication settings when first imported: set them before, or reload them.
     import ray
     from ray.cluster_utils import Cluster

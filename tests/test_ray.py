@@ -35,7 +35,8 @@ RUN_TIMEOUT = 240  # Seconds a run may take on the busy 2-core machine (Ray, the
 def cluster(tmp_path_factory):
     """Node A is plain; node B starts in a folder of its own with IMGREC_RUNS_DIR pointing there, so a
     shortcut through a shared path would leave the app's run folder empty for every run B trains."""
-    with ray_cluster.local_cluster(workers=("node-a",)) as handle:
+    # Ray's start timeout is 15 minutes; at 30 s the test of a run no node can hold takes seconds.
+    with ray_cluster.local_cluster(workers=("node-a",), environment={"RAY_JOB_START_TIMEOUT_SECONDS": "30"}) as handle:
         handle.elsewhere = tmp_path_factory.mktemp("node-b")
         (handle.elsewhere / "runs").mkdir()
         handle.add_worker("node-b", cwd=str(handle.elsewhere),
@@ -115,12 +116,15 @@ def test_a_run_submitted_through_the_cli_trains_on_the_node_elsewhere_and_saves_
     assert probabilities.shape == (1, 10) and abs(float(probabilities.sum()) - 1.0) < 1e-4
 
 
-def test_runs_submitted_as_the_app_does_stream_progress_are_limited_per_session_and_cancel(cluster, runs):
+def test_runs_submitted_as_the_app_does_stream_progress_are_limited_per_session_cancel_and_time_out(
+        cluster, runs, monkeypatch):
     long_id = jobs.submit(LONG, owner="session-1")
     tiny_id = jobs.submit(TINY, owner="session-1")
     with pytest.raises(jobs.JobError, match="You already have 2 runs queued or training"):
         jobs.submit(TINY, owner="session-1")
-    jobs.submit(TINY, owner="session-2")  # Another session is not held back.
+    monkeypatch.setenv("IMGREC_RUN_TIME_LIMIT", "1")  # Snapshotted at submit: this run alone.
+    limited_id = jobs.submit(TINY, owner="session-2")  # Another session is not held back.
+    monkeypatch.delenv("IMGREC_RUN_TIME_LIMIT")
     assert jobs.status(long_id)["owner"] == "session-1"
 
     view = wait_until(lambda: training(long_id))  # Progress streams back while it trains.
@@ -138,6 +142,20 @@ def test_runs_submitted_as_the_app_does_stream_progress_are_limited_per_session_
     assert_delivered(tiny_id, runs)
     card = jobs.save_run_as_model(tiny_id, "app-digits")
     assert card["training"]["run_id"] == tiny_id and registry.load("app-digits").class_names
+
+    limited = jobs.wait(limited_id, timeout=RUN_TIMEOUT)  # The time limit holds on the node too.
+    assert limited["status"] == "failed" and limited["reason"].startswith("Time limit of 1 s reached"), limited
+    assert limited["executor"] == "ray"
+
+
+def test_a_run_no_node_can_hold_goes_back_to_the_queue_with_a_sentence(cluster, runs, monkeypatch):
+    monkeypatch.setenv("IMGREC_RAY_RESOURCES", '{"nowhere": 1}')
+    run_id = jobs.submit(TINY)
+    view = wait_until(lambda: (lambda view: view if view.get("requeued") else None)(jobs.status(run_id)), timeout=120)
+    assert view["reason"] == ("No Ray node had room for it within Ray's start timeout "
+                              "(RAY_JOB_START_TIMEOUT_SECONDS); it is back in the queue.")
+    assert view["status"] in ("queued", "running")  # Submitted again at once: never lost.
+    assert jobs.cancel(run_id, timeout=30)["status"] == "cancelled"
 
 
 def test_a_worker_node_that_dies_mid_run_fails_its_run_with_a_sentence_naming_it(cluster, runs, monkeypatch):

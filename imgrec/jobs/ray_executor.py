@@ -227,7 +227,9 @@ class RayExecutor:
                 folders.write_json(folder / folders.STATUS_FILE, state)
                 return None
             state.pop("retry_at", None)
-            state.update(status=folders.RUNNING, reason=None, phase="starting", executor=self.name, ray_job_id=job_id,
+            # A run Ray gave back keeps saying so while it waits for a node again.
+            state.update(status=folders.RUNNING, reason=state["reason"] if state.get("requeued") else None,
+                         phase="starting", executor=self.name, ray_job_id=job_id,
                          ray_attempt=attempt, ray_cursor=0, node_id=None, pid=None, started=now, threads=threads)
             folders.write_json(folder / folders.STATUS_FILE, state)
             self._seen.pop(job_id, None)
@@ -296,7 +298,7 @@ class RayExecutor:
         """Gives a run Ray could not place back to the queue, keeping its place in line (call under the lock)."""
         for key in ("phase", "executor", "ray_job_id", "ray_cursor", "node_id", "pid", "threads"):
             state.pop(key, None)
-        state.update(status=folders.QUEUED, started=None, reason=(
+        state.update(status=folders.QUEUED, started=None, requeued=int(state.get("requeued") or 0) + 1, reason=(
             "No Ray node had room for it within Ray's start timeout (RAY_JOB_START_TIMEOUT_SECONDS); "
             "it is back in the queue."))
         folders.write_json(folder / folders.STATUS_FILE, state)
