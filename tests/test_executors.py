@@ -72,6 +72,7 @@ def test_messages_cannot_write_outside_the_run_files(tmp_path):
     app.mkdir()
     hostile = [{"kind": "append", "path": "../escape", "offset": 0, "data": b"x"},
                {"kind": "append", "path": "tb/../../escape", "offset": 0, "data": b"x"},
+               {"kind": "append", "path": "metrics.jsonl", "offset": -5, "data": b"x"},
                {"kind": "put", "path": "status.json", "data": b"{}"},
                {"kind": "put", "path": "/tmp/escape", "data": b"x"},
                {"kind": "status", "status": {"status": "nonsense"}}]

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pytest
 
-from bench import cluster as ray_cluster
+from bench import ray_cluster
 from imgrec import cli, jobs, registry, search
 
 pytestmark = pytest.mark.slow

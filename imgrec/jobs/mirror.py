@@ -102,8 +102,10 @@ def apply(folder, state, messages):
     final = None
     for message in messages:
         kind, name = message.get("kind"), message.get("path")
-        if kind == "append" and isinstance(name, str) and APPEND_PATH.fullmatch(name):
-            _append(folder, name, int(message["offset"]), bytes(message["data"]))
+        offset = message.get("offset")
+        if kind == "append" and isinstance(name, str) and APPEND_PATH.fullmatch(name) and isinstance(offset, int) \
+                and offset >= 0:
+            _append(folder, name, offset, bytes(message["data"]))
         elif kind == "put" and name in PUT_PATHS:
             atomic.write_bytes(folder / name, bytes(message["data"]))
         elif kind == "hello":

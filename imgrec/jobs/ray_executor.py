@@ -94,6 +94,7 @@ class RayExecutor:
         self._jobs = None
         self._unreachable_until = -math.inf
         self._seen = {}  # Ray job id -> what this process last learnt of it (see refresh).
+        self._boxes = {}  # Ray job id -> the handle of a mailbox this process created (no lookup by name).
         self._capacity = (-math.inf, None, 1)  # (when, for which settings, places)
         self._nodes = (-math.inf, {})  # (when, {node id: alive})
 
@@ -102,12 +103,13 @@ class RayExecutor:
     def _guarded(self, function):
         """Calls `function()`, turning the ways an unreachable cluster fails into `Unavailable`."""
         import ray
+        import requests
 
         if time.monotonic() < self._unreachable_until:
             raise Unavailable(f"The Ray cluster at {self.address} did not answer a moment ago.")
         try:
             return function()
-        except (ConnectionError, OSError, TimeoutError, ray.exceptions.GetTimeoutError,
+        except (ConnectionError, TimeoutError, requests.exceptions.RequestException, ray.exceptions.GetTimeoutError,
                 ray.exceptions.RaySystemError) as error:
             self._unreachable_until = time.monotonic() + RETRY_SECONDS
             with contextlib.suppress(Exception):
@@ -142,6 +144,8 @@ class RayExecutor:
 
     def _mailbox(self, job_id):
         """Returns the handle of a run's mailbox, or None when the cluster has none by that name."""
+        if job_id in self._boxes:
+            return self._boxes[job_id]
         try:
             return self._ray().get_actor(job_id, namespace=NAMESPACE)
         except ValueError:
@@ -204,7 +208,7 @@ class RayExecutor:
 
         def submit():
             ray = self._ray()
-            ray.remote(mailbox.Mailbox).options(
+            self._boxes[job_id] = ray.remote(mailbox.Mailbox).options(
                 name=job_id, namespace=NAMESPACE, lifetime="detached", num_cpus=0, resources=HEAD_RESOURCE,
                 get_if_exists=True).remote(start_info)
             try:
@@ -356,3 +360,4 @@ class RayExecutor:
 
         with contextlib.suppress(Unavailable):
             self._guarded(kill)
+        self._boxes.pop(job_id, None)
