@@ -5,6 +5,7 @@ process, and the page polls the run's folder once a second. So the page stays re
 refresh or another browser finds the same run (`?run=ID`), and Cancel really stops it.
 """
 
+import secrets
 import time
 
 import numpy as np
@@ -375,10 +376,17 @@ def config_problem(values, info):
     return None
 
 
-def submit_run(values):
-    """Submits a run; returns its id, or shows why it could not start and returns None."""
+def session_owner():
+    """This browser session's id as a run owner: a session may have IMGREC_MAX_RUNS_PER_SESSION runs at once."""
+    if "run-owner" not in st.session_state:
+        st.session_state["run-owner"] = secrets.token_hex(8)
+    return st.session_state["run-owner"]
+
+
+def submit_run(values, owner=None):
+    """Submits a run (counted against `owner`'s limit when given); returns its id, or shows why it could not start."""
     try:
-        return jobs.submit(dict(values))
+        return jobs.submit(dict(values), **({"owner": owner} if owner else {}))
     except (training.ConfigError, jobs.JobError) as error:
         st.error(str(error), icon=":material/error:")
         return None
@@ -411,7 +419,7 @@ def new_run_tab(info):
         st.button("Reset to the quickstart", icon=":material/restart_alt:", key="reset-settings",
                   on_click=apply_settings, args=(training.preset("quickstart").to_dict(),))
     if start and not problem:
-        run_id = submit_run(values)
+        run_id = submit_run(values, owner=session_owner())
         if run_id:
             select_run(run_id)
             st.rerun()
@@ -487,6 +495,12 @@ def run_header(view, config):
     optimizer = OPTIMIZER_TITLES.get(config.get("optimizer"), config.get("optimizer"))
     samples = f"{config['max_samples']:,} samples" if config.get("max_samples") else "all samples"
     st.markdown(f"#### {STATUS_ICONS.get(view['status'], '')} Run `{view['id']}`: {view['status']}")
+    if view.get("executor") == "ray":
+        host = f" ({view['node_host']})" if view.get("node_host") else ""
+        node = f"Ray node `{view['node_id'][:12]}`{host}" if view.get("node_id") else "a Ray node"
+        st.caption(f":material/hub: On {node}, as Ray job `{view.get('ray_job_id')}`.")
+    elif view.get("executor") == "local":
+        st.caption(f":material/dns: On this server's machine, `{view.get('node_id')}`.")
     epochs = config.get("epochs")
     st.caption(f"{config.get('architecture')} on {config.get('dataset')} ({samples}), {epochs} epoch{'s' * (epochs != 1)}, "
                f"batch {config.get('batch_size')}, {optimizer} at learning rate {config.get('learning_rate'):g}, "
