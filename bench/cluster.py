@@ -12,38 +12,18 @@ the same search held to one node (`IMGREC_RAY_RESOURCES`). Two nodes can at best
 so the note gives the core count.
 """
 
-import contextlib
 import os
 import statistics
 import tempfile
 import time
 
 from bench import ray_cluster
-from bench.common import result
+from bench.common import environment, result
 
 OVERHEAD_ROUNDS = 2  # Quickstart runs per executor, alternated; each takes ~30-60 s here.
 RUN_TIMEOUT = 900.0
 SEARCH_BASE = {"architecture": "cnn", "dataset": "mnist", "max_samples": 4000, "epochs": 2, "batch_size": 64}
 SEARCH_TRIALS = 4
-
-
-@contextlib.contextmanager
-def _environment(**values):
-    """Sets (a value) or removes (None) environment variables for the block."""
-    saved = {name: os.environ.get(name) for name in values}
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _quickstart_seconds():
@@ -63,7 +43,7 @@ def _search_seconds(**environment):
     from imgrec import search
 
     space = search.SearchSpace(learning_rate=(1e-3, 1e-2), dropout=None, l2=None, optimizers=("adam",))
-    with tempfile.TemporaryDirectory(prefix="imgrec-bench-runs-") as runs, _environment(**environment):
+    with tempfile.TemporaryDirectory(prefix="imgrec-bench-runs-") as runs, environment(**environment):
         started = time.perf_counter()
         created = search.Search.create("random", space, SEARCH_TRIALS, SEARCH_BASE, seed=0, runs_dir=runs)
         finished = created.run_until_done(timeout=RUN_TIMEOUT, poll=0.25)
@@ -77,16 +57,16 @@ def _search_seconds(**environment):
 
 def run():
     cores = os.cpu_count()
-    with ray_cluster.local_cluster(workers=("node-a", "node-b"), cpus_per_worker=1) as cluster, _environment(
+    with ray_cluster.local_cluster(workers=("node-a", "node-b"), cpus_per_worker=1) as cluster, environment(
             IMGREC_RUN_THREADS="1", IMGREC_RAY_CPUS_PER_RUN="1", IMGREC_MAX_RUNS=None, IMGREC_RAY_RESOURCES=None):
         local, on_ray = [], []
         for _ in range(OVERHEAD_ROUNDS):
-            with _environment(IMGREC_RAY_ADDRESS=None, IMGREC_RAY_CLIENT_ADDRESS=None):
+            with environment(IMGREC_RAY_ADDRESS=None, IMGREC_RAY_CLIENT_ADDRESS=None):
                 local.append(_quickstart_seconds()[0])
-            with _environment(**cluster.app_environment()):
+            with environment(**cluster.appenvironment()):
                 seconds, view = _quickstart_seconds()
                 on_ray.append(seconds)
-        with _environment(**cluster.app_environment()):
+        with environment(**cluster.appenvironment()):
             one_node, one_concurrency = _search_seconds(IMGREC_RAY_RESOURCES='{"node-a": 1}')
             two_nodes, two_concurrency = _search_seconds()
     local_median, ray_median = statistics.median(local), statistics.median(on_ray)

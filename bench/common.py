@@ -1,6 +1,7 @@
 """Timing helpers shared by the benchmarks."""
 
 import contextlib
+import os
 import statistics
 import time
 
@@ -90,3 +91,22 @@ def streamlit_server(environment, log_path, *, python=None, startup_timeout=60, 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """Sets environment variables (a string) or removes them (None) for the block, then restores them."""
+
+    def apply(settings):
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        apply(values)
+        yield
+    finally:
+        apply(saved)

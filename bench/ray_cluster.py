@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import free_port
+from bench import common
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
@@ -119,20 +119,27 @@ def local_cluster(workers=("node-a", "node-b"), cpus_per_worker=1, environment=N
             RAY_JOB_START_TIMEOUT_SECONDS (read by the head's job manager). Defaults to none.
     """
     variables = {**CLUSTER_ENVIRONMENT, **(environment or {}), "RAY_AUTH_TOKEN": secrets.token_hex(16)}
-    saved = {name: os.environ.get(name) for name in variables}
     already_imported = "ray" in sys.modules
-    os.environ.update(variables)
-    # Ray reads its authentication settings when first imported: set them before, or reload them.
-    import ray
+    with common.environment(**variables):
+        # Ray reads its authentication settings when first imported: set them before, or reload them.
+        import ray
+
+        if already_imported:
+            from ray._private.authentication_test_utils import reset_auth_token_state
+
+            reset_auth_token_state()
+        with _started(ray, workers, cpus_per_worker) as handle:
+            yield handle
+
+
+@contextlib.contextmanager
+def _started(ray, workers, cpus_per_worker):
+    """Starts the cluster's processes (its environment already set) and stops them, by handle, on the way out."""
     from ray.cluster_utils import Cluster
 
-    if already_imported:
-        from ray._private.authentication_test_utils import reset_auth_token_state
-
-        reset_auth_token_state()
     pathlib.Path("/tmp/ray").mkdir(exist_ok=True)
     temp_dir = tempfile.mkdtemp(prefix="imgrec-ray-", dir="/tmp")  # Short: Ray's socket paths must stay short.
-    dashboard_port, client_port = free_port(), free_port()
+    dashboard_port, client_port = common.free_port(), common.free_port()
     cluster = None
     try:
         cluster = Cluster(initialize_head=True, head_node_args={
@@ -150,8 +157,3 @@ def local_cluster(workers=("node-a", "node-b"), cpus_per_worker=1, environment=N
         if cluster is not None:
             cluster.shutdown()
         shutil.rmtree(temp_dir, ignore_errors=True)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

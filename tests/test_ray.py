@@ -22,6 +22,7 @@ import pytest
 
 from bench import ray_cluster
 from imgrec import cli, jobs, registry, search
+from tests.test_jobs import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -62,16 +63,6 @@ def runs(cluster, tmp_path, monkeypatch):
 
 def worker_ids(cluster, *names):
     return {cluster.workers[name].node_id for name in names or cluster.workers}
-
-
-def wait_until(predicate, timeout=RUN_TIMEOUT, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"condition not met within {timeout} s")
 
 
 def training(run_id):
