@@ -18,6 +18,7 @@ cursor saved in `status.json`, so any app process, or one restarted meanwhile, c
 """
 
 import contextlib
+import importlib.util
 import logging
 import math
 import shlex
@@ -25,7 +26,7 @@ import threading
 import time
 
 from imgrec import atomic
-from imgrec.jobs import folders, identity, mailbox, mirror, settings
+from imgrec.jobs import errors, folders, identity, mailbox, mirror, settings
 
 NAMESPACE = "imgrec"
 REFRESH_SECONDS = 0.3  # A running run is drained at most this often per process; `cancel` polls every 0.05 s.
@@ -45,7 +46,14 @@ _EXECUTORS_LOCK = threading.Lock()
 
 
 def executor(address):
-    """Returns the process's executor for the cluster at a dashboard address (one per address, kept)."""
+    """Returns the process's executor for the cluster at a dashboard address (one per address, kept).
+
+    Raises:
+        JobError: when Ray is not installed in this Python.
+    """
+    if importlib.util.find_spec("ray") is None:
+        raise errors.JobError("IMGREC_RAY_ADDRESS is set but Ray is not installed here; "
+                              "run `pip install -r requirements-cluster.txt`, or unset IMGREC_RAY_ADDRESS.")
     with _EXECUTORS_LOCK:
         if address not in _EXECUTORS:
             _EXECUTORS[address] = RayExecutor(address)
