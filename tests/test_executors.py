@@ -161,3 +161,20 @@ def test_a_local_run_says_where_it_runs_and_nothing_of_ray_is_imported(runs, cap
     finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
                               timeout=60)
     assert finished.stdout.strip() == "False", finished.stderr
+
+
+def test_runs_this_process_cannot_reach_are_left_alone(runs):
+    from tests.test_jobs import dead_pid, write_running_run
+
+    pid, start = dead_pid()
+    # A worker on another machine that shares the runs folder: its pid means nothing here.
+    elsewhere = write_running_run(runs, "20261121-100000-000001", pid, start, executor="local", node_id="another-host")
+    # A run on a Ray cluster, seen by a process with no IMGREC_RAY_ADDRESS.
+    on_ray = write_running_run(runs, "20261121-100000-000002", None, None, executor="ray", ray_job_id="imgrec-x")
+    here = write_running_run(runs, "20261121-100000-000003", pid, start, executor="local",
+                             node_id=socket.gethostname())
+    assert jobs.recover()["ended"] == ["20261121-100000-000003"]  # Only the one whose worker it can check.
+    for folder in (elsewhere, on_ray):
+        assert json.loads((folder / jobs.STATUS_FILE).read_text())["status"] == jobs.RUNNING
+        assert jobs.status(folder.name)["status"] == jobs.RUNNING
+    assert jobs.status(here.name)["reason"] == jobs.DIED_REASON

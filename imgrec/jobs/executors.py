@@ -15,6 +15,7 @@ can settle it. The queue calls only these methods, under the runs folder's lock:
 """
 
 import signal
+import socket
 
 from imgrec.jobs import processes, settings
 
@@ -51,10 +52,19 @@ class LocalExecutor:
 
 
 class UnreachableExecutor(LocalExecutor):
-    """Stands in for a Ray cluster this process has no address for: its runs are left as they are."""
+    """Stands in for an executor this process cannot reach: its runs are left as they are.
 
-    name = "ray"
+    A Ray cluster this process has no address for, or another machine's worker processes (app
+    servers on several machines share a runs folder): a pid means nothing on another machine.
+
+    Args:
+        name: the executor it stands in for, "ray" or "local".
+    """
+
     reachable = False
+
+    def __init__(self, name):
+        self.name = name
 
     def death(self, folder, state):
         return None
@@ -64,7 +74,6 @@ class UnreachableExecutor(LocalExecutor):
 
 
 LOCAL = LocalExecutor()
-UNREACHABLE = UnreachableExecutor()
 
 
 def current():
@@ -78,12 +87,16 @@ def current():
 
 
 def for_state(state):
-    """Returns the executor that runs a started run: its recorded one (`LOCAL` for runs from before executors)."""
+    """Returns the executor that runs a started run: its recorded one (`LOCAL` for runs from before executors).
+
+    A run it cannot reach from here (another machine's worker, a cluster with no address set)
+    gets an executor that leaves it alone: only a process that can see its worker settles it.
+    """
     if state.get("executor") != "ray":
-        return LOCAL
+        return LOCAL if state.get("node_id") in (None, socket.gethostname()) else UnreachableExecutor("local")
     address = settings.ray_address()
     if address is None:
-        return UNREACHABLE
+        return UnreachableExecutor("ray")
     from imgrec.jobs import ray_executor
 
     return ray_executor.executor(address)
