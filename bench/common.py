@@ -1,6 +1,7 @@
 """Timing helpers shared by the benchmarks."""
 
 import contextlib
+import os
 import statistics
 import time
 
@@ -71,73 +72,23 @@ def interleaved_ms(functions, repeats=30, warmup=3):
     return [statistics.median(values) for values in samples]
 
 
-def free_port():
-    """Returns a TCP port on 127.0.0.1 that nothing listens on right now."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
-def streamlit_process(environment, log_path, *, python=None, script="streamlit_app.py", options=(),
-                      startup_timeout=60, stop_timeout=10):
-    """Runs `streamlit run SCRIPT` on a free loopback port in its own process group; yields `(url, process)` once healthy.
+def environment(**values):
+    """Sets environment variables (a string) or removes them (None) for the block, then restores them."""
 
-    One implementation for the end-to-end tests and the benchmarks that drive the real app.
-    The server leads a new process group (its pid is the group's id), so everything it
-    starts and does not move elsewhere (inference workers) can be counted with it, and a
-    Ctrl-C in the benchmark's terminal reaches the server only through this function.
+    def apply(settings):
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
-    Args:
-        environment: the server's environment variables (e.g. IMGREC_MODELS_DIR).
-        log_path: file that receives the server's output, quoted when it fails to start.
-        python: interpreter to run Streamlit with. Defaults to this one.
-        script: the app's entry script, relative to the repository. Defaults to the app's.
-        options: extra command-line options, e.g. `("--runner.postScriptGC", "false")`.
-        startup_timeout: seconds to wait for `/_stcore/health`. Defaults to `60`.
-        stop_timeout: seconds between terminate and kill on the way out. Defaults to `10`.
-    """
-    import pathlib
-    import subprocess
-    import sys
-    import urllib.request
-
-    repo = pathlib.Path(__file__).resolve().parent.parent
-    port = free_port()
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [python or sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             *options],
-            cwd=repo, env=environment, stdout=log, stderr=subprocess.STDOUT, process_group=0,
-        )
-    url = f"http://127.0.0.1:{port}"
+    saved = {name: os.environ.get(name) for name in values}
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"The app server did not start:\n{pathlib.Path(log_path).read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield url, process
+        apply(values)
+        yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=stop_timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@contextlib.contextmanager
-def streamlit_server(environment, log_path, **options):
-    """Like `streamlit_process`, yielding only the URL."""
-    with streamlit_process(environment, log_path, **options) as (url, _):
-        yield url
+        apply(saved)
 
 
 def _group_processes(group):
@@ -162,8 +113,6 @@ def group_cpu_seconds(group, *, leader_only=False):
     With `leader_only`, only the group's leader (the process whose pid is the group's id, e.g.
     the app server without its inference workers).
     """
-    import os
-
     ticks = os.sysconf("SC_CLK_TCK")
     return sum(sum(int(value) for value in fields[11:15]) for pid, fields in _group_processes(group)
                if not leader_only or pid == group) / ticks
@@ -171,8 +120,6 @@ def group_cpu_seconds(group, *, leader_only=False):
 
 def group_resident_mb(group):
     """Resident memory of a process group's live processes in MB (shared pages counted in each, as `ps` does)."""
-    import os
-
     page = os.sysconf("SC_PAGE_SIZE")
     return sum(int(fields[21]) for _, fields in _group_processes(group)) * page / 2**20
 
@@ -184,7 +131,5 @@ def group_pids(group):
 
 def load_note():
     """The machine's load average in words, for benchmark notes (other work on the machine shows here)."""
-    import os
-
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"

@@ -27,13 +27,10 @@ from PIL import Image
 
 from bench import common
 from bench.common import result
+from tests.support import server
+from tests.support.browser import CHROMIUM_ARGS, IDLE, chromium_path
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-# Without the networking flags Chromium floods the closed network with refused connections.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 SESSIONS = 20  # A class's worth of students on one server.
 PHASE_SECONDS = 60  # How long each phase keeps every session predicting.
@@ -66,7 +63,7 @@ def app_server(models, runs, log_path):
     """Runs the real app on a free loopback port; yields its URL once /_stcore/health answers."""
     environment = {**os.environ, "IMGREC_MODELS_DIR": str(models), "IMGREC_RUNS_DIR": str(runs),
                    "IMGREC_MAX_RUNS": "2", "PYTHONPATH": str(REPO)}
-    with common.streamlit_server(environment, log_path, python=server_python(), stop_timeout=15) as url:
+    with server.streamlit_server(environment, log_path, python=server_python(), stop_timeout=15) as url:
         yield url
 
 
@@ -217,16 +214,8 @@ def start_training_runs(runs_dir, models_dir):
     """Submits two runs through imgrec.jobs and waits until both are training; returns (ids, note)."""
     from imgrec import jobs
 
-    saved = {key: os.environ.get(key) for key in ("IMGREC_RUNS_DIR", "IMGREC_MODELS_DIR", "IMGREC_MAX_RUNS")}
-    os.environ.update(IMGREC_RUNS_DIR=str(runs_dir), IMGREC_MODELS_DIR=str(models_dir), IMGREC_MAX_RUNS="2")
-    try:
+    with common.environment(IMGREC_RUNS_DIR=str(runs_dir), IMGREC_MODELS_DIR=str(models_dir), IMGREC_MAX_RUNS="2"):
         ids = [jobs.submit(dict(TRAINING_RUN, seed=seed), runs_dir=runs_dir) for seed in (1, 2)]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     deadline = time.monotonic() + RUNS_TRAINING_TIMEOUT
     while time.monotonic() < deadline:
         states = [jobs.status(run_id, runs_dir=runs_dir) for run_id in ids]
@@ -266,7 +255,7 @@ async def classroom_load(sessions_count, seconds, workdir):
     phases, notes, run_ids = {}, [], []
     with app_server(models, runs, log_path) as url:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = await playwright.chromium.launch(executable_path=str(chromium_path()), args=CHROMIUM_ARGS)
             try:
                 warm = Session(browser, url, digits)
                 started = time.perf_counter()

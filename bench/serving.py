@@ -37,12 +37,10 @@ from PIL import Image
 
 from bench import common
 from bench.common import result
+from tests.support import server as server_module
+from tests.support.browser import CHROMIUM_ARGS, IDLE, chromium_path, missing_chromium
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 # The labels of the widgets the benchmark moves, as the predict page shows them.
 LAYER_LABEL = "Feature maps to weight"
 OPACITY_LABEL = "Heatmap opacity"
@@ -304,15 +302,15 @@ def measure_reference(browser, url, group, uploads):
 def server(workdir, name, script, options=(), environment=None):
     env = {**os.environ, "IMGREC_MODELS_DIR": str(workdir / "models"), "IMGREC_RUNS_DIR": str(workdir / "runs"),
            "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **(environment or {})}
-    with common.streamlit_process(env, workdir / f"{name}.log", script=script, options=options,
-                                  startup_timeout=120, stop_timeout=15) as (url, process):
+    with server_module.streamlit_process(env, workdir / f"{name}.log", script=script, options=options, own_group=True,
+                                         startup_timeout=120, stop_timeout=15) as (url, process):
         yield url, process.pid
 
 
 def run(uploads=UPLOADS, memory_uploads=MEMORY_UPLOADS, options=(), environment=None, parts=PARTS):
     from playwright.sync_api import sync_playwright
 
-    if not os.path.exists(CHROMIUM):
+    if missing_chromium():
         return [result("server_cpu_per_upload_mnist", float("nan"), "ms", None, note="skipped: no chromium")]
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="imgrec-serving-"))
     loads = [common.load_note()]
@@ -320,7 +318,7 @@ def run(uploads=UPLOADS, memory_uploads=MEMORY_UPLOADS, options=(), environment=
         copy_models(workdir / "models")
         (workdir / "runs").mkdir()
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=str(chromium_path()), args=CHROMIUM_ARGS)
             try:
                 with server(workdir, "app", "streamlit_app.py", options, environment) as (url, group):
                     app = measure_app(browser, url, group, uploads, memory_uploads, parts)

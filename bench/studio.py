@@ -23,13 +23,11 @@ import time
 
 import numpy as np
 
-from bench import common
 from bench.common import result
+from tests.support import server
+from tests.support.browser import CHROMIUM_ARGS, IDLE, chromium_path, missing_chromium
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 QUICKSTART_BASELINE_SECONDS = 60.0
 QUICKSTART_TARGET_ACCURACY = 0.98
 QUICKSTART_TIMEOUT = 600.0  # The bench gives up on a run this slow; it would miss its target by 10x.
@@ -112,7 +110,7 @@ def _save_server_model(folder):
 def _app_server(models, runs, log_path):
     env = {**os.environ, "IMGREC_MODELS_DIR": str(models), "IMGREC_RUNS_DIR": str(runs), "PYTHONPATH": str(REPO),
            "TF_CPP_MIN_LOG_LEVEL": "2"}
-    with common.streamlit_server(env, log_path) as url:
+    with server.streamlit_server(env, log_path) as url:
         yield url
 
 
@@ -132,7 +130,7 @@ def _digit_png(seed):
 
 def _wait_idle(tab):
     tab.wait_for_timeout(300)
-    tab.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=REQUEST_TIMEOUT_MS)
+    tab.wait_for_selector(IDLE, timeout=REQUEST_TIMEOUT_MS)
 
 
 def _timed_request(tab, url, seed):
@@ -192,9 +190,9 @@ def responsiveness_rows():
 
     from imgrec import jobs
 
-    if not os.path.exists(CHROMIUM):
+    if missing_chromium():
         return [result("server_responsive_during_training", float("nan"), "ms", None,
-                       note="skipped: Debian's chromium is not installed")]
+                       note=f"skipped: Debian's chromium is not installed at {chromium_path()}")]
     with tempfile.TemporaryDirectory(prefix="imgrec-bench-app-") as scratch:
         scratch = pathlib.Path(scratch)
         models, runs = scratch / "models", scratch / "runs"
@@ -203,7 +201,7 @@ def responsiveness_rows():
         _save_server_model(models)
         run_ids = []
         with _app_server(models, runs, scratch / "streamlit.log") as url, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=str(chromium_path()), args=CHROMIUM_ARGS)
             try:
                 tab = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
                 tab.set_default_timeout(REQUEST_TIMEOUT_MS)

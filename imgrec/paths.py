@@ -41,9 +41,15 @@ def cache_dir():
 
 
 def display_path(path):
-    """Returns a path as people should read it: relative to the repository when inside it."""
+    """Returns a path as people should read it: relative to the repository when inside it.
+
+    The path is tried as written before it is resolved, so a folder of the checkout that links
+    elsewhere (data/ on another disk) still reads as `data/...`.
+    """
     path = pathlib.Path(path)
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except (ValueError, OSError):
-        return str(path)
+    for spelled in (path.absolute, path.resolve):
+        try:
+            return str(spelled().relative_to(REPO_ROOT))
+        except (ValueError, OSError):
+            continue
+    return str(path)

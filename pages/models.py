@@ -1,8 +1,16 @@
-"""Models: the registry as a table, a model's card and architecture, comparisons, downloads, exports and deletion."""
+"""Models: the registry as a table, importing a model, a model's card and architecture, comparisons, downloads, deletion."""
 
 import streamlit as st
 
-from pages._ui import models, models_architecture, models_card, models_compare, models_files, navigation
+from pages._ui import (
+    models,
+    models_architecture,
+    models_card,
+    models_compare,
+    models_files,
+    models_import,
+    navigation,
+)
 
 TAB_CARD, TAB_ARCHITECTURE, TAB_COMPARE, TAB_FILES = (
     ":material/badge: Card", ":material/account_tree: Architecture", ":material/compare_arrows: Compare",
@@ -14,11 +22,16 @@ def main():
     st.title("Models")
     st.markdown("Every model this server knows, with the accuracy it measured on images it never trained on. "
                 "Choose one in the sidebar to read its card, see its layers, compare it, download or export it.")
+    models.cleaned_registry()
     deleted = st.session_state.pop("models-deleted", None)
     if deleted:
         st.success(f"Deleted {deleted}.", icon=":material/delete:")
+    imported = st.session_state.pop("models-imported", None)
+    if imported:
+        st.success(imported, icon=":material/upload:")
     cards = models.model_cards()
     models_card.registry_table(cards)
+    models_import.import_form()
     name = models.model_picker()
     card = models.card_for(name)
     st.subheader(card.display_title)

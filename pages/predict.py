@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import compute, inputs, models, navigation, views
+from pages._ui import compute, edit_compare, inputs, models, navigation, trust_panel, views
 
 TOP_K = 5
 PREPROCESSING_WORDS = {
@@ -133,18 +133,26 @@ def single_image(name, key, card, image):
     with right:
         class_index = top_classes(class_names, probabilities, inputs.digest(model_input))
     st.subheader("Why this class?")
-    why_this_class(name, key, class_names, model_input, class_index)
+    why_this_class(name, key, card, model_input, class_index)
 
 
 @st.fragment
-def why_this_class(name, key, class_names, model_input, class_index):
-    """The explanation and its controls; a change of method, layer or opacity reruns only this part of the page."""
+def why_this_class(name, key, card, model_input, class_index):
+    """The explanation, its controls and what depends on them (the trust checks, edit and compare).
+
+    A change of method, layer or opacity reruns only this part of the page.
+    """
     # A slider step used to rerun the whole page (charts, images, top classes): ~45 ms of server CPU.
+    class_names = card.class_names
     controls, view = st.columns([2, 3], gap="large")
     with controls:
         choice, options, alpha = explanation_ui(name, key)
     with view:
         explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha)
+        # After the heatmap in the script, so the heatmap is on screen before any check runs.
+        trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index], options)
+    trust_panel.localisation_table(name, key, card)
+    edit_compare.editor(name, key, card, model_input, choice.name, class_index, options)
 
 
 def main():

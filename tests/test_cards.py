@@ -232,7 +232,7 @@ def test_the_card_module_is_importable_by_its_own_name():
     assert cards.ModelCard is registry.ModelCard and callable(registry.card)
 
 
-def test_save_takes_a_model_card_that_fits_the_model(models_dir):
+def test_save_takes_a_model_card_that_fits_the_model(fresh_registry):
     from imgrec import architectures
 
     model = architectures.build("mlp", (28, 28, 1), 10)
@@ -244,4 +244,4 @@ def test_save_takes_a_model_card_that_fits_the_model(models_dir):
         registry.save(model, "wrong-shape", wrong_shape)
     with pytest.raises(registry.RegistryError, match="has 10 outputs but its card names 3 classes"):
         registry.save(model, "wrong-classes", dataclasses.replace(card, class_names=("a", "b", "c")))
-    assert not list(models_dir.glob("wrong-*")) and not list(models_dir.glob("as-dict*"))
+    assert not list(fresh_registry.glob("wrong-*")) and not list(fresh_registry.glob("as-dict*"))

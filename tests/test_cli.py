@@ -1,4 +1,4 @@
-"""The CLI contract: models, predict, evaluate, explain, train, data, export; user errors exit 2 with one line."""
+"""The CLI contract: models, predict, evaluate, explain, train, data, export, trust, localisation; user errors exit 2 with one line."""
 
 import io
 import json
@@ -19,14 +19,7 @@ def run(capsys, *argv):
     return code, captured.out, captured.err
 
 
-@pytest.fixture
-def digit_png(tmp_path):
-    path = tmp_path / "seven.png"
-    Image.fromarray(datasets.load_sample("mnist-00")).save(path)
-    return path
-
-
-def test_models_json_lists_cards_with_metrics(models_dir, capsys):
+def test_models_json_lists_cards_with_metrics(fresh_registry, capsys):
     code, out, _ = run(capsys, "models", "--json")
     cards = json.loads(out)
     assert code == 0
@@ -36,16 +29,16 @@ def test_models_json_lists_cards_with_metrics(models_dir, capsys):
     assert all("test_accuracy" in card["metrics"] for card in cards)
 
 
-def test_predict_json_contract(models_dir, digit_png, capsys):
-    code, out, _ = run(capsys, "predict", "--model", "tiny-cnn", "--top", "3", "--json", str(digit_png))
+def test_predict_json_contract(fresh_registry, digit_png_file, capsys):
+    code, out, _ = run(capsys, "predict", "--model", "tiny-cnn", "--top", "3", "--json", str(digit_png_file))
     results = json.loads(out)
-    assert code == 0 and results[0]["file"] == str(digit_png)
+    assert code == 0 and results[0]["file"] == str(digit_png_file)
     top = results[0]["top"]
     assert len(top) == 3 and set(top[0]) == {"label", "index", "probability"}
     assert top[0]["probability"] >= top[1]["probability"] >= top[2]["probability"]
 
 
-def test_evaluate_json_contract(models_dir, capsys):
+def test_evaluate_json_contract(fresh_registry, capsys):
     code, out, _ = run(capsys, "evaluate", "--model", "tiny-cnn", "--max-samples", "300", "--json")
     report = json.loads(out)
     assert code == 0
@@ -53,23 +46,57 @@ def test_evaluate_json_contract(models_dir, capsys):
     assert report["n"] == 300 and report["split"] == "test" and report["dataset"] == "mnist"
 
 
-def test_train_from_a_config_file_and_save(models_dir, tmp_path, capsys):
+def test_train_from_a_config_file_and_save(fresh_registry, tmp_path, capsys):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"architecture": "mlp", "dataset": "digits", "epochs": 1, "max_samples": 200}))
     code, out, _ = run(capsys, "train", "--config", str(config), "--json", "--save", "cli-mlp")
     result = json.loads(out)
     assert code == 0 and result["saved"] == "cli-mlp" and 0 <= result["test_accuracy"] <= 1
-    assert (models_dir / "cli-mlp.keras").exists()
+    assert (fresh_registry / "cli-mlp.keras").exists()
 
 
 def test_data_lists_every_dataset(capsys):
     code, out, _ = run(capsys, "data", "--json")
     rows = json.loads(out)
     assert code == 0
-    assert {"mnist", "fashion-mnist", "digits", "mnist-5k", "cifar10"} <= {row["name"] for row in rows}
+    assert {"mnist", "fashion-mnist", "digits", "mnist-5k", "cifar10", "shapes"} <= {row["name"] for row in rows}
+    shapes_row = next(row for row in rows if row["name"] == "shapes")
+    assert shapes_row["present_source"].startswith("drawn by imgrec")
+    assert (shapes_row["train_size"], shapes_row["test_size"]) == (16_000, 4_000)
 
 
-def test_export_tflite_and_savedmodel(models_dir, tmp_path, capsys):
+def test_trust_json_contract(fresh_registry, digit_png_file, capsys):
+    code, out, _ = run(capsys, "trust", "--model", "tiny-cnn", "--method", "gradcam", "--json", str(digit_png_file))
+    results = json.loads(out)
+    assert code == 0 and len(results) == 1
+    result = results[0]
+    assert list(result) == ["file", "method", "class_index", "deletion_auc", "insertion_auc", "random_deletion_auc",
+                            "random_insertion_auc", "randomization", "verdict"]
+    assert result["file"] == str(digit_png_file) and result["method"] == "gradcam"
+    # Without --class the top class is explained; the classic CNN's groups from the output down.
+    assert [row["layer"] for row in result["randomization"]] == ["predictions", "conv2", "conv1"]
+    assert all(-1 <= row["spearman"] <= 1 for row in result["randomization"])
+    assert all(0 <= result[key] <= 1 for key in ("deletion_auc", "insertion_auc", "random_deletion_auc",
+                                                 "random_insertion_auc"))
+    assert result["verdict"].endswith(".")
+    code, out, _ = run(capsys, "trust", "--model", "tiny-cnn", "--method", "occlusion", "--class", "3", str(digit_png_file))
+    assert code == 0 and "occlusion for '3'" in out and "Spearman" in out
+
+
+def test_localisation_json_contract(fresh_registry, capsys):
+    from imgrec import architectures, registry
+
+    model = architectures.build("cnn-gap", (64, 64, 3), 4, seed=0)
+    registry.save(model, "tiny-shapes", registry.card_for_model("cnn-gap", "shapes", (64, 64, 3),
+                                                                datasets.SHAPES_CLASSES))
+    code, out, _ = run(capsys, "localisation", "--model", "tiny-shapes", "--method", "gradcam++", "--n", "6", "--json")
+    result = json.loads(out)
+    assert code == 0 and list(result) == ["dataset", "method", "n", "pointing_game", "relevance_mass"]
+    assert result["dataset"] == "shapes" and result["method"] == "gradcam++" and result["n"] == 6
+    assert 0 <= result["pointing_game"] <= 1 and 0 <= result["relevance_mass"] <= 1
+
+
+def test_export_tflite_and_savedmodel(fresh_registry, tmp_path, capsys):
     code, out, _ = run(capsys, "export", "--model", "tiny-cnn", "--format", "tflite", "--output",
                        str(tmp_path / "m.tflite"))
     assert code == 0 and (tmp_path / "m.tflite").stat().st_size > 1000
@@ -90,22 +117,29 @@ def test_export_tflite_and_savedmodel(models_dir, tmp_path, capsys):
         ["train"],
         ["frobnicate"],
         ["predict", "--model"],
+        ["trust", "--model", "tiny-cnn", "--method", "lime", "x.png"],
+        ["trust", "--model", "tiny-cnn", "--method", "rollout", "x.png"],
+        ["trust", "--model", "tiny-cnn", "--method", "gradcam", "--class", "10", "x.png"],
+        ["trust", "--model", "tiny-cnn", "--method", "gradcam", "missing.png"],
+        ["localisation", "--model", "tiny-cnn", "--method", "gradcam"],
+        ["localisation", "--model", "tiny-cnn", "--method", "gradcam", "--n", "0"],
     ],
 )
-def test_user_errors_exit_2_with_one_line(models_dir, capsys, argv):
+def test_user_errors_exit_2_with_one_line(fresh_registry, capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_bad_image_file_is_one_line(models_dir, tmp_path, capsys):
+def test_bad_image_file_is_one_line(fresh_registry, tmp_path, capsys):
     fake = tmp_path / "fake.png"
     fake.write_bytes(b"<html>not an image</html>")
     code, _, err = run(capsys, "predict", "--model", "tiny-cnn", str(fake))
     assert code == 2 and "not a PNG, JPEG" in err and len(err.strip().splitlines()) == 1
 
 
-def test_subprocess_error_has_no_tensorflow_noise(models_dir, tmp_path):
+@pytest.mark.slow
+def test_subprocess_error_has_no_tensorflow_noise(fresh_registry, tmp_path):
     # The real command line: TensorFlow's start-up banner must not reach the user's stderr.
     fake = tmp_path / "fake.png"
     fake.write_bytes(np.zeros(10, np.uint8).tobytes())
@@ -115,7 +149,8 @@ def test_subprocess_error_has_no_tensorflow_noise(models_dir, tmp_path):
     assert process.stderr.strip().count("\n") == 0 and process.stderr.startswith("error:")
 
 
-def test_runs_contract_through_the_main_cli(models_dir, tmp_path, monkeypatch, capsys):
+@pytest.mark.slow
+def test_runs_contract_through_the_main_cli(fresh_registry, tmp_path, monkeypatch, capsys):
     from imgrec import jobs
 
     monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
@@ -157,7 +192,7 @@ def explain_reference(path, method, class_index=None, **options):
     return class_index, list(np.unravel_index(int(np.argmax(heatmap)), heatmap.shape))
 
 
-def test_explain_json_explains_the_top_class_of_each_file_in_model_input_coordinates(models_dir, digits, capsys):
+def test_explain_json_explains_the_top_class_of_each_file_in_model_input_coordinates(fresh_registry, digits, capsys):
     code, out, err = run(capsys, "explain", "--model", "tiny-cnn", "--method", "gradcam", "--json", *map(str, digits))
     assert code == 0, err
     results = json.loads(out)
@@ -173,7 +208,17 @@ def test_explain_json_explains_the_top_class_of_each_file_in_model_input_coordin
         assert [result["class_index"], result["peak"]] == list(explain_reference(path, "gradcam"))
 
 
-def test_explain_class_and_layer_are_the_ones_given(models_dir, digits, capsys):
+@pytest.mark.parametrize("method", ["integrated-gradients", "occlusion"])
+def test_explain_runs_the_path_and_occlusion_explainers(fresh_registry, digits, capsys, method):
+    code, out, err = run(capsys, "explain", "--model", "tiny-cnn", "--method", method, "--class", "4", "--json",
+                         str(digits[1]))
+    assert code == 0, err
+    [result] = json.loads(out)
+    assert result["method"] == method and result["class_index"] == 4
+    assert [result["class_index"], result["peak"]] == list(explain_reference(digits[1], method, 4))
+
+
+def test_explain_class_and_layer_are_the_ones_given(fresh_registry, digits, capsys):
     code, out, err = run(capsys, "explain", "--model", "tiny-cnn", "--method", "gradcam", "--class", "3",
                          "--layer", "conv1", "--json", str(digits[0]))
     assert code == 0, err
@@ -182,14 +227,14 @@ def test_explain_class_and_layer_are_the_ones_given(models_dir, digits, capsys):
     assert result["peak"] == explain_reference(digits[0], "gradcam", 3, layer="conv1")[1]
 
 
-def test_explain_without_json_prints_one_line_per_file(models_dir, digits, capsys):
+def test_explain_without_json_prints_one_line_per_file(fresh_registry, digits, capsys):
     code, out, _ = run(capsys, "explain", "--model", "tiny-cnn", "--method", "saliency", *map(str, digits))
     lines = out.splitlines()
     assert code == 0 and len(lines) == 2
     assert lines[0].startswith(f"{digits[0]}: Saliency of ") and lines[0].endswith("of 28x28")
 
 
-def test_explain_output_writes_a_png_per_file_that_decodes(models_dir, digits, tmp_path, capsys):
+def test_explain_output_writes_a_png_per_file_that_decodes(fresh_registry, digits, tmp_path, capsys):
     single = tmp_path / "single.png"
     code, out, err = run(capsys, "explain", "--model", "tiny-cnn", "--method", "gradcam", "--output", str(single),
                          str(digits[0]))
@@ -213,9 +258,9 @@ def test_explain_output_writes_a_png_per_file_that_decodes(models_dir, digits, t
     [
         (["--model", "nope", "--method", "gradcam"], "no model named 'nope'"),
         (["--model", "tiny-cnn", "--method", "magic"], "Unknown --method 'magic'; for model 'tiny-cnn' choose one of "
-                                                       "gradcam, gradcam++, saliency, smoothgrad."),
+                                                       "gradcam, gradcam++, saliency, smoothgrad, integrated-gradients, occlusion."),
         (["--model", "tiny-cnn", "--method", "rollout"], "--method rollout does not apply to model 'tiny-cnn'; "
-                                                         "choose one of gradcam, gradcam++, saliency, smoothgrad."),
+                                                         "choose one of gradcam, gradcam++, saliency, smoothgrad, integrated-gradients, occlusion."),
         (["--model", "tiny-cnn", "--method", "gradcam", "--class", "10"], "--class must be from 0 to 9"),
         (["--model", "tiny-cnn", "--method", "gradcam", "--class", "-1"], "--class must be from 0 to 9"),
         (["--model", "tiny-cnn", "--method", "gradcam", "--class", "seven"], "invalid int value: 'seven'"),
@@ -227,14 +272,14 @@ def test_explain_output_writes_a_png_per_file_that_decodes(models_dir, digits, t
         (["--model", "tiny-cnn"], "the following arguments are required: --method"),
     ],
 )
-def test_explain_user_errors_exit_2_with_one_line(models_dir, digits, capsys, argv, message):
+def test_explain_user_errors_exit_2_with_one_line(fresh_registry, digits, capsys, argv, message):
     code, out, err = run(capsys, "explain", *argv, str(digits[0]))
     assert code == 2 and out == ""
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and message in err, err
 
 
 @pytest.mark.parametrize(("content", "message"), [(b"not an image", "not a PNG, JPEG"), (None, "no such file")])
-def test_explain_of_an_unreadable_image_exits_2_with_one_line_and_writes_nothing(models_dir, digits, tmp_path, capsys, content,
+def test_explain_of_an_unreadable_image_exits_2_with_one_line_and_writes_nothing(fresh_registry, digits, tmp_path, capsys, content,
                                                                        message):
     bad = tmp_path / "bad.png"
     if content is not None:

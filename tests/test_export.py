@@ -12,7 +12,8 @@ from imgrec import architectures, export, registry
 @pytest.fixture(scope="module")
 def classifier():
     model = architectures.build("cnn", (28, 28, 1), 10, seed=0)
-    return registry.Classifier("tiny-cnn", {"name": "tiny-cnn", "class_names": [str(digit) for digit in range(10)]}, model)
+    card = registry.card_for_model("cnn", "mnist", (28, 28, 1), [str(digit) for digit in range(10)])
+    return registry.Classifier("tiny-cnn", card, model)
 
 
 def test_keras_bytes_load_back_to_the_same_predictions(classifier):

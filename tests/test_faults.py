@@ -23,6 +23,9 @@ import pytest
 
 from imgrec import architectures, datasets, jobs, registry
 
+# Every test here needs the module's processes, which take 20 s or more to start.
+pytestmark = pytest.mark.slow
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 240  # Seconds a child may take to import TensorFlow on a busy machine.
 WRITE_SECONDS = 3.0  # How long two writers keep saving the same name while this process reads it.

@@ -254,6 +254,7 @@ def test_concurrent_pumps_start_the_oldest_runs_and_never_exceed_the_limit(runs,
 # Real worker processes.
 
 
+@pytest.mark.slow
 def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, capsys):
     from imgrec import registry
 
@@ -321,6 +322,7 @@ def test_cli_user_errors_exit_2_with_one_line():
         assert "Traceback" not in finished.stderr
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_a_nan_run_and_a_crashing_config(runs):
     nan_id = jobs.submit(DIVERGING)
     # Past validation (as an edited or stale folder would be): class 99 does not exist.
@@ -344,6 +346,7 @@ def test_two_runs_at_once_a_nan_run_and_a_crashing_config(runs):
     assert not (runs / crash_id / jobs.MODEL_FILE).exists()
 
 
+@pytest.mark.slow
 def test_limit_one_queues_cancel_stops_a_run_and_the_time_limit_fails_the_next(runs, monkeypatch):
     monkeypatch.setenv("IMGREC_MAX_RUNS", "1")
     long_id = jobs.submit(LONG)

@@ -1,30 +1,46 @@
-"""Metrics through sklearn, checked against direct computations."""
+"""Metrics through sklearn, checked against small examples worked out by hand."""
 
 import numpy as np
 import pytest
 
 from imgrec import metrics
 
+# Ten samples of three classes, worked out by hand. Truth -> prediction:
+#   class 0: 0 0 0 1     class 1: 1 1 0     class 2: 2 1 1
+# Confusion (rows are the truth): [[3, 1, 0], [1, 2, 0], [0, 2, 1]]; column sums 4, 5, 1.
+Y_TRUE = [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]
+Y_PRED = [0, 0, 0, 1, 1, 1, 0, 2, 1, 1]
+# precision = diagonal / column sum, recall = diagonal / row sum, F1 = 2PR / (P + R):
+#   class 0: 3/4, 3/4, 3/4    class 1: 2/5, 2/3, 1/2    class 2: 1/1, 1/3, 1/2
+PRECISION, RECALL, F1 = [3 / 4, 2 / 5, 1.0], [3 / 4, 2 / 3, 1 / 3], [3 / 4, 1 / 2, 1 / 2]
+# The predicted class gets 0.6 and the others 0.2, so one-vs-rest AUC counts ties as halves:
+#   class 0: 4 positives x 6 negatives, 15 wins and 8 ties -> 19/24
+#   class 1: 3 x 7, 8 wins and 10 ties -> 13/21     class 2: 3 x 7, 7 wins and 14 ties -> 14/21
+AUC = [19 / 24, 13 / 21, 14 / 21]
 
-def test_metrics_match_a_direct_computation():
-    rng = np.random.default_rng(0)
-    y_true = rng.integers(0, 3, size=200)
-    logits = rng.normal(size=(200, 3)) + np.eye(3)[y_true] * 1.5
-    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    report = metrics.from_probabilities(y_true, probabilities, ["a", "b", "c"])
-    y_pred = probabilities.argmax(axis=1)
-    assert report["accuracy"] == pytest.approx((y_pred == y_true).mean())
-    confusion = np.zeros((3, 3), int)
-    for truth, guess in zip(y_true, y_pred, strict=True):
-        confusion[truth, guess] += 1
-    assert report["confusion"] == confusion.tolist()
-    for index, row in enumerate(report["per_class"]):
-        true_positive = confusion[index, index]
-        assert row["precision"] == pytest.approx(true_positive / confusion[:, index].sum())
-        assert row["recall"] == pytest.approx(true_positive / confusion[index].sum())
-        assert row["support"] == confusion[index].sum()
-    assert report["macro_f1"] == pytest.approx(np.mean([row["f1"] for row in report["per_class"]]))
-    assert 0.5 < report["roc_auc"] <= 1.0
+
+def test_metrics_match_a_hand_computed_three_class_example():
+    probabilities = np.full((10, 3), 0.2)
+    probabilities[np.arange(10), Y_PRED] = 0.6
+    report = metrics.from_probabilities(Y_TRUE, probabilities, ["a", "b", "c"])
+    assert report["n"] == 10 and report["accuracy"] == pytest.approx(0.6)
+    assert report["confusion"] == [[3, 1, 0], [1, 2, 0], [0, 2, 1]]
+    assert [row["class"] for row in report["per_class"]] == ["a", "b", "c"]
+    assert [row["support"] for row in report["per_class"]] == [4, 3, 3]
+    assert [row["precision"] for row in report["per_class"]] == pytest.approx(PRECISION)
+    assert [row["recall"] for row in report["per_class"]] == pytest.approx(RECALL)
+    assert [row["f1"] for row in report["per_class"]] == pytest.approx(F1)
+    assert report["macro_f1"] == pytest.approx((3 / 4 + 1 / 2 + 1 / 2) / 3)
+    assert report["roc_auc_per_class"] == pytest.approx(AUC)
+    assert report["roc_auc"] == pytest.approx(sum(AUC) / 3)
+
+
+def test_binary_auc_counts_the_one_pair_out_of_order():
+    # Positives score 0.4 and 0.9, negatives 0.1 and 0.6: of the 4 pairs only (0.4, 0.6) is out of order.
+    probabilities = np.array([[0.9, 0.1], [0.4, 0.6], [0.6, 0.4], [0.1, 0.9]])
+    report = metrics.from_probabilities([0, 0, 1, 1], probabilities, ["cat", "dog"])
+    assert report["roc_auc"] == pytest.approx(3 / 4)
+    assert report["accuracy"] == pytest.approx(1 / 2)  # 0.6 for the second cat and 0.4 for the first dog.
 
 
 def test_perfect_binary_scores_auc_one_and_roc_curve_reaches_corner():

@@ -32,24 +32,24 @@ def _rewrite_archive(path, config_edit=None, extra_member=None, drop_member=None
     return buffer.getvalue()
 
 
-def _install(models_dir, name, data, template="tiny-cnn"):
+def _install(fresh_registry, name, data, template="tiny-cnn"):
     """Puts raw archive bytes into the registry under `name` with a matching card and hash."""
-    card = json.loads((models_dir / f"{template}.json").read_text())
+    card = json.loads((fresh_registry / f"{template}.json").read_text())
     card.update({"name": name, "sha256": registry.sha256_bytes(data), "protected": False})
-    (models_dir / f"{name}.keras").write_bytes(data)
-    (models_dir / f"{name}.json").write_text(json.dumps(card))
+    (fresh_registry / f"{name}.keras").write_bytes(data)
+    (fresh_registry / f"{name}.json").write_text(json.dumps(card))
 
 
 @pytest.mark.parametrize(
     "name", ["../x", "/etc/passwd", "http://example.com/m", "hf://org/model", "x.h5", "a\x00b", "", "Model",
              "-x", "a" * 65, "a b", "..", "x/y", None, 3]
 )
-def test_bad_names_are_refused_before_any_file_access(models_dir, name):
+def test_bad_names_are_refused_before_any_file_access(fresh_registry, name):
     with pytest.raises(registry.RegistryError, match="Invalid model name"):
         registry.load(name)
 
 
-def test_load_predicts_like_the_saved_model(models_dir):
+def test_load_predicts_like_the_saved_model(fresh_registry):
     classifier = registry.load("tiny-cnn")
     assert classifier.input_shape == (28, 28, 1) and len(classifier.class_names) == 10
     digits = np.random.default_rng(0).uniform(0, 255, size=(3, 28, 28, 1)).astype("float32")
@@ -65,18 +65,18 @@ def test_load_predicts_like_the_saved_model(models_dir):
     assert card.keras_version == keras.__version__ and card.created and card.parameters > 0 and card.file_size > 0
 
 
-def test_unknown_model_is_a_clear_error(models_dir):
+def test_unknown_model_is_a_clear_error(fresh_registry):
     with pytest.raises(registry.ModelNotFound, match="no model named 'nope'"):
         registry.load("nope")
 
 
-def test_model_file_returns_the_stored_bytes_with_their_card(models_dir):
+def test_model_file_returns_the_stored_bytes_with_their_card(fresh_registry):
     card, data = registry.model_file("tiny-cnn")
-    assert data == (models_dir / "tiny-cnn.keras").read_bytes() and card.sha256 == registry.sha256_bytes(data)
+    assert data == (fresh_registry / "tiny-cnn.keras").read_bytes() and card.sha256 == registry.sha256_bytes(data)
 
 
-def test_tampered_file_fails_the_hash_check(models_dir):
-    path = models_dir / "tiny-cnn.keras"
+def test_tampered_file_fails_the_hash_check(fresh_registry):
+    path = fresh_registry / "tiny-cnn.keras"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -86,7 +86,7 @@ def test_tampered_file_fails_the_hash_check(models_dir):
         registry.model_file("tiny-cnn")
 
 
-def test_lambda_layer_is_refused_before_keras_runs_it(models_dir, tmp_path):
+def test_lambda_layer_is_refused_before_keras_runs_it(fresh_registry, tmp_path):
     marker = tmp_path / "marker"
     inputs = keras.Input((28, 28, 1))
     outputs = keras.layers.Lambda(lambda x: x * 2, name="lambda")(inputs)
@@ -100,21 +100,21 @@ def test_lambda_layer_is_refused_before_keras_runs_it(models_dir, tmp_path):
         config["config"]["layers"][1]["config"]["function"] = {
             "class_name": "__lambda__", "config": {"code": f"open({str(marker)!r}, 'w')"}}
 
-    _install(models_dir, "evil-lambda", _rewrite_archive(path, plant_code))
+    _install(fresh_registry, "evil-lambda", _rewrite_archive(path, plant_code))
     with pytest.raises(registry.UnsafeModelError, match="Lambda"):
         registry.load("evil-lambda")
     assert not marker.exists()
     assert registry.load("tiny-cnn").name == "tiny-cnn"
 
 
-def test_lambda_nested_in_a_sub_model_is_refused(models_dir, tmp_path):
+def test_lambda_nested_in_a_sub_model_is_refused(fresh_registry, tmp_path):
     inner_in = keras.Input((28, 28, 1))
     inner = keras.Model(inner_in, keras.layers.Lambda(lambda x: x + 1)(inner_in), name="inner")
     outer_in = keras.Input((28, 28, 1))
     outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inner(outer_in)))
     path = tmp_path / "nested.keras"
     keras.Model(outer_in, outputs).save(path)
-    _install(models_dir, "nested-lambda", path.read_bytes())
+    _install(fresh_registry, "nested-lambda", path.read_bytes())
     with pytest.raises(registry.UnsafeModelError, match="Lambda"):
         registry.load("nested-lambda")
 
@@ -123,14 +123,14 @@ def test_lambda_nested_in_a_sub_model_is_refused(models_dir, tmp_path):
     "target", [("os", "system"), ("builtins", "eval"), ("keras.config", "enable_unsafe_deserialization"),
                ("keras.models", "load_model"), ("keras.utils", "get_file")]
 )
-def test_config_naming_a_callable_is_refused(models_dir, target):
+def test_config_naming_a_callable_is_refused(fresh_registry, target):
     module, function = target
 
     def name_callable(config):
         config["config"]["layers"][1]["module"] = module
         config["config"]["layers"][1]["class_name"] = function
 
-    _install(models_dir, "evil-callable", _rewrite_archive(models_dir / "tiny-cnn.keras", name_callable))
+    _install(fresh_registry, "evil-callable", _rewrite_archive(fresh_registry / "tiny-cnn.keras", name_callable))
     with pytest.raises(registry.UnsafeModelError, match="allow-list"):
         registry.load("evil-callable")
     from keras.src.saving import serialization_lib
@@ -138,13 +138,13 @@ def test_config_naming_a_callable_is_refused(models_dir, target):
     assert serialization_lib.in_safe_mode() is not False
 
 
-def test_memory_bomb_is_refused_from_its_config(models_dir):
+def test_memory_bomb_is_refused_from_its_config(fresh_registry):
     def inflate(config):
         dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
         dense["config"]["units"] = 60000
         dense["build_config"] = {"input_shape": [None, 60000]}
 
-    _install(models_dir, "bomb", _rewrite_archive(models_dir / "tiny-cnn.keras", inflate))
+    _install(fresh_registry, "bomb", _rewrite_archive(fresh_registry / "tiny-cnn.keras", inflate))
     with pytest.raises(registry.UnsafeModelError, match="parameters"):
         registry.load("bomb")
 
@@ -159,47 +159,47 @@ def test_memory_bomb_is_refused_from_its_config(models_dir):
         (lambda path: _rewrite_archive(path, drop_member="model.weights.h5"), "missing"),
     ],
 )
-def test_broken_archives_are_refused(models_dir, make, message):
-    _install(models_dir, "broken", make(models_dir / "tiny-cnn.keras"))
+def test_broken_archives_are_refused(fresh_registry, make, message):
+    _install(fresh_registry, "broken", make(fresh_registry / "tiny-cnn.keras"))
     with pytest.raises(registry.UnsafeModelError, match=message):
         registry.load("broken")
 
 
-def test_weights_of_the_wrong_shape_are_refused(models_dir, tmp_path):
+def test_weights_of_the_wrong_shape_are_refused(fresh_registry, tmp_path):
     other = architectures.build("cnn", (28, 28, 1), 10)
     other.get_layer("conv1")  # Same layer names, different filter count below.
     bigger = architectures.build("mlp", (28, 28, 1), 10)
     path = tmp_path / "mlp.keras"
     bigger.save(path)
     weights = zipfile.ZipFile(path).read("model.weights.h5")
-    source = zipfile.ZipFile(models_dir / "tiny-cnn.keras")
+    source = zipfile.ZipFile(fresh_registry / "tiny-cnn.keras")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as target:
         for info in source.infolist():
             target.writestr(info.filename, weights if info.filename == "model.weights.h5" else source.read(info))
-    _install(models_dir, "mismatch", buffer.getvalue())
+    _install(fresh_registry, "mismatch", buffer.getvalue())
     with pytest.raises(registry.UnsafeModelError, match="could not be loaded"):
         registry.load("mismatch")
 
 
-def test_symlink_out_of_the_folder_is_refused(models_dir, tmp_path):
+def test_symlink_out_of_the_folder_is_refused(fresh_registry, tmp_path):
     outside = tmp_path / "outside.keras"
-    outside.write_bytes((models_dir / "tiny-cnn.keras").read_bytes())
-    card = json.loads((models_dir / "tiny-cnn.json").read_text())
+    outside.write_bytes((fresh_registry / "tiny-cnn.keras").read_bytes())
+    card = json.loads((fresh_registry / "tiny-cnn.json").read_text())
     card["name"] = "linked"
-    (models_dir / "linked.json").write_text(json.dumps(card))
-    os.symlink(outside, models_dir / "linked.keras")
+    (fresh_registry / "linked.json").write_text(json.dumps(card))
+    os.symlink(outside, fresh_registry / "linked.keras")
     with pytest.raises(registry.UnsafeModelError, match="link"):
         registry.load("linked")
 
 
-def test_save_is_atomic_and_refuses_duplicates_and_non_finite(models_dir):
+def test_save_is_atomic_and_refuses_duplicates_and_non_finite(fresh_registry):
     model = architectures.build("mlp", (28, 28, 1), 10)
     card = dataclasses.replace(registry.card("tiny-cnn"), sha256=None, protected=False)
     saved = registry.save(model, "fresh", card)
-    assert saved.sha256 == registry.sha256_bytes((models_dir / "fresh.keras").read_bytes())
+    assert saved.sha256 == registry.sha256_bytes((fresh_registry / "fresh.keras").read_bytes())
     assert saved == registry.card("fresh") and saved.name == "fresh" and saved.parameters == model.count_params()
-    assert not list(models_dir.glob(".*.tmp"))
+    assert not list(fresh_registry.glob(".*.tmp"))
     with pytest.raises(registry.RegistryError, match="already exists"):
         registry.save(model, "fresh", card)
     weights = model.get_weights()
@@ -207,10 +207,10 @@ def test_save_is_atomic_and_refuses_duplicates_and_non_finite(models_dir):
     model.set_weights(weights)
     with pytest.raises(registry.RegistryError, match="non-finite"):
         registry.save(model, "nan-model", card)
-    assert not (models_dir / "nan-model.json").exists()
+    assert not (fresh_registry / "nan-model.json").exists()
 
 
-def test_protected_models_cannot_be_deleted_or_replaced(models_dir):
+def test_protected_models_cannot_be_deleted_or_replaced(fresh_registry):
     model = architectures.build("mlp", (28, 28, 1), 10)
     card = dataclasses.replace(registry.card("tiny-cnn"), sha256=None, protected=False)
     registry.save(model, "shipped", card, protected=True)
@@ -225,7 +225,7 @@ def test_protected_models_cannot_be_deleted_or_replaced(models_dir):
     assert "mine" not in [c.name for c in registry.list_models()]
 
 
-def test_the_built_imagenet_model_counts_as_protected_before_it_is_built(models_dir, tmp_path, monkeypatch):
+def test_the_built_imagenet_model_counts_as_protected_before_it_is_built(fresh_registry, tmp_path, monkeypatch):
     monkeypatch.setenv("IMGREC_CACHE_DIR", str(tmp_path / "empty-cache"))
     unbuilt = registry.card("imagenet-efficientnet-lite0")
     assert unbuilt.built is False and unbuilt.protected is False and unbuilt.sha256 is None
@@ -236,17 +236,17 @@ def test_the_built_imagenet_model_counts_as_protected_before_it_is_built(models_
         registry.is_protected(None)
 
 
-def test_leftover_temporary_files_are_cleaned(models_dir):
-    (models_dir / ".tiny-cnn.abc.keras.tmp").write_bytes(b"half a model")
+def test_leftover_temporary_files_are_cleaned(fresh_registry):
+    (fresh_registry / ".tiny-cnn.abc.keras.tmp").write_bytes(b"half a model")
     assert registry.clean_temporary_files() == 1
-    assert not list(models_dir.glob(".*.tmp"))
+    assert not list(fresh_registry.glob(".*.tmp"))
     # The next save cleans what a killed one left, whatever its name.
-    (models_dir / ".other.abc.json.tmp").write_bytes(b"half a card")
+    (fresh_registry / ".other.abc.json.tmp").write_bytes(b"half a card")
     card = dataclasses.replace(registry.card("tiny-cnn"), sha256=None)
     registry.save(architectures.build("mlp", (28, 28, 1), 10), "next", card)
-    assert not list(models_dir.glob(".*.tmp")) and registry.load("next").name == "next"
+    assert not list(fresh_registry.glob(".*.tmp")) and registry.load("next").name == "next"
 
 
-def test_list_models_includes_the_imagenet_model(models_dir):
+def test_list_models_includes_the_imagenet_model(fresh_registry):
     names = [card.name for card in registry.list_models()]
     assert "tiny-cnn" in names and "imagenet-efficientnet-lite0" in names

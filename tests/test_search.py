@@ -176,6 +176,7 @@ def test_a_search_needs_validation_data_and_settings_that_can_train(tmp_path):
     assert search.list_searches(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_real_random_search_trains_each_trial_as_a_run(tmp_path, monkeypatch):
     monkeypatch.setenv("IMGREC_MAX_RUNS", "2")
     space = search.SearchSpace(learning_rate=(1e-3, 1e-2), dropout=None, l2=None, optimizers=("adam", "rmsprop"))

@@ -13,7 +13,7 @@ import pytest
 
 from imgrec import registry, serving
 from imgrec.serving import operations
-from tests.app.tiny_models import models_dir_env, save_tiny_models
+from tests.support.registries import registry_at
 
 pytestmark = pytest.mark.slow
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -21,8 +21,8 @@ EXIT_SECONDS = 15  # How long a stopped worker may take to be gone on a busy mac
 
 
 @pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    with models_dir_env(save_tiny_models(tmp_path_factory.mktemp("serving-models"))) as folder:
+def tiny_models(tiny_registry):
+    with registry_at(tiny_registry) as folder:
         yield folder
 
 
@@ -66,7 +66,8 @@ def test_unknown_operations_and_references_are_refused_before_any_worker_runs(po
     with pytest.raises(ValueError, match="model reference"):
         pool.call("predict", ("file", "/etc/passwd", "x"), digits())
     assert pool.pids() == pids
-    assert set(serving.OPERATIONS) >= {"predict", "explanation", "feature_maps", "attention_maps"}
+    assert set(serving.OPERATIONS) >= {"predict", "explanation", "feature_maps", "attention_maps", "trust_report",
+                                       "localisation_scores", "import_model"}
 
 
 def test_answers_match_the_model_run_in_this_process(pool):
@@ -82,6 +83,33 @@ def test_answers_match_the_model_run_in_this_process(pool):
     assert names == [record.name for record in explain.applicable(model)]
     assert pool.call("attention", reference()) is None
     assert pool.call("attention", reference("tiny-vit"))[:2] == explain.patch_grid(registry.load("tiny-vit").model)[:2]
+
+
+def test_the_trust_checks_run_in_the_worker_as_they_would_here(pool):
+    from imgrec import explain, trust
+
+    model = registry.load("tiny-cnn").model
+    image = digits(1)[0]
+    heatmap = pool.call("explanation", reference(), image, "gradcam", 3)
+    random_maps = pool.call("random_reference", reference(), image, 3)
+    report = pool.call("trust_report", reference(), image, "gradcam", 3, heatmap, random_maps)
+    here = trust.check(model, image, "gradcam", 3, heatmap=explain.explain(model, image, "gradcam", 3),
+                       reference=trust.random_reference(model, image, 3))
+    assert isinstance(report, trust.TrustReport)
+    assert (report.level, report.verdict) == (here.level, here.verdict)
+    np.testing.assert_allclose(report.deletion.probabilities, here.deletion.probabilities, rtol=1e-4, atol=1e-5)
+    assert [step.layer for step in report.randomization] == [step.layer for step in here.randomization]
+
+
+def test_an_import_is_checked_and_saved_by_the_worker_into_the_registry_the_caller_sees(pool, tiny_models, tmp_path):
+    data = (tiny_models / "tiny-cnn.keras").read_bytes()
+    with registry_at(tmp_path):
+        card = pool.call("import_model", None, data, "mine.keras", "imported", None, tuple("0123456789"), None, 0)
+        assert card.name == "imported"
+        assert registry.card("imported").sha256 == card.sha256
+        with pytest.raises(registry.RegistryError):
+            pool.call("import_model", None, b"not a keras file", "bad.keras", "bad", None, ("a", "b"), None, 0)
+    assert not (tiny_models / "imported.keras").exists()
 
 
 def test_an_operations_own_error_comes_back_as_itself_and_the_worker_stays(pool):
@@ -184,7 +212,7 @@ def test_the_folders_the_caller_sees_are_the_ones_the_worker_loads_from(pool, tm
     empty.mkdir()
     loaded = reference()
     pool.call("load", loaded)
-    with models_dir_env(empty), pytest.raises(registry.ModelNotFound):
+    with registry_at(empty), pytest.raises(registry.ModelNotFound):
         pool.call("load", loaded)  # Loaded from the other folder already: the same reference is another model here.
     assert pool.call("predict", loaded, digits(1)).shape == (1, 10)
 
@@ -194,3 +222,21 @@ def test_model_references_name_a_source_a_model_and_its_key():
     assert operations.run_model("run-1", "f00") == ("run", "run-1", "f00")
     with pytest.raises(ValueError):
         operations.check_reference(["registry", "tiny-cnn", "x"])
+
+
+PAGE_MODULES = """
+import importlib, pkgutil, sys
+import pages._ui
+for module in pkgutil.iter_modules(pages._ui.__path__):
+    importlib.import_module("pages._ui." + module.name)
+print("tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+def test_every_page_helper_imports_without_tensorflow():
+    # The trust panel, edit and compare, imports and links call compute.py, which asks the workers;
+    # a helper that imported TensorFlow itself would bring back its garbage-collection cost per click.
+    answer = subprocess.run([sys.executable, "-c", PAGE_MODULES], env={**os.environ, "PYTHONPATH": str(REPO)},
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert answer.stdout.split() == ["False", "False"]

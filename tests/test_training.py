@@ -98,12 +98,24 @@ def test_divergent_learning_rate_raises_non_finite():
         training.train(config)
 
 
+# Each optimizer at a learning rate people use with it; Adagrad and plain SGD want larger steps.
+USUAL_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.01, "adagrad": 0.05, "rmsprop": 1e-3, "adam": 1e-3}
+
+
+def test_every_optimizer_has_a_usual_learning_rate_here():
+    assert set(USUAL_LEARNING_RATES) == set(training.OPTIMIZERS)
+
+
 @pytest.mark.parametrize("optimizer", training.OPTIMIZERS)
 def test_every_optimizer_trains(optimizer):
-    config = training.TrainConfig(architecture="mlp", optimizer=optimizer, learning_rate=0.01, l1=1e-5, l2=1e-4,
-                                  **TINY)
-    result = training.train(config)
-    assert np.isfinite(result.history[-1]["loss"])
+    # 4 epochs of 15 steps on digits: every optimizer more than halves its loss here (measured
+    # 0.26-0.43 of the first epoch's over seeds 0-2), so 0.6 fails only an optimizer that barely moves.
+    config = training.TrainConfig(architecture="mlp", optimizer=optimizer, learning_rate=USUAL_LEARNING_RATES[optimizer],
+                                  l1=1e-5, l2=1e-4, dropout=0.0, dataset="digits", max_samples=300, epochs=4,
+                                  batch_size=16)
+    history = training.train(config).history
+    assert history[-1]["loss"] < 0.6 * history[0]["loss"]
+    assert history[-1]["val_loss"] < history[0]["val_loss"]
 
 
 def test_two_class_task_trains_a_sigmoid_head_with_augmentation():

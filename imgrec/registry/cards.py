@@ -13,149 +13,22 @@ Example:
 ('grayscale', 'mnist-digit', 'accuracy not measured yet')
 """
 
-import copy
 import dataclasses
-import functools
 import os
 import platform
-import types
-import typing
 
 from imgrec import preprocess
+from imgrec.registry import records
 from imgrec.registry.errors import UnsafeModelError
+from imgrec.registry.records import FieldError
 
 # The fields a saved card must have; `ModelCard.from_json` refuses a saved card without them.
 REQUIRED_FIELDS = ("name", "architecture", "dataset", "input", "preprocessing", "class_names", "sha256")
 INVERT_CHOICES = (True, False, "auto")
-# What a reader is told a field should be, by its type.
-_EXPECTED = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", dict: "an object",
-             types.NoneType: "null"}
-
-
-class FieldError(ValueError):
-    """A card field of the wrong type or value; `path` names it (e.g. `input.shape`), `expected` says what it must be."""
-
-    def __init__(self, path, expected):
-        super().__init__(f"{path} must be {expected}.")
-        self.path, self.expected = path, expected
-
-    def under(self, parent):
-        """Returns the same error with its path inside the record at `parent`."""
-        return FieldError(f"{parent}.{self.path}" if parent else self.path, self.expected)
-
-
-class _MissingFields(ValueError):
-    """Required card fields that are absent, by path."""
-
-    def __init__(self, paths):
-        super().__init__(f"required fields are missing: {', '.join(paths)}.")
-        self.paths = tuple(paths)
-
-
-class _Record:
-    """What every part of a card shares: reading from and writing to its JSON object.
-
-    Our own few lines rather than pydantic (only Ray's optional extra installs it): a refusal
-    is one sentence naming the field, and a shipped card is written back byte for byte.
-    """
-
-    # Fields written even when None: a JSON reader can count on them (e.g. `"test_accuracy": null`).
-    _ALWAYS_WRITTEN = ()
-
-    @classmethod
-    def _read(cls, values, where=""):
-        """Returns the record read from a JSON object, keys it does not know ignored.
-
-        Raises:
-            FieldError: for a value of the wrong type, or one the record's checks refuse.
-            _MissingFields: for required fields that are absent.
-        """
-        if not isinstance(values, dict):
-            raise FieldError(where or "the card", "an object")
-        fields, missing = {}, []
-        for name, kind, required in _field_kinds(cls):
-            path = f"{where}.{name}" if where else name
-            if name in values:
-                fields[name] = _read_value(values[name], kind, path)
-            elif required:
-                missing.append(path)
-        if missing:
-            raise _MissingFields(missing)
-        try:
-            return cls(**fields)
-        except FieldError as error:
-            raise error.under(where) from None
-
-    def to_json(self):
-        """Returns the record as a JSON-ready dict, in field order; fields that are None are left out."""
-        values = {}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if value is not None or field.name in self._ALWAYS_WRITTEN:
-                values[field.name] = _json_value(value)
-        return values
-
-
-@functools.cache
-def _field_kinds(record_type):
-    """Returns `(name, type, required)` for each field of a record type (resolving type hints costs ~0.4 ms)."""
-    hints = typing.get_type_hints(record_type)
-    return tuple((field.name, hints[field.name], field.default is dataclasses.MISSING)
-                 for field in dataclasses.fields(record_type))
-
-
-def _read_value(value, kind, path):
-    """Returns a JSON value as the field type `kind` (lists become tuples, objects records); raises FieldError."""
-    if isinstance(kind, types.UnionType):
-        options = [option for option in typing.get_args(kind) if option is not types.NoneType]
-        if value is None and len(options) < len(typing.get_args(kind)):
-            return None
-        if len(options) == 1:  # X | None: X's own error, which names the field inside a record.
-            return _read_value(value, options[0], path)
-        for option in options:
-            try:
-                return _read_value(value, option, path)
-            except FieldError:
-                continue
-        raise FieldError(path, " or ".join(_describe(option) for option in options))
-    if isinstance(kind, type) and issubclass(kind, _Record):
-        return kind._read(value, path)
-    if typing.get_origin(kind) is tuple:  # tuple[X, ...]: a JSON list of X.
-        if not isinstance(value, list | tuple):
-            raise FieldError(path, _describe(kind))
-        item_kind = typing.get_args(kind)[0]
-        if item_kind is str and all(type(item) is str for item in value):
-            return tuple(value)  # The common case (1,000 class names), without a call per item.
-        return tuple(_read_value(item, item_kind, f"{path}[{index}]") for index, item in enumerate(value))
-    # bool is an int to Python, but true is not a number in a card.
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return value  # An int stays an int, so a card round-trips exactly.
-    if kind is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind in (str, bool, dict, types.NoneType) and isinstance(value, kind):
-        return copy.deepcopy(value) if kind is dict else value
-    raise FieldError(path, _describe(kind))
-
-
-def _describe(kind):
-    if typing.get_origin(kind) is tuple:
-        item = _describe(typing.get_args(kind)[0])
-        return f"a list of {item.removeprefix('a ').removeprefix('an ')}s"
-    if isinstance(kind, type) and issubclass(kind, _Record):
-        return "an object"
-    return _EXPECTED.get(kind, getattr(kind, "__name__", str(kind)))
-
-
-def _json_value(value):
-    if isinstance(value, _Record):
-        return value.to_json()
-    if isinstance(value, tuple):
-        return [_json_value(item) for item in value]
-    return copy.deepcopy(value) if isinstance(value, dict | list) else value
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class InputSpec(_Record):
+class InputSpec(records.Record):
     """What one input image of the model is: its shape and the values it takes."""
 
     shape: tuple[int, ...]  # (height, width, channels) of one image, e.g. (28, 28, 1).
@@ -169,7 +42,7 @@ class InputSpec(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Preprocessing(_Record):
+class Preprocessing(records.Record):
     """How any decoded image becomes the model's input (see `preprocess.prepare`, which reads `to_json()`)."""
 
     kind: str = "fit"  # One of preprocess.KINDS: "mnist-digit" (centre a digit), "fit", "imagenet" (crop).
@@ -188,7 +61,7 @@ class Preprocessing(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainingRecord(_Record):
+class TrainingRecord(records.Record):
     """How a model trained here was trained: its config, its time, its data and its epochs."""
 
     config: dict | None = None  # The training.TrainConfig as a dict (TrainConfig.from_dict reads it back).
@@ -204,7 +77,7 @@ class TrainingRecord(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Metrics(_Record):
+class Metrics(records.Record):
     """What was measured on images the model never trained on, and on which images."""
 
     _ALWAYS_WRITTEN = ("test_accuracy",)  # null says "not measured yet" to readers of `models --json`.
@@ -229,7 +102,7 @@ class Metrics(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Source(_Record):
+class Source(records.Record):
     """Where the weights of a model not trained here come from."""
 
     package: str | None = None  # The package that ships them.
@@ -240,7 +113,18 @@ class Source(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ModelCard(_Record):
+class ImportRecord(records.Record):
+    """Where an imported model came from: the file a user uploaded (imgrec did not train it)."""
+
+    file_name: str | None = None  # The uploaded file's name as given, for people; never used as a path.
+    sha256: str | None = None  # The sha256 of the uploaded bytes; the stored file is imgrec's own save of the model.
+    file_size: int | None = None  # The uploaded file's size in bytes.
+    keras_version: str | None = None  # The Keras version that saved the upload, from its metadata.json.
+    model_class: str | None = None  # How its author built it: "Functional" or "Sequential".
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModelCard(records.Record):
     """Everything known about a registry model without loading it; `models/NAME.json` is its `to_json()`.
 
     The fields are in the order of the JSON file: first what a builder describes, then what
@@ -260,6 +144,7 @@ class ModelCard(_Record):
     class_names_source: str | None = None  # Where the class names come from, for a model not trained here.
     last_conv_layer: str | None = None  # The layer Grad-CAM weights, for a pretrained network.
     built: bool | None = None  # For a model built on first use: whether it is built yet; None for all others.
+    imported: ImportRecord | None = None  # For a model a user imported: the file it came from; None for all others.
     name: str | None = None  # The registry name (NAME.keras); set by registry.save.
     file: str | None = None  # "NAME.keras", for people: the store never reads it.
     sha256: str | None = None  # The sha256 of the .keras file, checked before every load.
@@ -300,9 +185,9 @@ class ModelCard(_Record):
         missing = [field for field in required if values.get(field) is None]
         try:
             if missing:
-                raise _MissingFields(missing)
+                raise records.MissingFields(missing)
             card = cls._read(values)
-        except _MissingFields as error:
+        except records.MissingFields as error:
             raise UnsafeModelError(f"{subject} lacks required fields ({', '.join(error.paths)}).") from None
         except FieldError as error:
             raise UnsafeModelError(f"{subject} is malformed ({error.path} must be {error.expected}).") from None
@@ -406,7 +291,12 @@ def card_for_training(result, report, *, title=None, summary=None, run_id=None):
         cancelled=result.cancelled,
         run_id=run_id,
     )
-    metrics = Metrics(
+    return dataclasses.replace(card, training=training, metrics=metrics_from_report(report))
+
+
+def metrics_from_report(report):
+    """Returns the `Metrics` of a `metrics.evaluate` report (its split, size, accuracy, F1 and ROC AUC)."""
+    return Metrics(
         split=report["split"],
         dataset=report["dataset"],
         n=report["n"],
@@ -415,7 +305,45 @@ def card_for_training(result, report, *, title=None, summary=None, run_id=None):
         roc_auc=report["roc_auc"],
         per_class_f1={row["class"]: row["f1"] for row in report["per_class"]},
     )
-    return dataclasses.replace(card, training=training, metrics=metrics)
+
+
+def card_for_import(name, input_shape, class_names, upload, *, dataset=None, preprocessing="fit", report=None):
+    """Returns the card of a model a user imported, marked as imported.
+
+    Args:
+        name: the registry name it is imported as.
+        input_shape: `(height, width, channels)`, read from the model.
+        class_names: the label of each output.
+        upload: the `ImportRecord` of the uploaded file.
+        dataset: the imgrec dataset it classifies, or `None` when its class names were given
+            instead. Defaults to `None`.
+        preprocessing: one of `preprocess.KINDS`. Defaults to `"fit"`.
+        report: the `metrics.evaluate` report of the model on that dataset's test split, or
+            `None` when nothing was measured. Defaults to `None`.
+    """
+    shape = tuple(int(size) for size in input_shape)
+    grayscale = shape[-1] == 1
+    # A dataset says whether its images are light on dark; for named classes, grayscale
+    # models are assumed to be MNIST-like (light on dark), as every grayscale set here is.
+    invert = preprocessing_for_dataset(dataset).invert if dataset is not None else ("auto" if grayscale else False)
+    measured = f"; measured here on the {dataset} test split" if report is not None else ""
+    return ModelCard(
+        title=f"{name} (imported)",
+        summary=f"A {upload.model_class or 'Keras'} model uploaded as {upload.file_name or 'a file'!r}, "
+                f"not trained by imgrec{measured}.",
+        architecture="imported",
+        dataset=dataset or "classes named at import",
+        input=InputSpec(shape=shape, dtype="float32", range=(0, 255), color_mode="grayscale" if grayscale else "rgb"),
+        preprocessing=Preprocessing(
+            kind=preprocessing,
+            invert=invert,
+            normalisation="whatever the imported model does inside: it is given pixel values 0..255",
+            resize="crop" if preprocessing == "imagenet" else None,
+        ),
+        class_names=tuple(class_names),
+        metrics=metrics_from_report(report) if report is not None else None,
+        imported=upload,
+    )
 
 
 def built_model_card(name, metadata=None):

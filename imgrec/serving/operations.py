@@ -16,6 +16,12 @@ a bare `keras.Model` for a run's model (`model_of` gives the Keras model of eith
 import numpy as np
 
 REGISTRY, RUN = "registry", "run"
+# What a worker must see as the server sees it at request time (tests and admins change them):
+# the folders, which also key the loaded models (the same name in another registry is another
+# model), and the limits an operation enforces (the import quotas, offline mode).
+FOLDER_VARIABLES = ("IMGREC_MODELS_DIR", "IMGREC_CACHE_DIR", "IMGREC_RUNS_DIR", "IMGREC_DATA_DIR")
+REQUEST_VARIABLES = (*FOLDER_VARIABLES, "IMGREC_MAX_IMPORTED_MODELS", "IMGREC_MAX_IMPORTS_PER_SESSION",
+                     "IMGREC_OFFLINE")
 
 
 def registry_model(name, key):
@@ -91,6 +97,29 @@ def explanation(loaded, image, method, class_index, **options):
     from imgrec import explain
 
     return np.asarray(explain.explain(model_of(loaded), image, method, class_index, **options))
+
+
+def random_reference(loaded, image, class_index):
+    """The random maps' mean deletion and insertion curves for an image and class (`trust.random_reference`)."""
+    from imgrec import trust
+
+    return trust.random_reference(model_of(loaded), image, class_index)
+
+
+def trust_report(loaded, image, method, class_index, heatmap, reference, **options):
+    """The trust checks of one explanation (`trust.check`), given its heatmap and the random maps' reference."""
+    from imgrec import trust
+
+    return trust.check(model_of(loaded), image, method, class_index, heatmap=heatmap, reference=reference, **options)
+
+
+def localisation_scores(loaded, methods, samples):
+    """`{method: {"n", "pointing_game", "relevance_mass"}}` on the first `samples` test images of the model's shapes set."""
+    from imgrec.datasets import shapes
+    from imgrec.trust import localisation
+
+    images, labels, masks = shapes.test_with_masks(loaded.card.dataset, max_samples=samples)
+    return {method: localisation.evaluate(model_of(loaded), images, labels, masks, method) for method in methods}
 
 
 def layer_table(loaded):
@@ -181,6 +210,19 @@ def mistakes(loaded, dataset, indices):
     return cases.explain_cases(model_of(loaded), data.x_test, data.y_test, indices, data.class_names)
 
 
+def import_model(_, data, file_name, name, dataset, class_names, preprocessing, session_imports):
+    """Imports an uploaded `.keras` file: checked, measured on its dataset's test split if one is named, saved.
+
+    Returns the saved `registry.ModelCard`; raises `registry.RegistryError` with the reason it was refused.
+    """
+    from imgrec import metrics, registry
+
+    checked = registry.check_import(data, name, dataset=dataset, class_names=class_names, preprocessing=preprocessing,
+                                    file_name=file_name, session_imports=session_imports)
+    report = metrics.evaluate(checked.model, dataset) if dataset is not None else None
+    return registry.save_import(checked, report)
+
+
 def save_run_as_model(_, run_id, name):
     """Saves a finished run's model in the registry (it loads the model to check it); returns the card."""
     from imgrec import jobs
@@ -206,9 +248,10 @@ def augmentation_preview(_, dataset, settings, images, copies, seed):
 
 # The allow-list: the only names a worker answers to.
 OPERATIONS = {function.__name__: function for function in (
-    load, predict, explainers, explanation, layer_table, layer_edges, spatial_layers, feature_maps,
-    activation_ranges, conv_kernels, conv_arithmetic, attention, attention_maps, rollout, evaluation,
-    exported_bytes, mistakes, save_run_as_model, augmentation_preview,
+    load, predict, explainers, explanation, random_reference, trust_report, localisation_scores, layer_table,
+    layer_edges, spatial_layers, feature_maps, activation_ranges, conv_kernels, conv_arithmetic, attention,
+    attention_maps, rollout, evaluation, exported_bytes, mistakes, import_model, save_run_as_model,
+    augmentation_preview,
 )}
 
 

@@ -8,7 +8,7 @@ Keras's global state after every run, and the Python work of many sessions then 
 core; a worker that crashes or hangs takes one request with it, not the server.
 
 A request takes the first idle worker (preferring one that has the model loaded), sends
-`(operation, reference, args, kwargs, folders)` over a socket pair and waits for the reply.
+`(operation, reference, args, kwargs, environment)` over a socket pair and waits for the reply.
 A worker that dies mid-request is replaced and the request fails with a sentence; one that
 takes longer than the timeout is killed and replaced the same way. Workers start one after
 another, so the first page of a fresh server waits for one TensorFlow import, not N at once.
@@ -29,8 +29,6 @@ from multiprocessing.connection import Connection
 from imgrec import paths, runtime
 from imgrec.serving import operations
 
-# The folders a worker must see as the server sees them at request time (tests and admins change them).
-FOLDER_VARIABLES = ("IMGREC_MODELS_DIR", "IMGREC_CACHE_DIR", "IMGREC_RUNS_DIR", "IMGREC_DATA_DIR")
 DEFAULT_TIMEOUT = 300.0  # IMGREC_INFERENCE_TIMEOUT: building the ImageNet model on first use takes ~1 min on 2 busy cores.
 START_TIMEOUT = 180.0  # Seconds for a worker to import TensorFlow and say it is ready.
 MAX_MODELS = 4  # Models one worker keeps loaded; EfficientNet-Lite0 with its graphs is the largest, ~100 MB.
@@ -275,10 +273,10 @@ class Pool:
             operations.check_reference(reference)
         timeout = self.timeout if timeout is None else float(timeout)
         deadline = time.monotonic() + timeout
-        folders = {name: os.environ.get(name) for name in FOLDER_VARIABLES}
+        environment = {name: os.environ.get(name) for name in operations.REQUEST_VARIABLES}
         worker = self._acquire(reference, deadline)
         try:
-            worker.connection.send((operation, reference, args, kwargs, folders))
+            worker.connection.send((operation, reference, args, kwargs, environment))
             if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
                 self._replace(worker)
                 raise ServingError(f"The model took longer than {timeout:.0f} s to answer ({operation}) and was "

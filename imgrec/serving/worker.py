@@ -34,7 +34,9 @@ class Models:
 
     def get(self, reference, environment):
         # The folders are part of the key: the same name in another registry is another model.
-        key = (operations.check_reference(reference), tuple(sorted(environment.items())))
+        folders = tuple(sorted((name, value) for name, value in environment.items()
+                               if name in operations.FOLDER_VARIABLES))
+        key = (operations.check_reference(reference), folders)
         if key in self.loaded:
             self.loaded.move_to_end(key)
             return self.loaded[key]
@@ -46,7 +48,7 @@ class Models:
 
 
 def apply_environment(environment):
-    """Points imgrec's folders where the server's point (the server may change them after starting the pool)."""
+    """Sets imgrec's folders and limits as the server has them (it may change them after starting the pool)."""
     for name, value in environment.items():
         if value is None:
             os.environ.pop(name, None)

@@ -123,6 +123,26 @@ def explanation(name, key, image, method, class_index, **options):
     return _model("explanation", name, key, image, method, class_index, **options)
 
 
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _random_reference(name, key, image, class_index):
+    # The same for every explainer: a student switching methods pays for the random maps once.
+    return _model("random_reference", name, key, image, class_index)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def trust_report(name, key, image, method, class_index, **options):
+    """The trust checks of one explanation (`trust.check`): curves, the randomisation row and the verdict."""
+    heatmap = explanation(name, key, image, method, class_index, **options)
+    return _model("trust_report", name, key, image, method, class_index, heatmap,
+                  _random_reference(name, key, image, class_index), **options)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def localisation_scores(name, key, methods, samples):
+    """`{method: {"n", "pointing_game", "relevance_mass"}}` on the first `samples` shapes test images."""
+    return _model("localisation_scores", name, key, tuple(methods), samples)
+
+
 # ---------------------------------------------------------------------------------------
 # Layers, feature maps, kernels and arithmetic.
 
@@ -241,6 +261,18 @@ def run_mistakes(run_id, sha256, dataset, indices):
     """A finished run's mistakes at these test-split indices, as `mistakes.Case`s with heatmaps."""
     # The sha256 is part of the key: a run id never changes its model, but a deleted and re-made run could.
     return _ask("mistakes", serving.run_model(run_id, sha256), dataset, indices)
+
+
+def import_model(data, file_name, name, dataset, class_names, preprocessing, session_imports):
+    """Imports an uploaded `.keras` file: checked, measured on its dataset's test split if one is named, saved.
+
+    Not cached: it writes. Takes plain values (bytes, strings, a tuple of class names or None,
+    a count) and returns the saved `registry.ModelCard`.
+
+    Raises:
+        registry.RegistryError: one sentence saying why the model was refused.
+    """
+    return _ask("import_model", None, data, file_name, name, dataset, class_names, preprocessing, session_imports)
 
 
 def save_run_as_model(run_id, name):

@@ -9,6 +9,12 @@ from pages._ui import compute
 PREFERRED_MODELS = ("mnist-cnn", "fashion-cnn", "imagenet-efficientnet-lite0")
 
 
+@st.cache_resource(show_spinner=False)
+def cleaned_registry():
+    """Removes the temporary files of saves killed midway (a server killed while importing), once per server process."""
+    return registry.clean_temporary_files()
+
+
 @st.cache_data(ttl=10, show_spinner=False)
 def model_cards():
     """Every model's card; refreshed every few seconds so a newly saved model shows up."""

@@ -7,7 +7,7 @@ from pages._ui import views
 
 
 def registry_table(cards):
-    """Every model as a row: name, architecture, dataset, size, measured accuracy and whether it is shipped."""
+    """Every model as a row: name, architecture, dataset, size, measured accuracy, whether it is shipped or imported."""
     rows = []
     for card in cards:
         rows.append({
@@ -15,12 +15,13 @@ def registry_table(cards):
             "Parameters": card.parameters, "File size": views.size_text(card.file_size),
             "Test accuracy": card.accuracy, "Measured on": card.measured_on_text(),
             "Created": (card.created or "")[:16].replace("T", " "),
-            "Shipped": registry.is_protected(card),
+            "Shipped": registry.is_protected(card), "Imported": card.imported is not None,
         })
     st.dataframe(rows, hide_index=True, column_config={
         "Parameters": st.column_config.NumberColumn(format="localized"),
         "Test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
         "Shipped": st.column_config.CheckboxColumn(help="Shipped models are protected: they cannot be deleted."),
+        "Imported": st.column_config.CheckboxColumn(help="Uploaded by a visitor (Import a model, below)."),
     })
 
 
@@ -35,6 +36,11 @@ def card_tab(card):
     st.markdown(f"**{card.display_title}.** {card.summary or ''}")
     st.caption(f"Accuracy: {card.accuracy_text()}. Created {card.created or 'at an unknown time'}"
                + (f" with Keras {card.keras_version}" if card.keras_version else "") + ".")
+    if card.imported is not None:
+        upload = card.imported
+        st.caption(f":material/upload: Imported: uploaded as `{upload.file_name or 'a file'}` "
+                   f"({views.size_text(upload.file_size)}, saved by Keras {upload.keras_version}, sha256 "
+                   f"`{(upload.sha256 or '')[:16]}...`); imgrec did not train it, and checked it before keeping it.")
     history = card.training.history if card.training is not None else None
     per_class = card.metrics.per_class_f1 if card.metrics is not None else None
     curves, scores = st.columns([3, 1], gap="medium")

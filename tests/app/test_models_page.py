@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from imgrec import architectures, registry
-from tests.app.tiny_models import tiny_card
+from tests.support.registries import tiny_card
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -18,11 +18,11 @@ TAB_CARD, TAB_ARCHITECTURE, TAB_COMPARE, TAB_FILES = (
 
 
 @pytest.fixture
-def registry_app(app, models_dir, tmp_path, monkeypatch):
+def registry_app(app, tiny_registry, tmp_path, monkeypatch):
     """The app over a private copy of the tiny registry plus `shipped-cnn`, a protected model."""
     from pages._ui import models as ui_models
 
-    models = shutil.copytree(models_dir, tmp_path / "models")
+    models = shutil.copytree(tiny_registry, tmp_path / "models")
     monkeypatch.setenv("IMGREC_MODELS_DIR", str(models))
     card = dataclasses.replace(tiny_card("shipped-cnn", "cnn"), title="A shipped CNN")
     registry.save(architectures.build("cnn", (28, 28, 1), 10, seed=0), "shipped-cnn", card, protected=True)

@@ -75,6 +75,7 @@ def test_predict_explains_the_class_chosen_not_only_the_winner(app):
         previous = chart
 
 
+@pytest.mark.slow
 def test_predict_uploads_one_image_several_and_refuses_a_corrupt_one(app, digit_png):
     at = open_page(app, "pages/predict.py", model="tiny-cnn")
     at.segmented_control(key="predict-source").set_value("upload").run()
@@ -97,6 +98,7 @@ def test_predict_uploads_one_image_several_and_refuses_a_corrupt_one(app, digit_
     assert [block.value for block in at.error] == [f"**broken.png**: {expected}"]
 
 
+@pytest.mark.slow
 def test_predict_refuses_oversized_files_and_reads_at_most_twelve(app, digit_png):
     at = open_page(app, "pages/predict.py", model="tiny-cnn")
     at.segmented_control(key="predict-source").set_value("upload").run()
@@ -111,6 +113,7 @@ def test_predict_refuses_oversized_files_and_reads_at_most_twelve(app, digit_png
     assert len(at.dataframe[0].value) == 12
 
 
+@pytest.mark.slow
 def test_predict_takes_a_camera_photo_and_offers_a_drawing_canvas(app, digit_png):
     at = open_page(app, "pages/predict.py", model="tiny-cnn")
     at.segmented_control(key="predict-source").set_value("camera").run()
@@ -124,6 +127,7 @@ def test_predict_takes_a_camera_photo_and_offers_a_drawing_canvas(app, digit_png
     assert not at.get("plotly_chart")  # nothing drawn yet, so nothing predicted
 
 
+@pytest.mark.slow
 def test_model_switch_carries_across_pages_and_offers_rollout_for_a_vit(app):
     at = open_page(app, "pages/predict.py", model="tiny-cnn", sample="mnist-03")
     at.selectbox(key="model-picker").set_value("tiny-vit").run()

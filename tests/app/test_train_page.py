@@ -18,12 +18,12 @@ TAB_NEW, TAB_RUN, TAB_COMPARE, TAB_SEARCH = (
 
 
 @pytest.fixture
-def studio(app, models_dir, tmp_path, monkeypatch):
+def studio(app, tiny_registry, tmp_path, monkeypatch):
     """The app with an empty runs folder and a private copy of the tiny registry (runs get saved into it)."""
     from pages._ui import models as ui_models
 
     runs = tmp_path / "runs"
-    models = shutil.copytree(models_dir, tmp_path / "models")
+    models = shutil.copytree(tiny_registry, tmp_path / "models")
     monkeypatch.setenv("IMGREC_RUNS_DIR", str(runs))
     monkeypatch.setenv("IMGREC_MODELS_DIR", str(models))
     ui_models.model_cards.clear()
@@ -90,6 +90,7 @@ def test_the_augmentation_preview_shows_what_the_model_will_see(studio):
     assert len(images) == 1 and "three random versions" in images[0].captions[0]
 
 
+@pytest.mark.slow
 def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     at = open_train(studio)
     widget(at, "selectbox", "cfg-dataset").set_value("digits").run()
@@ -173,6 +174,7 @@ def test_the_optimizer_race_submits_one_run_per_optimizer(studio, monkeypatch):
     assert all(config["max_samples"] == 300 and config["learning_rate"] == 1e-3 for config in submitted)
 
 
+@pytest.mark.slow
 def test_a_search_starts_from_the_form_and_lists_its_trials(studio, monkeypatch):
     from tests.test_search import FakeJobs
 

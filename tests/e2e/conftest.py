@@ -1,81 +1,104 @@
-"""A real app server and headless Chromium (Debian's /usr/bin/chromium) for end-to-end tests."""
+"""A real app server and headless Chromium for the end-to-end tests.
+
+Two servers, one registry each: `tiny_server` over a copy of the tiny test models (the tests
+of behaviour) and `shipped_server` over the real models/ and .cache (the README's screenshots).
+Without Chromium every browser test fails and says how to install it: a quiet skip once let
+`make test` pass on a machine that had run none of them.
+"""
 
 import os
 import pathlib
+import shutil
 
 import pytest
 
-from bench import common
-from tests.app.tiny_models import save_tiny_models
+from tests.support import browser, server
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = pathlib.Path(__file__).resolve().parent / "screenshots"
-# Without the networking flags Chromium floods the closed network with refused connections.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+_MISSING_CHROMIUM = pytest.StashKey[str]()
 
 
 @pytest.fixture(scope="session")
-def server_process(tmp_path_factory):
-    """Runs `streamlit run streamlit_app.py` on a free port with a registry of tiny models; yields (URL, process)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    models = save_tiny_models(tmp_path_factory.mktemp("e2e-models"))
-    log_path = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
-    env = {**os.environ, "IMGREC_MODELS_DIR": str(models), "PYTHONPATH": str(REPO)}
-    with common.streamlit_process(env, log_path, startup_timeout=30, stop_timeout=5) as (url, process):
+def chromium(request):
+    """The Chromium binary; when it is missing, fails each browser test with how to get it."""
+    reason = browser.missing_chromium()
+    if reason:
+        request.config.stash[_MISSING_CHROMIUM] = reason
+        pytest.fail(reason, pytrace=False)
+    return browser.chromium_path()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    # Once, in full, at the end: the errors above are one per test and the short summary cuts them.
+    reason = config.stash.get(_MISSING_CHROMIUM, None)
+    if reason:
+        terminalreporter.section("browser tests did not run", red=True, bold=True)
+        terminalreporter.line(reason)
+
+
+def app_environment(models, cache, runs):
+    """The server's environment: this process's, with the registry, cache and runs folders given."""
+    return {**os.environ, "IMGREC_MODELS_DIR": str(models), "IMGREC_CACHE_DIR": str(cache),
+            "IMGREC_RUNS_DIR": str(runs), "PYTHONPATH": str(server.REPO)}
+
+
+@pytest.fixture(scope="session")
+def tiny_server_process(chromium, tiny_registry, tmp_path_factory):
+    """The app over a private copy of the tiny registry (the training flow saves a model into it) and no runs.
+
+    Yields `(url, process)`: the tests that look at the server process (what it has mapped) need it.
+    """
+    scratch = tmp_path_factory.mktemp("e2e-tiny")
+    models = shutil.copytree(tiny_registry, scratch / "models")
+    # The ImageNet model is built on first use: share the checkout's cache rather than build it again.
+    environment = app_environment(models, server.REPO / ".cache", scratch / "runs")
+    with server.streamlit_process(environment, scratch / "streamlit.log", startup_timeout=30,
+                                  stop_timeout=5) as (url, process):
         yield url, process
 
 
 @pytest.fixture(scope="session")
-def server(server_process):
-    """The URL of the app server of `server_process`."""
-    return server_process[0]
+def tiny_server(tiny_server_process):
+    """The URL of `tiny_server_process`'s app."""
+    return tiny_server_process[0]
 
 
 @pytest.fixture(scope="session")
-def browser():
+def shipped_server(chromium, tmp_path_factory):
+    """The app over the shipped models (models/) and the built ImageNet model (.cache), with no runs."""
+    from imgrec import registry
+
+    scratch = tmp_path_factory.mktemp("e2e-shipped")
+    models, cache = server.REPO / "models", server.REPO / ".cache"
+    with pytest.MonkeyPatch.context() as patch:
+        # Built here, once, so the first page does not wait for it.
+        patch.setenv("IMGREC_CACHE_DIR", str(cache))
+        registry.ensure_built("imagenet-efficientnet-lite0")
+    environment = app_environment(models, cache, scratch / "runs")
+    with server.streamlit_server(environment, scratch / "streamlit.log", startup_timeout=30, stop_timeout=5) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium_browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=browser.CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def debug_screenshots():
+    """Where the tests of behaviour save what they saw, for a person debugging them (ignored by git)."""
+    return pathlib.Path(__file__).resolve().parent / "screenshots"
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+def page(chromium_browser):
+    """A fresh 1280x800 browser tab (its own context: no cookies or session shared with other tests)."""
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 800})
     tab = context.new_page()
     tab.set_default_timeout(60_000)
     yield tab
     context.close()
-
-
-def wait_for_app(tab, timeout=90_000):
-    """Waits until the script has finished a run (a rerun starts a moment after an action)."""
-    tab.wait_for_timeout(300)
-    tab.wait_for_selector(IDLE, timeout=timeout)
-
-
-def screenshot(tab, name, screens=3):
-    """Saves what a 1280x800 window shows, screen by screen down the page: NAME-1.png, NAME-2.png...
-
-    Streamlit scrolls its main area, not the page, so a full-page shot would stop at 800 pixels.
-    """
-    SCREENSHOTS.mkdir(exist_ok=True)
-    main = tab.locator("[data-testid='stMain']")
-    height = main.evaluate("element => element.scrollHeight")
-    paths = []
-    for index in range(screens):
-        top = index * 700
-        if index and top >= height - 100:
-            break
-        main.evaluate(f"element => element.scrollTo(0, {top})")
-        tab.wait_for_timeout(300)
-        paths.append(SCREENSHOTS / f"{name}-{index + 1}.png")
-        tab.screenshot(path=str(paths[-1]))
-    main.evaluate("element => element.scrollTo(0, 0)")
-    return paths

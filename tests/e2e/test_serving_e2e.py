@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 
-from tests.e2e.conftest import wait_for_app
+from tests.support.browser import wait_for_app
 
 pytestmark = pytest.mark.e2e
 PAGES = ("/predict?model=tiny-cnn&sample=mnist-03", "/feature-maps?model=tiny-cnn&sample=mnist-03",
@@ -32,13 +32,17 @@ def children(pid):
     return found
 
 
-def test_every_page_works_while_tensorflow_stays_in_the_inference_workers(server_process, page):
-    url, process = server_process
+def test_every_page_works_while_tensorflow_stays_in_the_inference_workers(tiny_server_process, page):
+    url, process = tiny_server_process
     for path in PAGES:
         page.goto(url + path)
         wait_for_app(page)
         if path.startswith("/predict"):
             page.get_by_text("Grad-CAM for").first.wait_for()  # Predicted and explained, in a worker.
+            # The trust panel's checks (curves against random maps, the scrambled-model row), in a worker too.
+            page.get_by_role("button", name="Check this heatmap").first.click()
+            page.get_by_text("Scrambling the model, from the output down").first.wait_for(timeout=120_000)
+            wait_for_app(page)
         assert page.locator("[data-testid='stException']").count() == 0, path
     workers = [pid for pid, command in children(process.pid).items() if "imgrec.serving.worker" in command]
     assert workers, "the server started no inference worker"

@@ -1,21 +1,10 @@
 """The training studio in a real browser: start a tiny run, watch it, save it, find it on /models, predict with it."""
 
-import atexit
-import os
-import shutil
-import tempfile
-
 import pytest
 
-from tests.e2e.conftest import screenshot, wait_for_app
+from tests.support.browser import screenshot, wait_for_app
 
-pytestmark = pytest.mark.e2e
-
-# Runs go to a scratch folder, never the checkout's runs/. Set at import, so before the session's
-# server starts, whichever e2e module starts it.
-if "IMGREC_RUNS_DIR" not in os.environ:
-    SCRATCH_RUNS = os.environ["IMGREC_RUNS_DIR"] = tempfile.mkdtemp(prefix="imgrec-e2e-runs-")
-    atexit.register(shutil.rmtree, SCRATCH_RUNS, ignore_errors=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 MODEL_NAME = "e2e-mnist"
 RUN_TIMEOUT_MS = 240_000  # A worker loads TensorFlow, trains and evaluates on 10,000 images; slow on a busy 2-core box.
@@ -32,14 +21,14 @@ def set_number(tab, label, value):
     wait_for_app(tab)
 
 
-def test_a_tiny_run_from_the_form_to_a_prediction(server, page):
-    page.goto(server + "/train")
+def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, debug_screenshots):
+    page.goto(tiny_server + "/train")
     wait_for_app(page)
     page.get_by_role("button", name="Start training").wait_for()
     set_number(page, "Training samples (0 = all)", 300)
     set_number(page, "Epochs", 1)
     set_number(page, "Batch size", 16)
-    screenshot(page, "train-form", screens=1)
+    screenshot(page, debug_screenshots, "train-form", screens=1)
     page.get_by_role("button", name="Start training").click()
     wait_for_app(page)
     # The live view: the run's header and its cancel button while it is queued, starting or training.
@@ -47,7 +36,7 @@ def test_a_tiny_run_from_the_form_to_a_prediction(server, page):
     assert "run=" in page.url
     live = page.get_by_role("button", name="Cancel run")
     if live.count():
-        screenshot(page, "train-live", screens=1)
+        screenshot(page, debug_screenshots, "train-live", screens=1)
     # The curve appears (live, or with the results if the run was quicker than a poll), then the results.
     page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=RUN_TIMEOUT_MS)
     page.get_by_test_id("stMetric").filter(has_text="Test accuracy").wait_for(timeout=RUN_TIMEOUT_MS)
@@ -55,7 +44,7 @@ def test_a_tiny_run_from_the_form_to_a_prediction(server, page):
     wait_for_app(page)
     assert page.locator("[data-testid='stPlotlyChart']").count() >= 4  # curves, confusion, per class, ROC
     no_exception(page)
-    screenshot(page, "train-results", screens=4)
+    screenshot(page, debug_screenshots, "train-results", screens=4)
     # Save it under a name; it is listed on /models at once.
     name_box = page.get_by_role("textbox", name="Model name")
     name_box.fill(MODEL_NAME)
@@ -69,11 +58,11 @@ def test_a_tiny_run_from_the_form_to_a_prediction(server, page):
     # The page opens on the model just saved: its title is "cnn on mnist" (the tiny models' are "Tiny ...").
     page.get_by_role("heading", name="cnn on mnist").wait_for()
     no_exception(page)
-    screenshot(page, "models-saved", screens=1)
+    screenshot(page, debug_screenshots, "models-saved", screens=1)
     # And predict with it: the session's chosen model follows to /predict.
     page.get_by_test_id("stSidebarNav").get_by_text("Predict").click()
     wait_for_app(page)
     page.get_by_text("Grad-CAM for").first.wait_for()
     assert f"model={MODEL_NAME}" in page.url
     no_exception(page)
-    screenshot(page, "predict-saved", screens=1)
+    screenshot(page, debug_screenshots, "predict-saved", screens=1)

@@ -1,7 +1,8 @@
-"""Tiny untrained models saved into a registry folder, so the app's tests never wait for training."""
+"""Tiny models saved into a registry folder, so tests never wait for real training or touch models/."""
 
 import contextlib
-import os
+
+import pytest
 
 from imgrec import architectures, datasets, registry
 
@@ -20,23 +21,29 @@ def tiny_card(name, architecture):
 
 
 @contextlib.contextmanager
-def models_dir_env(folder):
-    """Points the registry (IMGREC_MODELS_DIR) at `folder` for a block, then restores what was there."""
-    previous = os.environ.get("IMGREC_MODELS_DIR")
-    os.environ["IMGREC_MODELS_DIR"] = str(folder)
-    try:
+def registry_at(folder):
+    """Points the registry (IMGREC_MODELS_DIR) at `folder` for a block; the environment is restored after it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IMGREC_MODELS_DIR", str(folder))
         yield folder
-    finally:
-        if previous is None:
-            os.environ.pop("IMGREC_MODELS_DIR", None)
-        else:
-            os.environ["IMGREC_MODELS_DIR"] = previous
 
 
 def save_tiny_models(folder):
-    """Builds every tiny model and saves it with its card in `folder` (the registry is read from there)."""
-    with models_dir_env(folder):
+    """Builds every untrained tiny model and saves it with its card in `folder`; returns `folder`."""
+    with registry_at(folder):
         for name, (architecture, options) in TINY_MODELS.items():
             model = architectures.build(architecture, (28, 28, 1), 10, seed=0, **options)
             registry.save(model, name, tiny_card(name, architecture), overwrite=True)
+    return folder
+
+
+def save_trained_tiny_cnn(folder):
+    """Trains `tiny-cnn` for one epoch on 600 MNIST digits and saves it with the card training writes."""
+    from imgrec import metrics, training
+
+    with registry_at(folder):
+        config = training.TrainConfig(architecture="cnn", dataset="mnist", max_samples=600, epochs=1, seed=1)
+        result = training.train(config)
+        report = metrics.evaluate(result.model, "mnist", "test", max_samples=500)
+        registry.save(result.model, "tiny-cnn", registry.card_for_training(result, report))
     return folder

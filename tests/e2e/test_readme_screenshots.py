@@ -1,0 +1,77 @@
+"""The README's screenshots, taken from the shipped models (models/ and the built ImageNet model in .cache).
+
+A normal run takes them into a scratch folder, so the pages are checked and tracked files stay
+as they are; `make screenshots` (this file with `--update-screenshots`) writes them to
+docs/screenshots/.
+"""
+
+import re
+
+import pytest
+
+from imgrec import datasets, images, paths
+from tests.support.browser import screenshot_at, wait_for_app
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+DOCS = paths.REPO_ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture
+def folder(request, tmp_path):
+    return DOCS if request.config.getoption("--update-screenshots") else tmp_path / "screenshots"
+
+
+def readme_screenshots():
+    """The file names of the screenshots the README shows."""
+    readme = (paths.REPO_ROOT / "README.md").read_text()
+    return set(re.findall(r"\(docs/screenshots/([\w-]+\.png)\)", readme))
+
+
+def shows_a_shipped_model(tab):
+    """The sidebar describes a shipped model with its measured accuracy, never a test fixture."""
+    sidebar = tab.get_by_test_id("stSidebar").inner_text()
+    assert "for tests" not in sidebar and "tiny-" not in sidebar
+    assert re.search(r"\d+\.\d% accuracy on ", sidebar), sidebar
+
+
+def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, folder, tmp_path):
+    taken = []
+    page.goto(shipped_server + "/")
+    wait_for_app(page)
+    page.get_by_text("How does a computer recognise an image?").wait_for()
+    taken.append(screenshot_at(page, folder / "home-1.png"))
+
+    photo = tmp_path / "coffee.png"
+    photo.write_bytes(images.encode_png(datasets.load_sample("photos-coffee")))
+    page.goto(shipped_server + "/predict?model=imagenet-efficientnet-lite0")
+    wait_for_app(page)
+    page.get_by_test_id("stButtonGroup").locator("button").filter(has_text="Upload").click()
+    wait_for_app(page)
+    page.locator("input[type=file]").set_input_files(str(photo))
+    wait_for_app(page)
+    page.get_by_text("Grad-CAM for espresso").wait_for()
+    shows_a_shipped_model(page)
+    taken.append(screenshot_at(page, folder / "predict-1.png"))
+    taken.append(screenshot_at(page, folder / "predict-2.png", "Why this class?"))
+
+    page.goto(shipped_server + "/feature-maps?model=mnist-cnn&sample=mnist-03")
+    wait_for_app(page)
+    page.locator(".st-key-arith-products [data-testid='stPlotlyChart']").wait_for()
+    page.get_by_text("Keras computed").wait_for()  # The sum, in a code block that renders last.
+    shows_a_shipped_model(page)
+    taken.append(screenshot_at(page, folder / "feature-maps-3.png", "Check one number by hand"))
+
+    page.goto(shipped_server + "/attention?model=mnist-vit&sample=mnist-03")
+    wait_for_app(page)
+    page.get_by_text("How far does each head look?", exact=True).wait_for()
+    shows_a_shipped_model(page)
+    taken.append(screenshot_at(page, folder / "attention-2.png", "The image, cut into patches"))
+
+    page.goto(shipped_server + "/train")
+    wait_for_app(page)
+    page.get_by_role("button", name="Start training").wait_for()
+    page.get_by_role("spinbutton", name="Epochs").wait_for()  # The form's widgets, not their placeholders.
+    taken.append(screenshot_at(page, folder / "train-form-1.png"))
+
+    assert readme_screenshots() and readme_screenshots() <= {path.name for path in taken}
