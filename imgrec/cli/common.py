@@ -30,6 +30,7 @@ def user_error_types():
         "imgrec.datasets": "DatasetUnavailable",
         "imgrec.export": "ExportError",
         "imgrec.jobs": "JobError",
+        "imgrec.search": "SearchError",
     }
     types = [UserError]
     for module_name, class_name in names.items():
@@ -73,4 +74,25 @@ def read_config_file(file_name):
         raise UserError(f"{file_name}: not a JSON file.") from None
     if not isinstance(values, dict):
         raise UserError(f"{file_name}: a config must be a JSON object of settings.")
+    return values
+
+
+def config_from_args(args):
+    """Returns the training settings a command was given: a config file or a preset, then `--epochs`, `--max-samples`.
+
+    Args:
+        args: parsed arguments with `config` (a file name or None), `preset` (a name or None),
+            `epochs` and `max_samples` (None when not given).
+
+    Raises:
+        UserError: for a config file that is missing or not a JSON object.
+        training.ConfigError: for an unknown preset.
+    """
+    from imgrec import training
+
+    values = training.preset(args.preset).to_dict() if args.preset else read_config_file(args.config)
+    if args.epochs is not None:
+        values["epochs"] = args.epochs
+    if args.max_samples is not None:
+        values["max_samples"] = args.max_samples
     return values

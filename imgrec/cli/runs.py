@@ -82,26 +82,11 @@ def cmd_runs_list(args):
     return 0
 
 
-def _config_from_args(args):
-    from imgrec import training
-
-    if bool(args.preset) == bool(args.config):
-        raise common.UserError("Give exactly one of CONFIG.json or --preset NAME.")
-    if args.preset:
-        values = training.preset(args.preset).to_dict()
-    else:
-        values = common.read_config_file(args.config)
-    if args.epochs is not None:
-        values["epochs"] = args.epochs
-    if args.max_samples is not None:
-        values["max_samples"] = args.max_samples
-    return values
-
-
 def cmd_runs_submit(args):
     """`runs submit (CONFIG.json | --preset NAME) [--epochs N] [--max-samples N] [--json]`: prints the id."""
-    runtime.quiet_tensorflow_import()  # TrainConfig lives beside Keras; its import must not spray stderr.
-    run_id = jobs.submit(_config_from_args(args))
+    if bool(args.preset) == bool(args.config):
+        raise common.UserError("Give exactly one of CONFIG.json or --preset NAME.")
+    run_id = jobs.submit(common.config_from_args(args))
     if getattr(args, "json", False):
         _print_json({"id": run_id})
     else:

@@ -175,10 +175,14 @@ def test_the_optimizer_race_submits_one_run_per_optimizer(studio, monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_search_starts_from_the_form_and_lists_its_trials(studio, monkeypatch):
+def test_a_search_starts_from_the_form_and_the_tab_only_reads_it(studio, monkeypatch):
+    from imgrec.search import driver
     from tests.test_search import FakeJobs
 
     fake = FakeJobs(monkeypatch)
+    drivers = []
+    # The driver process is tested in test_search; here this test plays the driver, with fake runs.
+    monkeypatch.setattr(driver, "ensure_driver", lambda search_id, runs_dir=None: drivers.append(search_id))
     at = open_train(studio)
     at.session_state["train-tab"] = TAB_SEARCH
     at.run()
@@ -187,12 +191,38 @@ def test_a_search_starts_from_the_form_and_lists_its_trials(studio, monkeypatch)
     assert not at.exception and not at.error
     [found] = search.list_searches()
     assert found["kind"] == "random" and found["budget"] == 3
-    assert len(fake.runs) == 1  # one training slot here: one trial in flight at a time
+    assert drivers and set(drivers) == {found["id"]}  # Its driver was started (and is looked after on each look).
+    assert at.query_params["search"] in (found["id"], [found["id"]])
+    assert fake.runs == {}  # The page submits no trial: only the driver advances a search.
+    search.Search.load(found["id"]).advance()
     fake.finish_all()
+    search.Search.load(found["id"]).advance()
     at.run()
     table = at.dataframe[-1].value
     assert list(table["Trial"]) == [1, 2, 3] and list(table["Status"]) == ["done", "queued", "planned"]
     assert any("Best so far: trial 1" in message.value for message in at.success)
+    at.run()
+    assert len(fake.runs) == 2  # Still what the driver submitted: looking advances nothing.
+    # Another tab and back: the same search, not the form for a new one.
+    at.session_state["train-tab"] = TAB_NEW
+    at.run()
+    assert "search" not in at.query_params
+    at.session_state["train-tab"] = TAB_SEARCH
+    at.run()
+    assert widget(at, "selectbox", "search-id").value == found["id"]
+    assert list(at.dataframe[-1].value["Status"]) == ["done", "queued", "planned"]
+    # A refresh, or the link in another browser, opens the Search tab on the same search.
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import REPO, TIMEOUT
+
+    other = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT)
+    other.query_params["search"] = found["id"]
+    other.run()
+    other.switch_page(PAGE).run()
+    assert not other.exception
+    assert other.session_state["train-tab"] == TAB_SEARCH
+    assert widget(other, "selectbox", "search-id").value == found["id"]
     widget(at, "button", f"use-best-{found['id']}").click().run()
     assert not at.exception
     best = search.Search.load(found["id"]).best()["params"]
