@@ -126,6 +126,44 @@ def test_read_metrics_leaves_a_partial_last_line_for_later(runs):
     assert jobs.read_metrics("20261121-203015-ab12cd", cursor) == ([], 4)
 
 
+def test_read_events_reads_from_a_byte_offset_and_leaves_a_partial_line(runs):
+    run_id = "20261121-203015-ab12cd"
+    folder = write_queued_run(runs, run_id, TINY)
+    with open(folder / jobs.METRICS_FILE, "w") as log:
+        log.write('{"event": "batch", "step": 1}\nnot json\n{"event": "ep')
+    events, offset = jobs.read_events(run_id)
+    assert events == [{"event": "batch", "step": 1}]
+    assert offset == len('{"event": "batch", "step": 1}\nnot json\n')  # Past the damaged line, before the partial one.
+    with open(folder / jobs.METRICS_FILE, "a") as log:
+        log.write('och", "epoch": 1}\n')
+    assert jobs.read_events(run_id, offset) == ([{"event": "epoch", "epoch": 1}],
+                                                (folder / jobs.METRICS_FILE).stat().st_size)
+    with pytest.raises(jobs.JobError, match="offset"):
+        jobs.read_events(run_id, -1)
+
+
+def test_progress_reads_each_line_once_and_shares_it_between_callers(runs, monkeypatch):
+    from imgrec.jobs import events as events_module
+
+    run_id = "20261121-203015-ab12cd"
+    folder = write_queued_run(runs, run_id, TINY)
+    assert jobs.progress(run_id) == jobs.Progress()  # No metrics file yet.
+    with open(folder / jobs.METRICS_FILE, "w") as log:
+        log.write('{"event": "batch", "step": 1, "loss": 2.0}\n{"event": "epoch", "epoch": 1}\n')
+    reads = []
+    original = events_module._read_from
+    monkeypatch.setattr(events_module, "_read_from", lambda path, offset: reads.append(offset) or original(path, offset))
+    first = jobs.progress(run_id)
+    assert [event["step"] for event in first.batches] == [1] and [event["epoch"] for event in first.epochs] == [1]
+    assert jobs.progress(run_id) is first and reads == [0]  # Unchanged file: no read, the same snapshot for all.
+    with open(folder / jobs.METRICS_FILE, "a") as log:
+        log.write('{"event": "batch", "step": 2, "loss": 1.0}\n{"event": "done", "seconds": 3.0}\n')
+    second = jobs.progress(run_id)
+    assert reads == [0, first.version[0]]  # Only the new lines were read.
+    assert [event["step"] for event in second.batches] == [1, 2] and second.done == {"event": "done", "seconds": 3.0}
+    assert second.version != first.version and first.batches == ({"event": "batch", "step": 1, "loss": 2.0},)
+
+
 def test_stop_check_reads_the_cancel_file_at_most_every_interval(tmp_path):
     cancel_path = tmp_path / "cancel"
     check = jobs.StopCheck(cancel_path, deadline=time.time() + 60, interval=0.2)

@@ -7,6 +7,7 @@ the folder (`folders` describes its files). The modules:
 - `folders`: run ids, run folders, their files and states, the runs folder's lock.
 - `processes`: starting worker processes, telling whether one is alive, signalling it.
 - `queue`: the state machine (submit, pump, recover, status, list, cancel, wait, delete).
+- `events`: a run's progress events read incrementally (`read_events`) and shared by viewers (`progress`).
 - `worker`: what runs in the worker process; `tensorboard`: its TensorBoard logs.
 - `results`: the test results a run writes, and its model, checked before use.
 
@@ -15,6 +16,7 @@ the web server and on the command line. `python -m imgrec runs ...` is its comma
 """
 
 from imgrec.jobs.errors import JobError
+from imgrec.jobs.events import Progress, progress, read_events
 from imgrec.jobs.folders import (
     CANCEL_FILE,
     CANCELLED,
@@ -66,9 +68,10 @@ from imgrec.paths import runs_dir
 __all__ = [
     "CANCEL_FILE", "CANCEL_GRACE", "CANCELLED", "CONFIG_FILE", "DEFAULT_TIME_LIMIT", "DIED_REASON", "DONE", "FAILED",
     "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE", "MODEL_FILE",
-    "NAN_REASON", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING", "STATES", "STATUS_FILE", "TENSORBOARD_DIR",
+    "NAN_REASON", "Progress", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING", "STATES", "STATUS_FILE", "TENSORBOARD_DIR",
     "TIME_LIMIT_GRACE", "JobError", "StopCheck", "cancel", "cancel_requested", "delete_run", "failure_reason",
-    "list_runs", "load_run_model", "max_runs", "model_bytes", "pump", "read_config", "read_metrics", "recover",
+    "list_runs", "load_run_model", "max_runs", "model_bytes", "progress", "pump", "read_config", "read_events",
+    "read_metrics", "recover",
     "result", "runs_dir", "save_run_as_model", "status", "submit", "threads_per_run", "time_limit", "validate_run_id",
     "wait",
 ]
