@@ -31,6 +31,7 @@ from imgrec.jobs.folders import (
     RESULT_FILE,
     RUN_ID_PATTERN,
     RUNNING,
+    STATE_PHRASES,
     STATES,
     STATUS_FILE,
     TENSORBOARD_DIR,
@@ -68,7 +69,8 @@ from imgrec.paths import runs_dir
 __all__ = [
     "CANCEL_FILE", "CANCEL_GRACE", "CANCELLED", "CONFIG_FILE", "DEFAULT_TIME_LIMIT", "DIED_REASON", "DONE", "FAILED",
     "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE", "MODEL_FILE",
-    "NAN_REASON", "Progress", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING", "STATES", "STATUS_FILE", "TENSORBOARD_DIR",
+    "NAN_REASON", "Progress", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING", "STATE_PHRASES", "STATES",
+    "STATUS_FILE", "TENSORBOARD_DIR",
     "TIME_LIMIT_GRACE", "JobError", "StopCheck", "cancel", "cancel_requested", "delete_run", "failure_reason",
     "list_runs", "load_run_model", "max_runs", "model_bytes", "progress", "pump", "read_config", "read_events",
     "read_metrics", "recover",

@@ -33,6 +33,9 @@ RUN_ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 STATES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
 FINISHED_STATES = (DONE, FAILED, CANCELLED)
+# How a sentence says a run is in each state: "Run X failed", never "Run X is failed".
+STATE_PHRASES = {QUEUED: "is waiting in the queue", RUNNING: "is still training", DONE: "finished",
+                 FAILED: "failed", CANCELLED: "was cancelled"}
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"

@@ -216,7 +216,7 @@ def run_tab():
     if view["status"] == jobs.DONE:
         results_view(run_id, view, config)
     else:
-        st.error(view.get("reason") or f"The run was {view['status']}.", icon=":material/error:")
+        st.error(view.get("reason") or f"The run {jobs.STATE_PHRASES[view['status']]}.", icon=":material/error:")
         progress = jobs.progress(run_id)
         if progress.epochs or progress.batches:
             st.plotly_chart(live_curves(run_id, progress), key="ended-curves", config=views.CHART_CONFIG)
