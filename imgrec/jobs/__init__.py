@@ -41,6 +41,7 @@ from imgrec.jobs.queue import (
     DIED_REASON,
     cancel,
     cancel_requested,
+    check_config,
     delete_run,
     list_runs,
     pump,
@@ -67,13 +68,12 @@ from imgrec.jobs.worker import MEMORY_REASON, NAN_REASON, StopCheck, failure_rea
 from imgrec.paths import runs_dir
 
 __all__ = [
-    "CANCEL_FILE", "CANCEL_GRACE", "CANCELLED", "CONFIG_FILE", "DEFAULT_TIME_LIMIT", "DIED_REASON", "DONE", "FAILED",
-    "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE", "MODEL_FILE",
-    "NAN_REASON", "Progress", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING", "STATE_PHRASES", "STATES",
-    "STATUS_FILE", "TENSORBOARD_DIR",
-    "TIME_LIMIT_GRACE", "JobError", "StopCheck", "cancel", "cancel_requested", "delete_run", "failure_reason",
-    "list_runs", "load_run_model", "max_runs", "model_bytes", "progress", "pump", "read_config", "read_events",
-    "read_metrics", "recover",
-    "result", "runs_dir", "save_run_as_model", "status", "submit", "threads_per_run", "time_limit", "validate_run_id",
-    "wait",
+    "CANCEL_FILE", "CANCEL_GRACE", "CANCELLED", "CONFIG_FILE", "DEFAULT_TIME_LIMIT", "DIED_REASON", "DONE",
+    "FAILED", "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE",
+    "MODEL_FILE", "NAN_REASON", "Progress", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING",
+    "STATE_PHRASES", "STATES", "STATUS_FILE", "TENSORBOARD_DIR", "TIME_LIMIT_GRACE", "JobError", "StopCheck",
+    "cancel", "cancel_requested", "check_config", "delete_run", "failure_reason", "list_runs",
+    "load_run_model", "max_runs", "model_bytes", "progress", "pump", "read_config", "read_events",
+    "read_metrics", "recover", "result", "runs_dir", "save_run_as_model", "status", "submit",
+    "threads_per_run", "time_limit", "validate_run_id", "wait",
 ]

@@ -135,14 +135,11 @@ class Search:
         Raises:
             SearchError: for a bad kind, budget, space or concurrency, or no validation data.
             training.ConfigError: for a base config that (with the space's ends) is invalid.
+            datasets.DatasetUnavailable: when the base config's dataset is not on this machine.
         """
-        from imgrec import training
-
         search_space.check_kind_and_budget(kind, budget)
         space.validate()
-        if isinstance(base_config, training.TrainConfig):
-            base_config = base_config.to_dict()
-        base = training.TrainConfig.from_dict(dict(base_config)).to_dict()
+        base = jobs.check_config(base_config)
         if not base["validation_fraction"] > 0:
             raise search_space.SearchError(
                 "A search ranks trials by validation accuracy: set the validation fraction above 0.")

@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from imgrec import jobs, search, training
+from imgrec import search, training
 from pages._ui import train_runs, train_settings
 
 SEARCH_POLL_SECONDS = 2.0  # The table of a running search refreshes this often; its driver advances it every second.
@@ -66,7 +66,7 @@ def new_search_ui():
     if st.button("Start the search", type="primary", icon=":material/travel_explore:", key="start-search"):
         try:
             search_id = search.submit(kind, space, budget, values, seed=int(values.get("seed", 0)))
-        except (search.SearchError, training.ConfigError, jobs.JobError) as error:
+        except (search.SearchError, *train_settings.SUBMIT_ERRORS) as error:
             st.error(str(error), icon=":material/error:")
             return
         select_search(search_id)

@@ -81,6 +81,24 @@ def test_the_form_starts_at_the_quickstart_and_refuses_a_bad_combination(studio)
     assert jobs.list_runs() == []  # nothing started
 
 
+def test_cifar10_offline_gets_the_same_refusal_as_the_command_line(studio, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMGREC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IMGREC_OFFLINE", "1")
+    monkeypatch.setattr(datasets.sources, "_keras_datasets_dirs", lambda: [tmp_path / "keras" / "datasets"])
+    from pages._ui import train_settings
+
+    train_settings.dataset_description.clear()
+    at = open_train(studio)
+    widget(at, "selectbox", "cfg-dataset").set_value("cifar10").run()
+    assert not at.exception
+    with pytest.raises(datasets.DatasetUnavailable) as refused:
+        jobs.check_config({**training.preset("quickstart").to_dict(), "dataset": "cifar10"})
+    assert [error.value for error in at.error] == [str(refused.value)]
+    assert "data_batch_1 to data_batch_5" in at.error[0].value
+    assert widget(at, "button", "start-run").disabled
+    train_settings.dataset_description.clear()
+
+
 def test_the_augmentation_preview_shows_what_the_model_will_see(studio):
     at = open_train(studio)
     assert not at.get("image")
