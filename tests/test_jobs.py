@@ -335,7 +335,12 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
         assert curve["tpr"] == pytest.approx(reference["tpr"], abs=6e-5)
         assert all(len(f"{value}") <= 6 for value in curve["fpr"] + curve["tpr"])  # At most 4 decimals: "0.1234".
     assert jobs.model_bytes(run_id) == (folder / jobs.MODEL_FILE).read_bytes()
-    assert list((folder / jobs.TENSORBOARD_DIR / "train").glob("events.out.tfevents.*"))
+    # The TensorBoard logs hold the run's epoch scalars, as TensorBoard's own reader reads them.
+    epochs = [event for event in events if event["event"] == "epoch"]
+    assert tensorboard_scalars(folder / jobs.TENSORBOARD_DIR / "train", "epoch_loss") == pytest.approx(
+        [(event["epoch"], event["loss"]) for event in epochs], rel=1e-6)
+    assert tensorboard_scalars(folder / jobs.TENSORBOARD_DIR / "validation", "epoch_accuracy") == pytest.approx(
+        [(event["epoch"], event["val_accuracy"]) for event in epochs], rel=1e-6)
     assert not list(folder.glob(".*.tmp"))
 
     assert cli.main(["runs", "save", run_id, "--name", "tiny-digits"]) == 0
@@ -346,6 +351,50 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
 
     assert cli.main(["runs"]) == 0
     assert run_id in capsys.readouterr().out
+
+
+def tensorboard_scalars(log_dir, tag):
+    """`[(step, value)]` of one scalar in a TensorBoard log folder, read with TensorBoard's own event reader."""
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.util import tensor_util
+
+    reader = event_accumulator.EventAccumulator(str(log_dir), size_guidance={event_accumulator.TENSORS: 0})
+    reader.Reload()
+    return [(event.step, float(tensor_util.make_ndarray(event.tensor_proto))) for event in reader.Tensors(tag)]
+
+
+def test_runs_tensorboard_serves_a_runs_logs_on_loopback_until_ctrl_c(runs):
+    import urllib.request
+
+    from imgrec.jobs import tensorboard
+
+    run_id = "20261121-203015-ab12cd"
+    folder = write_queued_run(runs, run_id, TINY)
+    finished = subprocess.run([sys.executable, "-m", "imgrec", "runs", "tensorboard", run_id], capture_output=True,
+                              text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)})
+    assert finished.returncode == 2 and "has no TensorBoard logs yet" in finished.stderr
+    # The worker's own writer, with the events of a two-epoch run.
+    writer = tensorboard.TensorBoardScalars(folder / jobs.TENSORBOARD_DIR)
+    for epoch in (1, 2):
+        writer.write({"event": "epoch", "epoch": epoch, "loss": 1.0 / epoch, "accuracy": 0.5, "val_loss": 1.5 / epoch,
+                      "val_accuracy": 0.25 * epoch})
+    writer.close()
+    assert tensorboard_scalars(folder / jobs.TENSORBOARD_DIR / "validation", "epoch_loss") == [(1, 1.5), (2, 0.75)]
+    server = subprocess.Popen([sys.executable, "-m", "imgrec", "runs", "tensorboard", run_id, "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)})
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"http://\S+", line).group(0)
+        assert url.startswith("http://127.0.0.1:"), line  # Loopback unless --host says otherwise.
+        tags = json.loads(wait_until(lambda: urllib.request.urlopen(f"{url}data/plugin/scalars/tags", timeout=10)
+                                     .read(), timeout=60))
+        assert set(tags) == {"train", "validation"} and {"epoch_loss", "epoch_accuracy"} <= set(tags["validation"])
+        assert urllib.request.urlopen(url, timeout=10).status == 200
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0 and out.strip().endswith("stopped") and "Traceback" not in err, err
 
 
 def test_cli_user_errors_exit_2_with_one_line():

@@ -1,10 +1,12 @@
-"""The `runs` command: background training runs listed, submitted, shown, cancelled, waited for, saved and deleted."""
+"""The `runs` command: background training runs submitted, listed, shown, cancelled, awaited, saved, deleted; TensorBoard."""
 
 import argparse
 import math
+import threading
 
 from imgrec import atomic, jobs, runtime
 from imgrec.cli import common
+from imgrec.jobs import tensorboard_server
 
 
 def add_commands(commands):
@@ -50,6 +52,13 @@ def add_commands(commands):
     save_parser.add_argument("--overwrite", action="store_true")
     save_parser.add_argument("--json", **json_flag)
     save_parser.set_defaults(func=cmd_runs_save)
+
+    board_parser = actions.add_parser("tensorboard", help="serve a run's TensorBoard logs on a local port until Ctrl-C")
+    board_parser.add_argument("run_id", metavar="ID")
+    board_parser.add_argument("--host", default=tensorboard_server.DEFAULT_HOST,
+                              help="address to listen on (default: 127.0.0.1, this machine only)")
+    board_parser.add_argument("--port", type=int, help="port (default: 6006 or the next free one; 0: any free one)")
+    board_parser.set_defaults(func=cmd_runs_tensorboard)
 
     delete_parser = actions.add_parser("delete", help="delete a run folder (not while it runs)")
     delete_parser.add_argument("run_id", metavar="ID")
@@ -168,6 +177,17 @@ def cmd_runs_save(args):
         _print_json(card.to_json())
     else:
         print(f"saved run {args.run_id} as model {card.name} ({card.accuracy_text()})")
+    return 0
+
+
+def cmd_runs_tensorboard(args):
+    """`runs tensorboard ID [--host H] [--port P]`: serves the run's logs, prints the URL, stops on Ctrl-C."""
+    url = tensorboard_server.serve(args.run_id, host=args.host, port=args.port)
+    print(f"TensorBoard for run {args.run_id}: {url}  (Ctrl-C stops it)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("stopped")
     return 0
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import datasets, figures, jobs, overlays, paths, registry
+from imgrec.jobs import tensorboard_server
 from pages._ui import compute, models, train_runs, train_settings, views
 
 SMOOTHING = 0.9  # TensorBoard's default smoothing of the per-batch loss.
@@ -168,6 +169,13 @@ def side_by_side(case):
     return np.concatenate([seen, gap, overlays.overlay(seen, case.heatmap, 0.5)], axis=1)
 
 
+def tensorboard_view(run_id):
+    """The command that opens the run's TensorBoard logs, which every run writes as it trains."""
+    st.caption("TensorBoard shows the same loss and accuracy, batch by batch and epoch by epoch, from the logs every "
+               "run writes. In a terminal on this server, run this and open the address it prints (Ctrl-C stops it):")
+    st.code(tensorboard_server.command(run_id), language="bash")
+
+
 def default_model_name(run_id, config):
     base = f"{config.get('architecture', 'model')}-{str(config.get('dataset', 'data')).split(':', 1)[0]}"
     name = "".join(character if character.isalnum() or character in "-_" else "-" for character in base.lower())
@@ -211,12 +219,15 @@ def run_tab():
         return
     if view["status"] in (jobs.QUEUED, jobs.RUNNING):
         live_view(run_id, config)
+        tensorboard_view(run_id)
         return
     run_header(view, config)
     if view["status"] == jobs.DONE:
         results_view(run_id, view, config)
+        tensorboard_view(run_id)
     else:
         st.error(view.get("reason") or f"The run {jobs.STATE_PHRASES[view['status']]}.", icon=":material/error:")
         progress = jobs.progress(run_id)
         if progress.epochs or progress.batches:
             st.plotly_chart(live_curves(run_id, progress), key="ended-curves", config=views.CHART_CONFIG)
+            tensorboard_view(run_id)

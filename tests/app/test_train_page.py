@@ -125,6 +125,7 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     assert any(block.value.endswith(f"Run `{run['id']}`: running") for block in at.markdown)
     assert [bar.proto.text for bar in at.get("progress")] == [train_run.PHASES["starting"]]
     assert widget(at, "button", f"cancel-{run['id']}").label == "Cancel run"
+    assert [block.value for block in at.code] == [f"python -m imgrec runs tensorboard {run['id']}"]
     assert jobs.wait(run["id"], timeout=240)["status"] == jobs.DONE
     at.run()
     assert not at.exception, at.exception
