@@ -1,6 +1,6 @@
 """Runs every benchmark, prints a table and writes bench/results.json.
 
-Usage: python -m bench [NAME ...]   (names: training, predict, studio, load)
+Usage: python -m bench [NAME ...]   (names: training, predict, studio, load, live_view)
 """
 
 import json
@@ -10,7 +10,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SUITES = ("training", "predict", "studio", "load")
+SUITES = ("training", "predict", "studio", "load", "live_view")
 RESULTS = pathlib.Path(__file__).resolve().parent / "results.json"
 
 

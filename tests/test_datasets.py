@@ -240,6 +240,20 @@ def test_the_cifar10_instructions_work_as_written(isolated, tmp_path):
     assert datasets.load("cifar10").x_train.shape == (20, 32, 32, 3)
 
 
+def test_the_readme_gives_the_same_cifar10_instructions(monkeypatch):
+    import re
+
+    from imgrec import paths
+
+    monkeypatch.delenv("IMGREC_DATA_DIR", raising=False)  # The checkout's data/, as the README says.
+    readme = " ".join((paths.REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    [command] = re.findall(r"`(mkdir [^`]+)`", datasets.how_to_get("cifar10"))
+    assert f"`{command}`" in readme
+    for words in ("cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10.html",
+                  "`data_batch_1` to `data_batch_5` and `test_batch`"):
+        assert words in readme
+
+
 def test_cifar_reader_refuses_code_in_pickles(tmp_path):
     class Exploit:
         def __reduce__(self):
