@@ -27,7 +27,7 @@ import urllib.request
 
 from bench.common import result
 from tests.support import server
-from tests.support.browser import CHROMIUM_ARGS, IDLE, chromium_path, missing_chromium
+from tests.support.browser import CHROMIUM_ARGS, IDLE, UPDATE_COUNTER, chromium_path, missing_chromium
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 WINDOW_SECONDS = 30.0  # Each measurement; /proc counts in 10 ms ticks, so 0.03% of a core is the resolution.
@@ -36,19 +36,6 @@ VIEWERS = (1, 10)
 LIVE_RUN = {"architecture": "cnn", "dataset": "mnist-5k", "epochs": 500, "batch_size": 8}
 OPEN_TIMEOUT_MS = 600_000  # Opening the page under load; the first visit imports the app's modules.
 TRAINING_TIMEOUT = 240.0  # Seconds for the run's worker to load TensorFlow and start training.
-# Counts the script and fragment runs the page has seen finish: the updates the viewer received.
-UPDATE_COUNTER = """
-() => {
-  window.__imgrecUpdates = 0;
-  const app = document.querySelector("[data-testid='stApp']");
-  let last = app.getAttribute("data-test-script-state");
-  new MutationObserver(() => {
-    const state = app.getAttribute("data-test-script-state");
-    if (state === "notRunning" && last !== "notRunning") window.__imgrecUpdates += 1;
-    last = state;
-  }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
-}
-"""
 
 
 def load_note():

@@ -1,7 +1,5 @@
 """The `runs` command: background training runs submitted, listed, shown, cancelled, awaited, saved, deleted; TensorBoard."""
 
-import argparse
-import math
 import threading
 
 from imgrec import atomic, jobs, runtime
@@ -19,50 +17,30 @@ def add_commands(commands):
     runs.add_argument("--json", action="store_true", help="print JSON")
     runs.set_defaults(func=cmd_runs_list)
     actions = runs.add_subparsers(dest="runs_action", metavar="ACTION")
-    # An action's --json only sets the value when given, so `runs --json show ID` works too.
-    json_flag = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print JSON"}
 
-    submit_parser = actions.add_parser("submit", help="queue a run from a JSON config file or a preset")
+    submit_parser = common.add_action(actions, "submit", "queue a run from a JSON config file or a preset",
+                                      cmd_runs_submit)
     submit_parser.add_argument("config", nargs="?", metavar="CONFIG.json")
     submit_parser.add_argument("--preset", metavar="NAME")
     submit_parser.add_argument("--epochs", type=int)
     submit_parser.add_argument("--max-samples", type=int)
-    submit_parser.add_argument("--json", **json_flag)
-    submit_parser.set_defaults(func=cmd_runs_submit)
-
-    show_parser = actions.add_parser("show", help="status, reason, latest metrics and test accuracy of a run")
-    show_parser.add_argument("run_id", metavar="ID")
-    show_parser.add_argument("--json", **json_flag)
-    show_parser.set_defaults(func=cmd_runs_show)
-
-    cancel_parser = actions.add_parser("cancel", help="stop a queued or running run")
-    cancel_parser.add_argument("run_id", metavar="ID")
-    cancel_parser.add_argument("--json", **json_flag)
-    cancel_parser.set_defaults(func=cmd_runs_cancel)
-
-    wait_parser = actions.add_parser("wait", help="block until a run ends; exit 0 when done, 1 when not")
-    wait_parser.add_argument("run_id", metavar="ID")
+    common.add_action(actions, "show", "status, reason, latest metrics and test accuracy of a run", cmd_runs_show,
+                      id_name="run_id")
+    common.add_action(actions, "cancel", "stop a queued or running run", cmd_runs_cancel, id_name="run_id")
+    wait_parser = common.add_action(actions, "wait", "block until a run ends; exit 0 when done, 1 when not",
+                                    cmd_runs_wait, id_name="run_id")
     wait_parser.add_argument("--timeout", type=float, metavar="S")
-    wait_parser.add_argument("--json", **json_flag)
-    wait_parser.set_defaults(func=cmd_runs_wait)
-
-    save_parser = actions.add_parser("save", help="save a finished run's model in the registry")
-    save_parser.add_argument("run_id", metavar="ID")
+    save_parser = common.add_action(actions, "save", "save a finished run's model in the registry", cmd_runs_save,
+                                    id_name="run_id")
     save_parser.add_argument("--name", required=True)
     save_parser.add_argument("--overwrite", action="store_true")
-    save_parser.add_argument("--json", **json_flag)
-    save_parser.set_defaults(func=cmd_runs_save)
-
-    board_parser = actions.add_parser("tensorboard", help="serve a run's TensorBoard logs on a local port until Ctrl-C")
-    board_parser.add_argument("run_id", metavar="ID")
+    board_parser = common.add_action(actions, "tensorboard", "serve a run's TensorBoard logs on a local port until "
+                                     "Ctrl-C", cmd_runs_tensorboard, id_name="run_id", json_flag=False)
     board_parser.add_argument("--host", default=tensorboard_server.DEFAULT_HOST,
                               help="address to listen on (default: 127.0.0.1, this machine only)")
     board_parser.add_argument("--port", type=int, help="port (default: 6006 or the next free one; 0: any free one)")
-    board_parser.set_defaults(func=cmd_runs_tensorboard)
-
-    delete_parser = actions.add_parser("delete", help="delete a run folder (not while it runs)")
-    delete_parser.add_argument("run_id", metavar="ID")
-    delete_parser.set_defaults(func=cmd_runs_delete)
+    common.add_action(actions, "delete", "delete a run folder (not while it runs)", cmd_runs_delete, id_name="run_id",
+                      json_flag=False)
 
 
 def _print_json(value):
@@ -96,10 +74,7 @@ def cmd_runs_submit(args):
     if bool(args.preset) == bool(args.config):
         raise common.UserError("Give exactly one of CONFIG.json or --preset NAME.")
     run_id = jobs.submit(common.config_from_args(args))
-    if getattr(args, "json", False):
-        _print_json({"id": run_id})
-    else:
-        print(run_id)
+    common.print_id(args, run_id)
     return 0
 
 
@@ -159,9 +134,7 @@ def cmd_runs_cancel(args):
 
 def cmd_runs_wait(args):
     """`runs wait ID [--timeout S] [--json]`: exits 0 when the run is done, 1 when it failed or was cancelled."""
-    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout >= 0):
-        raise common.UserError("--timeout must be a number of seconds of at least 0.")
-    view = jobs.wait(args.run_id, timeout=args.timeout)
+    view = jobs.wait(args.run_id, timeout=common.checked_timeout(args.timeout))
     if getattr(args, "json", False):
         _print_json(view)
     else:

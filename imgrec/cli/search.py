@@ -4,8 +4,6 @@ A search runs in the background like a run (its own driver process, each trial a
 `search submit` returns at once and the search finishes with no terminal or page open.
 """
 
-import argparse
-import math
 import time
 
 from imgrec import atomic, search
@@ -23,9 +21,9 @@ def add_commands(commands):
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=cmd_search_list)
     actions = parser.add_subparsers(dest="search_action", metavar="ACTION")
-    json_flag = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print JSON"}
 
-    submit_parser = actions.add_parser("submit", help="start a search over learning rate, dropout, L2 and optimizer")
+    submit_parser = common.add_action(actions, "submit", "start a search over learning rate, dropout, L2 and "
+                                      "optimizer", cmd_search_submit)
     submit_parser.add_argument("config", nargs="?", metavar="CONFIG.json",
                                help="the settings every trial starts from (default: --preset quickstart)")
     submit_parser.add_argument("--preset", metavar="NAME")
@@ -34,28 +32,13 @@ def add_commands(commands):
     submit_parser.add_argument("--epochs", type=int)
     submit_parser.add_argument("--max-samples", type=int)
     submit_parser.add_argument("--seed", type=int, default=0)
-    submit_parser.add_argument("--json", **json_flag)
-    submit_parser.set_defaults(func=cmd_search_submit)
-
-    list_parser = actions.add_parser("list", help="every search, newest first")
-    list_parser.add_argument("--json", **json_flag)
-    list_parser.set_defaults(func=cmd_search_list)
-
-    show_parser = actions.add_parser("show", help="a search's state and its trials")
-    show_parser.add_argument("search_id", metavar="ID")
-    show_parser.add_argument("--json", **json_flag)
-    show_parser.set_defaults(func=cmd_search_show)
-
-    wait_parser = actions.add_parser("wait", help="block until a search ends; exit 0 when done, 1 when cancelled")
-    wait_parser.add_argument("search_id", metavar="ID")
+    common.add_action(actions, "list", "every search, newest first", cmd_search_list)
+    common.add_action(actions, "show", "a search's state and its trials", cmd_search_show, id_name="search_id")
+    wait_parser = common.add_action(actions, "wait", "block until a search ends; exit 0 when done, 1 when "
+                                    "cancelled", cmd_search_wait, id_name="search_id")
     wait_parser.add_argument("--timeout", type=float, metavar="S")
-    wait_parser.add_argument("--json", **json_flag)
-    wait_parser.set_defaults(func=cmd_search_wait)
-
-    cancel_parser = actions.add_parser("cancel", help="stop a search and its trials in flight")
-    cancel_parser.add_argument("search_id", metavar="ID")
-    cancel_parser.add_argument("--json", **json_flag)
-    cancel_parser.set_defaults(func=cmd_search_cancel)
+    common.add_action(actions, "cancel", "stop a search and its trials in flight", cmd_search_cancel,
+                      id_name="search_id")
 
 
 def _print_json(value):
@@ -101,10 +84,7 @@ def cmd_search_submit(args):
     values = common.config_from_args(args)
     search_id = search.submit(args.kind, search.SearchSpace(), args.trials, training.TrainConfig.from_dict(values),
                               seed=args.seed)
-    if getattr(args, "json", False):
-        _print_json({"id": search_id})
-    else:
-        print(search_id)
+    common.print_id(args, search_id)
     return 0
 
 
@@ -136,33 +116,28 @@ def _print_search(current):
               f"  {trial.get('run_id') or ''}{note}".rstrip())
 
 
-def cmd_search_show(args):
-    """`search show ID [--json]`: the search's state and every trial's status, settings and accuracy."""
-    current = search.load(args.search_id)
+def _report(args, current):
+    """Prints a search as JSON (`--json`) or as a line and one line per trial."""
     if getattr(args, "json", False):
         _print_json(search_view(current))
     else:
         _print_search(current)
+
+
+def cmd_search_show(args):
+    """`search show ID [--json]`: the search's state and every trial's status, settings and accuracy."""
+    _report(args, search.load(args.search_id))
     return 0
 
 
 def cmd_search_wait(args):
     """`search wait ID [--timeout S] [--json]`: exits 0 when the search is done, 1 when it was cancelled."""
-    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout >= 0):
-        raise common.UserError("--timeout must be a number of seconds of at least 0.")
-    current = search.wait(args.search_id, timeout=args.timeout)
-    if getattr(args, "json", False):
-        _print_json(search_view(current))
-    else:
-        _print_search(current)
+    current = search.wait(args.search_id, timeout=common.checked_timeout(args.timeout))
+    _report(args, current)
     return 0 if current.state == "done" else 1
 
 
 def cmd_search_cancel(args):
     """`search cancel ID [--json]`: stops the search and its trials in flight, then prints it."""
-    current = search.cancel(args.search_id)
-    if getattr(args, "json", False):
-        _print_json(search_view(current))
-    else:
-        _print_search(current)
+    _report(args, search.cancel(args.search_id))
     return 0

@@ -10,9 +10,9 @@ line once between them, and a poll that finds the file unchanged costs one `stat
 
 import collections
 import dataclasses
-import json
 import threading
 
+from imgrec import atomic
 from imgrec.jobs import errors, folders
 
 MAX_CACHED_RUNS = 32  # Runs whose events this process keeps (least recently watched dropped first), ~1 MB each at most.
@@ -36,21 +36,6 @@ class Progress:
     version: tuple = (0, 0)
 
 
-def _parse(data):
-    """The event dicts of complete JSON lines; a damaged line is skipped."""
-    events = []
-    for raw in data.split(b"\n"):
-        if not raw:
-            continue
-        try:
-            event = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events
-
-
 def _read_from(path, offset):
     try:
         with open(path, "rb") as handle:
@@ -60,7 +45,7 @@ def _read_from(path, offset):
         return [], offset
     # A line still being written (no newline yet) is left for the next look.
     complete = data.rfind(b"\n") + 1
-    return _parse(data[:complete]), offset + complete
+    return atomic.json_objects(data[:complete].split(b"\n")), offset + complete
 
 
 def read_events(run_id, offset=0, *, runs_dir=None):

@@ -8,7 +8,6 @@ Importing this module is cheap (no TensorFlow): listing and polling runs must st
 the web server and on the command line.
 """
 
-import json
 import math
 import os
 import shutil
@@ -348,15 +347,7 @@ def read_metrics(run_id, since_line=0, *, runs_dir=None):
     except FileNotFoundError:
         return [], since_line
     complete = data.split(b"\n")[:-1]  # The last piece is empty or a line still being written.
-    events = []
-    for raw in complete[since_line:]:
-        try:
-            event = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events, max(since_line, len(complete))
+    return atomic.json_objects(complete[since_line:]), max(since_line, len(complete))
 
 
 def result(run_id, *, runs_dir=None):

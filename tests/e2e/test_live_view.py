@@ -12,30 +12,21 @@ from imgrec import jobs, training
 from imgrec.jobs import processes
 from tests.e2e.conftest import app_environment
 from tests.support import server
-from tests.support.browser import wait_for_app
+from tests.support.browser import UPDATE_COUNTER, wait_for_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RUN_ID = "20261121-203015-ab12cd"
-# Records whether any element of the sidebar is ever marked stale (Streamlit greys those out),
-# and counts the script and fragment runs the page sees finish.
-WATCHER = """
+# Records whether any element of the sidebar is ever marked stale (Streamlit greys those out).
+SIDEBAR_WATCHER = """
 () => {
   window.__sidebarStale = [];
-  window.__updates = 0;
-  const sidebar = document.querySelector("[data-testid='stSidebar']");
   new MutationObserver((changes) => {
     for (const change of changes) {
       if (change.target.getAttribute("data-stale") === "true") window.__sidebarStale.push(change.target.innerText);
     }
-  }).observe(sidebar, {attributes: true, subtree: true, attributeFilter: ["data-stale"]});
-  const app = document.querySelector("[data-testid='stApp']");
-  let last = app.getAttribute("data-test-script-state");
-  new MutationObserver(() => {
-    const state = app.getAttribute("data-test-script-state");
-    if (state === "notRunning" && last !== "notRunning") window.__updates += 1;
-    last = state;
-  }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+  }).observe(document.querySelector("[data-testid='stSidebar']"),
+             {attributes: true, subtree: true, attributeFilter: ["data-stale"]});
 }
 """
 
@@ -92,10 +83,11 @@ def test_a_live_run_updates_without_greying_out_the_sidebar(live_server, page):
         page.get_by_text(f"Run {RUN_ID}: running").wait_for()
         page.locator("[data-testid='stPlotlyChart']").first.wait_for()
         page.get_by_test_id("stSidebar").get_by_text("1 training, 0 waiting").wait_for()
-        page.evaluate(WATCHER)
+        page.evaluate(SIDEBAR_WATCHER)
+        page.evaluate(UPDATE_COUNTER)
         first_step = worker.step
         page.wait_for_timeout(12_000)  # Six polls of the live view, two of the sidebar.
-        updates, stale = page.evaluate("() => [window.__updates, window.__sidebarStale]")
+        updates, stale = page.evaluate("() => [window.__imgrecUpdates, window.__sidebarStale]")
         assert updates >= 3, f"the live view updated {updates} times in 12 s"
         assert stale == [], f"the sidebar greyed out: {stale}"
         progress = page.get_by_test_id("stProgress").inner_text()
