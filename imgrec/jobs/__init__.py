@@ -8,7 +8,8 @@ the folder (`folders` describes its files). The modules:
 - `processes`: starting worker processes, telling whether one is alive, signalling it.
 - `queue`: the state machine (submit, pump, recover, status, list, cancel, wait, delete).
 - `events`: a run's progress events read incrementally (`read_events`) and shared by viewers (`progress`).
-- `worker`: what runs in the worker process; `tensorboard`: its TensorBoard logs.
+- `worker`: what runs in the worker process; `tensorboard`: its TensorBoard logs;
+  `tensorboard_server`: serving them (`python -m imgrec runs tensorboard ID`).
 - `results`: the test results a run writes, and its model, checked before use.
 
 Importing this package is cheap (no TensorFlow): listing and polling runs must stay fast in
