@@ -109,8 +109,10 @@ def run(seconds=WINDOW_SECONDS, viewer_counts=VIEWERS, options=()):
         models.mkdir()
         environment = {**os.environ, "IMGREC_RUNS_DIR": str(runs), "IMGREC_MODELS_DIR": str(models),
                        "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-        previous = os.environ.get("IMGREC_RUN_THREADS")
-        os.environ["IMGREC_RUN_THREADS"] = "1"  # The worker's threads: read when it starts, below.
+        # The worker's threads and time limit, read when it is submitted and starts, below: on a busy
+        # machine ten browsers take long to open, and the run must still be training when they have.
+        previous = {name: os.environ.get(name) for name in ("IMGREC_RUN_THREADS", "IMGREC_RUN_TIME_LIMIT")}
+        os.environ.update(IMGREC_RUN_THREADS="1", IMGREC_RUN_TIME_LIMIT=str(6 * 3600))
         run_id = None
         try:
             with server.streamlit_process(environment, scratch / "streamlit.log", options=options) as (url, process), \
@@ -154,10 +156,11 @@ def run(seconds=WINDOW_SECONDS, viewer_counts=VIEWERS, options=()):
             if run_id is not None:
                 with contextlib.suppress(jobs.JobError):
                     jobs.cancel(run_id, wait=True, timeout=20, runs_dir=runs)
-            if previous is None:
-                os.environ.pop("IMGREC_RUN_THREADS", None)
-            else:
-                os.environ["IMGREC_RUN_THREADS"] = previous
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     return rows
 
 

@@ -337,10 +337,10 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
     assert jobs.model_bytes(run_id) == (folder / jobs.MODEL_FILE).read_bytes()
     # The TensorBoard logs hold the run's epoch scalars, as TensorBoard's own reader reads them.
     epochs = [event for event in events if event["event"] == "epoch"]
-    assert tensorboard_scalars(folder / jobs.TENSORBOARD_DIR / "train", "epoch_loss") == pytest.approx(
-        [(event["epoch"], event["loss"]) for event in epochs], rel=1e-6)
-    assert tensorboard_scalars(folder / jobs.TENSORBOARD_DIR / "validation", "epoch_accuracy") == pytest.approx(
-        [(event["epoch"], event["val_accuracy"]) for event in epochs], rel=1e-6)
+    for log, tag, key in (("train", "epoch_loss", "loss"), ("validation", "epoch_accuracy", "val_accuracy")):
+        steps, values = zip(*tensorboard_scalars(folder / jobs.TENSORBOARD_DIR / log, tag), strict=True)
+        assert list(steps) == [event["epoch"] for event in epochs] == [1, 2]
+        assert list(values) == pytest.approx([event[key] for event in epochs], rel=1e-6)  # Stored as float32.
     assert not list(folder.glob(".*.tmp"))
 
     assert cli.main(["runs", "save", run_id, "--name", "tiny-digits"]) == 0
