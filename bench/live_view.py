@@ -93,6 +93,15 @@ def updates(tabs):
     return sum(tab.evaluate("() => window.__imgrecUpdates") for tab in tabs)
 
 
+def requested_updates_per_second():
+    """The updates one viewer's page asks the server for: the live view's polls and the sidebar's looks."""
+    from pages._ui import train_runs
+
+    # Before the sidebar stopped redrawing on every look, it was polled every three live-view polls.
+    sidebar = getattr(train_runs, "SIDEBAR_POLL_SECONDS", 3 * train_runs.POLL_SECONDS)
+    return 1 / train_runs.POLL_SECONDS + 1 / sidebar
+
+
 def run(seconds=WINDOW_SECONDS, viewer_counts=VIEWERS, options=()):
     from playwright.sync_api import sync_playwright
 
@@ -137,13 +146,16 @@ def run(seconds=WINDOW_SECONDS, viewer_counts=VIEWERS, options=()):
                         # A starved server serves fewer updates than the page asks for, which lowers its
                         # CPU share; the CPU per update, at the rate the page polls, does not hide that.
                         per_update = (busy - idle) / 100 * seconds / max(1, received)
+                        asked = count * requested_updates_per_second()
                         view = jobs.status(run_id, runs_dir=runs)
                         name = "live_view_cpu_per_viewer" if count == 1 else f"live_view_cpu_{count}_viewers"
                         rows.append(result(name, busy, "% of a core", idle, note=(
                             f"server process CPU with {count} viewer(s) of one live run over {seconds:.0f} s "
                             f"({busy / count:.1f}% per viewer), idle server {idle:.1f}%; {received} page updates "
                             f"received ({received / count / seconds:.2f} per viewer per second), "
-                            f"{per_update * 1000:.0f} ms of server CPU each above idle; health check "
+                            f"{per_update * 1000:.0f} ms of server CPU each above idle, so "
+                            f"{idle + 100 * per_update * asked:.1f}% of a core at the {asked:.1f} updates a "
+                            f"second the pages ask for; health check "
                             f"median {busy_health * 1000:.0f} ms (idle {idle_health * 1000:.0f} ms); the viewers' "
                             f"pages opened in {', '.join(f'{value:.0f}' for value in open_seconds)} s; run "
                             f"{view['status']}; {load_note()} (idle phase: {idle_note}); target "

@@ -213,6 +213,39 @@ def test_a_cancelled_search_records_how_its_running_trials_end(monkeypatch, tmp_
     assert len(fake.runs) == 2  # Nothing new was submitted after the cancel.
 
 
+def test_a_reader_restarts_a_dead_driver_but_not_one_that_just_died(monkeypatch, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    import types
+
+    from imgrec.jobs import processes
+    from imgrec.search import driver
+
+    FakeJobs(monkeypatch)
+    started = []
+
+    def fake_start(command, cwd, log_path):
+        started.append(command)
+        return types.SimpleNamespace(pid=os.getpid())  # This process stands in for the driver.
+
+    monkeypatch.setattr(processes, "start_detached", fake_start)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    created = search.Search.create("random", search.SearchSpace(), 2, BASE, runs_dir=tmp_path)
+    with created.editing():
+        created.driver = {"pid": dead.pid, "pid_start": None, "started": time.time()}
+    assert search.ensure_driver(created.id, runs_dir=tmp_path) is False and started == []  # It only just died.
+    with created.editing():
+        created.driver["started"] = time.time() - driver.RESTART_AFTER_SECONDS - 1
+    assert search.ensure_driver(created.id, runs_dir=tmp_path) is True
+    assert started == [driver.driver_command(created.id, tmp_path)]
+    assert search.Search.load(created.id, runs_dir=tmp_path).driver["pid"] == os.getpid()
+    assert search.ensure_driver(created.id, runs_dir=tmp_path) is False  # Its driver is alive: no second one.
+    assert search.recover(runs_dir=tmp_path) == []
+
+
 # Real driver processes, each trial a real run on the 8x8 digits.
 
 TINY_TRIALS = {"dataset": "digits", "architecture": "cnn", "max_samples": 120, "epochs": 1}
@@ -332,6 +365,8 @@ def test_a_dead_driver_is_restarted_at_start_and_cancel_stops_every_trial(runs_f
     assert len(running_trials()) == 2  # Two training slots: two trials at once.
     # The server's machine restarts: the driver is gone, the app's start recovers it.
     first = search.Search.load(search_id, runs_dir=runs_folder).driver
+    # A restart comes only once the dead driver is older than RESTART_AFTER_SECONDS.
+    time.sleep(max(0.0, first["started"] + search.driver.RESTART_AFTER_SECONDS - time.time()))
     os.kill(first["pid"], signal.SIGKILL)
     while processes.worker_alive(first):
         time.sleep(0.05)

@@ -25,6 +25,9 @@ from imgrec.search import space as search_space
 from imgrec.search import state
 
 POLL_SECONDS = 1.0  # How often a driver advances its search: a trial's end is recorded within about a second.
+# A driver that died this soon after it started is not restarted by a reader until this has
+# passed, so a driver that cannot run (a broken file, a full disk) is not started on every look.
+RESTART_AFTER_SECONDS = 10.0
 
 
 def _root(runs_dir):
@@ -77,6 +80,13 @@ def submit(kind, space, budget, base_config, *, seed=0, concurrency=None, runs_d
     return created.id
 
 
+def _may_start(search):
+    """Says whether a search needs a new driver now: work is left, none is alive, the last did not just start."""
+    if not needs_driver(search) or driver_alive(search):
+        return False
+    return time.time() - (search.driver or {}).get("started", 0.0) >= RESTART_AFTER_SECONDS
+
+
 def ensure_driver(search_id, *, runs_dir=None):
     """Starts a driver for a search that needs one and has none alive; cheap enough to call on every look.
 
@@ -88,11 +98,11 @@ def ensure_driver(search_id, *, runs_dir=None):
     """
     root = _root(runs_dir)
     search = state.Search.load(search_id, runs_dir=root)
-    if not needs_driver(search) or driver_alive(search):
+    if not _may_start(search):
         return False
     with search.editing():
         # Looked at again under the lock: two readers must not start two drivers.
-        if not needs_driver(search) or driver_alive(search):
+        if not _may_start(search):
             return False
         try:
             process = processes.start_detached(driver_command(search.id, root), root, log_path(search.id, root))
