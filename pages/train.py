@@ -18,6 +18,7 @@ def main():
                 "run from another browser.")
     train_runs.recovered()
     train_runs.run_from_url()
+    train_search.search_from_url()
     selected = train_runs.selected_run()
     if selected and st.query_params.get("run") != selected:
         st.query_params["run"] = selected  # Back from another page: the address names the run again.
@@ -26,7 +27,9 @@ def main():
     if "pending-tab" in st.session_state:
         st.session_state["train-tab"] = st.session_state.pop("pending-tab")
     if "train-tab" not in st.session_state:
-        st.session_state["train-tab"] = train_runs.TAB_RUN if selected else train_runs.TAB_NEW
+        # A fresh session: a search in the address was being watched on the Search tab.
+        st.session_state["train-tab"] = (train_runs.TAB_SEARCH if st.query_params.get("search")
+                                         else train_runs.TAB_RUN if selected else train_runs.TAB_NEW)
     new_tab, run_tab, compare_tab, search_tab = st.tabs(train_runs.TABS, key="train-tab", on_change="rerun")
     if new_tab.open:
         with new_tab:
@@ -40,6 +43,8 @@ def main():
     if search_tab.open:
         with search_tab:
             train_search.search_tab()
+    else:
+        st.query_params.pop("search", None)  # The address names a search only while it is on screen.
 
 
 navigation.run_inside_navigation()

@@ -217,6 +217,21 @@ def test_training_curves_show_train_validation_and_smoothed_batches():
     assert len(empty.data) == 0 and len(empty.layout.annotations) == 1
 
 
+def test_a_long_runs_batch_curve_is_thinned_evenly_but_smoothed_over_every_batch():
+    rng = np.random.default_rng(0)
+    batches = [{"epoch": 1 + index // 1000, "batch": index % 1000 + 1, "loss": float(value)}
+               for index, value in enumerate(rng.uniform(0, 2, 5000))]
+    figure = figures.training_curves([], batches, smoothing=0.9, max_batch_points=600)
+    raw, smoothed = figure.data[0], figure.data[1]
+    assert len(raw.x) == len(smoothed.x) <= 600
+    kept = figures.evenly_spaced(5000, 600)
+    assert kept[0] == 0 and kept[-1] == 4999
+    assert list(raw.y) == [batches[index]["loss"] for index in kept]
+    every = figures.smooth([batch["loss"] for batch in batches], 0.9)
+    assert list(smoothed.y) == pytest.approx([every[index] for index in kept])
+    assert figures.evenly_spaced(5, 600) == [0, 1, 2, 3, 4]
+
+
 def test_smoothing_is_debiased():
     assert figures.smooth([2.0, 2.0, 2.0], 0.9) == pytest.approx([2.0, 2.0, 2.0])
     assert figures.smooth([1.0, 3.0], 0.0) == [1.0, 3.0]

@@ -34,10 +34,10 @@ from imgrec.datasets.catalog import (
     names,
 )
 from imgrec.datasets.formats import read_cifar_batch, read_idx, write_idx
-from imgrec.datasets.inventory import Description, describe, fetch_to_cache, info
+from imgrec.datasets.inventory import Description, check_present, describe, fetch_to_cache, info
 from imgrec.datasets.loading import load, split_validation
 from imgrec.datasets.samples import COLLECTIONS, load_sample, samples
-from imgrec.datasets.sources import is_online
+from imgrec.datasets.sources import how_to_get, is_online
 
 __all__ = [
     "ALIASES",
@@ -53,9 +53,11 @@ __all__ = [
     "DatasetUnavailable",
     "Description",
     "Sample",
+    "check_present",
     "class_names",
     "describe",
     "fetch_to_cache",
+    "how_to_get",
     "imagenet_class_names",
     "info",
     "input_shape",

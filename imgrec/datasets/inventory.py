@@ -63,7 +63,8 @@ def info() -> list[dict]:
         One dict per dataset with `name`, `title`, `licence`, `citation`, `note`, `shape`,
         `num_classes`, `class_names`, `sources` (a list of `{"name", "present",
         "location"}` in the order tried), `present_source` (the one `load` would use, or
-        None), and `train_size` / `test_size` (None when no source is present).
+        None), `train_size` / `test_size` (None when no source is present), and `how_to_get`
+        (the sentence that says which files to get and where they go).
     """
     rows = []
     for base, spec in catalog.SPECS.items():
@@ -82,6 +83,7 @@ def info() -> list[dict]:
                 "present_source": chosen.describe() if chosen is not None else None,
                 "train_size": sizes[0] if sizes else None,
                 "test_size": sizes[1] if sizes else None,
+                "how_to_get": sources.how_to_get(base),
             }
         )
     return rows
@@ -196,3 +198,22 @@ def _same_folder(first: Path, second: Path) -> bool:
         return first.resolve() == second.resolve()
     except OSError:
         return False
+
+
+def check_present(name: str) -> None:
+    """Checks that a dataset (or a class subset of one) can be loaded here, before anything is queued for it.
+
+    Args:
+        name: A `names()` entry or `"DATASET:A,B"`.
+
+    Raises:
+        ValueError: if the name or one of its classes is unknown.
+        DatasetUnavailable: when no source of it is present (offline, a download is no source); the
+            message names the files to get and where they go.
+    """
+    description = describe(name)
+    if description.source is None:
+        raise catalog.DatasetUnavailable(
+            f"{description.title} is not on this machine, so nothing can train on it yet. "
+            f"{sources.how_to_get(description.base)}"
+        )

@@ -33,9 +33,11 @@ from imgrec.figures.grids import (
 from imgrec.figures.images import image_figure, topk_bar
 from imgrec.figures.mosaic import LABEL_FONT_SIZE, LABEL_PIXELS, MAX_TILE, MOSAIC_MARGIN, MOSAIC_WIDTH
 from imgrec.figures.training import (
+    MAX_BATCH_POINTS,
     TRAIN_COLOUR,
     VALIDATION_COLOUR,
     confusion_matrix,
+    evenly_spaced,
     per_class_bars,
     roc_curves,
     runs_overlay,
@@ -52,6 +54,7 @@ __all__ = [
     "KIND_FILLS",
     "LABEL_FONT_SIZE",
     "LABEL_PIXELS",
+    "MAX_BATCH_POINTS",
     "MAX_TILE",
     "MOSAIC_MARGIN",
     "MOSAIC_WIDTH",
@@ -63,6 +66,7 @@ __all__ = [
     "architecture_dot",
     "attention_heads_grid",
     "confusion_matrix",
+    "evenly_spaced",
     "heatmap_grid",
     "image_figure",
     "kernel_grid",

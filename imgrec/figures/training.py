@@ -36,7 +36,17 @@ def _accuracy_key(record, prefix=""):
     return None
 
 
-def training_curves(epochs, batches=None, smoothing=0.9):
+MAX_BATCH_POINTS = 600  # Batch-loss points drawn at most: a 1,200-pixel chart has two pixels per point.
+
+
+def evenly_spaced(count, limit):
+    """Returns at most `limit` indices spread evenly over `range(count)`, always the first and the last."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({round(index * (count - 1) / (limit - 1)) for index in range(limit)})
+
+
+def training_curves(epochs, batches=None, smoothing=0.9, max_batch_points=MAX_BATCH_POINTS):
     """Loss and accuracy per epoch, training against validation, plus the smoothed per-batch loss.
 
     Args:
@@ -45,6 +55,9 @@ def training_curves(epochs, batches=None, smoothing=0.9):
         batches: batch events (`{"epoch", "batch", "loss", ...}`), drawn at fractional
             epochs. Defaults to `None`.
         smoothing: the moving-average weight of the batch loss, in [0, 1). Defaults to `0.9`.
+        max_batch_points: batch points drawn at most, evenly spread (the smoothing still sees
+            every batch), so a long run's figure stays small to send and quick to draw.
+            Defaults to `600`.
 
     Returns:
         A figure with two panels (loss, accuracy) and one Scatter trace per series present.
@@ -57,12 +70,17 @@ def training_curves(epochs, batches=None, smoothing=0.9):
                            horizontal_spacing=0.1)
     if batches:
         steps_per_epoch = max(int(record.get("batch", 1)) for record in batches) or 1
-        x = [int(record.get("epoch", 1)) - 1 + int(record.get("batch", 0)) / steps_per_epoch for record in batches]
         loss = [float(record["loss"]) for record in batches]
-        figure.add_trace(go.Scatter(x=x, y=loss, mode="lines", name="batch loss", opacity=0.25,
-                                    line={"color": TRAIN_COLOUR, "width": 1}, hoverinfo="skip"), row=1, col=1)
-        figure.add_trace(go.Scatter(x=x, y=smooth(loss, smoothing), mode="lines", name="batch loss (smoothed)",
-                                    line={"color": TRAIN_COLOUR, "width": 2, "dash": "dot"}), row=1, col=1)
+        smoothed = smooth(loss, smoothing)
+        kept = evenly_spaced(len(batches), max_batch_points)
+        x = [int(batches[index].get("epoch", 1)) - 1 + int(batches[index].get("batch", 0)) / steps_per_epoch
+             for index in kept]
+        figure.add_trace(go.Scatter(x=x, y=[loss[index] for index in kept], mode="lines", name="batch loss",
+                                    opacity=0.25, line={"color": TRAIN_COLOUR, "width": 1}, hoverinfo="skip"),
+                         row=1, col=1)
+        figure.add_trace(go.Scatter(x=x, y=[smoothed[index] for index in kept], mode="lines",
+                                    name="batch loss (smoothed)", line={"color": TRAIN_COLOUR, "width": 2, "dash": "dot"}),
+                         row=1, col=1)
     x = [int(record.get("epoch", index + 1)) for index, record in enumerate(epochs)]
     series = [
         ("loss", "training loss", TRAIN_COLOUR, 1),

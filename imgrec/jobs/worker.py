@@ -71,8 +71,9 @@ def failure_reason(error):
     # Only modules already imported can have raised their errors; importing them here would
     # pull in TensorFlow just to name a failure.
     training = sys.modules.get("imgrec.training")
+    loop = sys.modules.get("imgrec.training.loop")
     datasets = sys.modules.get("imgrec.datasets")
-    if training is not None and isinstance(error, training.NonFiniteError):
+    if loop is not None and isinstance(error, loop.NonFiniteError):
         return NAN_REASON
     if training is not None and isinstance(error, training.ConfigError):
         return _first_line(str(error))

@@ -14,8 +14,7 @@ def run_history(run):
     if run["status"] == jobs.DONE:
         outcome = jobs.result(run["id"]) or {}
         return (outcome.get("training") or {}).get("history") or []
-    events, _ = jobs.read_metrics(run["id"])
-    return [event for event in events if event.get("event") == "epoch"]
+    return list(jobs.progress(run["id"]).epochs)
 
 
 def race(values):

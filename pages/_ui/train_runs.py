@@ -8,10 +8,13 @@ import time
 
 import streamlit as st
 
-from imgrec import jobs
+from imgrec import jobs, paths, search
 from pages._ui import train_settings
 
-POLL_SECONDS = 1.0  # The live view's refresh: often enough to watch a curve grow, cheap for the server.
+POLL_SECONDS = 2.0  # The live view's refresh: a curve still grows smoothly, and a viewer costs the server little.
+# The sidebar looks this often for runs that were queued, started or ended, and redraws only then:
+# redrawing its table on every look would grey it out each time.
+SIDEBAR_POLL_SECONDS = 5.0
 RUNS_LISTED = 60  # Runs offered in the picker, newest first.
 TAB_NEW, TAB_RUN, TAB_COMPARE, TAB_SEARCH = (
     ":material/tune: New run", ":material/monitoring: Run", ":material/stacked_line_chart: Compare runs",
@@ -22,8 +25,8 @@ TABS = [TAB_NEW, TAB_RUN, TAB_COMPARE, TAB_SEARCH]
 
 @st.cache_resource(show_spinner=False)
 def recovered():
-    """Cleans up runs left behind by a crash or restart, once per server process."""
-    return jobs.recover()
+    """Cleans up runs left behind by a crash or restart, and restarts searches' drivers, once per server process."""
+    return jobs.recover(), search.recover()
 
 
 def selected_run():
@@ -89,15 +92,33 @@ def run_picker(runs):
                      format_func=lambda run_id: labels.get(run_id, run_id), on_change=_picked_run,
                      help="Every run on this server, newest first: yours, a classmate's, or one started from the "
                           "command line. Choosing one shows it under Run.")
+        runs_summary(runs)
         if any(run["status"] in (jobs.QUEUED, jobs.RUNNING) for run in runs):
-            live_runs_summary()
-        else:
-            runs_summary(runs)
+            st.session_state["runs-drawn"] = runs_signature(runs)
+            watch_runs()
 
 
-def runs_summary(runs=None, *, live=False):
+def runs_signature(runs):
+    """What the sidebar shows of the runs: their ids, states and places in the queue."""
+    return tuple((run["id"], run["status"], run.get("queue_position")) for run in runs)
+
+
+@st.cache_data(ttl=1.0, show_spinner=False)
+def current_signature(runs_folder):
+    """`runs_signature` of every run now; one look at the runs folder a second serves every session."""
+    return runs_signature(jobs.list_runs(runs_folder))
+
+
+@st.fragment(run_every=SIDEBAR_POLL_SECONDS)
+def watch_runs():
+    # Draws nothing, so nothing greys out while it looks; a run that was queued, started or ended
+    # redraws the page, and with it the sidebar's table.
+    if current_signature(str(paths.runs_dir())) != st.session_state.get("runs-drawn"):
+        st.rerun()
+
+
+def runs_summary(runs):
     """The newest runs with their status, and how many train and wait (in the sidebar)."""
-    runs = jobs.list_runs() if runs is None else runs
     st.dataframe([{"Run": run_label(run).split(" ", 1)[1].rsplit(" (", 1)[0], "Status": run_status_text(run)}
                   for run in runs[:8]], hide_index=True,
                  column_config={"Run": st.column_config.TextColumn(width=140),
@@ -105,14 +126,6 @@ def runs_summary(runs=None, *, live=False):
     running = sum(run["status"] == jobs.RUNNING for run in runs)
     queued = sum(run["status"] == jobs.QUEUED for run in runs)
     st.caption(f"{running} training, {queued} waiting; this server trains {jobs.max_runs()} at a time.")
-    if live and not running and not queued:
-        st.rerun()  # All finished: the page shows them once more, without polling.
-
-
-@st.fragment(run_every=3 * POLL_SECONDS)
-def live_runs_summary():
-    # Called inside the sidebar, so it draws there; polled only while some run is queued or training.
-    runs_summary(live=True)
 
 
 def _picked_run():

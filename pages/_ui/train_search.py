@@ -1,17 +1,20 @@
 """The Train page's Search tab: a grid, random or Bayesian search over the learning rate, dropout, L2 and optimizer.
 
-Each trial is a run of its own; a search advances (records results, submits trials) each time
-its view is drawn, polled while it runs.
+Each trial is a run of its own. A search runs in the background like a run (its own driver
+process advances it), so it finishes with no page open; this tab starts searches and only
+reads them, polling the search's file while it runs. The chosen search survives tab
+switches (session state) and refreshes or shared links (`?search=ID`).
 """
 
 import time
 
 import streamlit as st
 
-from imgrec import jobs, search, training
+from imgrec import search, training
 from pages._ui import train_runs, train_settings
 
-SEARCH_POLL_SECONDS = 2.0  # A search advances (and its table refreshes) this often while it is on screen.
+SEARCH_POLL_SECONDS = 2.0  # The table of a running search refreshes this often; its driver advances it every second.
+SELECTED = "search-selected"  # The chosen search, kept while the tab's widgets are not drawn (other tabs).
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 L2_VALUES = [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1]
 
@@ -62,12 +65,11 @@ def new_search_ui():
     kind, budget, space = search_space_ui()
     if st.button("Start the search", type="primary", icon=":material/travel_explore:", key="start-search"):
         try:
-            created = search.Search.create(kind, space, budget, values, seed=int(values.get("seed", 0)))
-            created.advance()
-        except (search.SearchError, training.ConfigError, jobs.JobError) as error:
+            search_id = search.submit(kind, space, budget, values, seed=int(values.get("seed", 0)))
+        except (search.SearchError, *train_settings.SUBMIT_ERRORS) as error:
             st.error(str(error), icon=":material/error:")
             return
-        st.session_state["pending-search"] = created.id
+        select_search(search_id)
         st.rerun()
 
 
@@ -88,14 +90,14 @@ def trial_rows(current):
 
 
 def search_view(search_id, *, live=False):
-    """A search's progress, trials and best settings; `live` (polled) while it runs, advancing it each time."""
+    """A search's progress, trials and best settings, as its driver recorded them; `live` (polled) while it runs."""
     try:
-        current = search.Search.load(search_id).advance()
-    except (search.SearchError, jobs.JobError) as error:
+        current = search.load(search_id)
+    except search.SearchError as error:
         st.error(str(error), icon=":material/error:")
         return
-    if live and current.finished:
-        st.rerun()  # Finished: draw it once more, without polling.
+    if live and current.settled:
+        st.rerun()  # Ended: draw it once more, without polling.
     done = sum(trial["status"] not in (*search.IN_FLIGHT, search.PLANNED) for trial in current.trials)
     st.progress(done / max(1, current.budget), text=f"{search.KIND_TITLES[current.kind]}: {done} of {current.budget} "
                                                      f"trials finished ({current.state}).")
@@ -124,10 +126,36 @@ def search_view(search_id, *, live=False):
     if not current.finished and st.button("Cancel the search", icon=":material/stop:", key=f"cancel-{search_id}"):
         current.cancel()
         st.rerun(scope="fragment")
+    elif current.state == "cancelled" and current.in_flight():
+        st.caption("Stopping the trials that were training...")
 
 
-# The same view, polled while the search runs: every look advances it (records results, submits trials).
+# The same view, polled while the search runs: each look reads the search's file, nothing more.
 live_search_view = st.fragment(run_every=SEARCH_POLL_SECONDS)(search_view)
+
+
+def select_search(search_id):
+    """Makes a search the one shown (or "new"), here and in the address."""
+    st.session_state[SELECTED] = search_id
+    st.session_state["pending-search"] = search_id
+
+
+def search_from_url():
+    """A `?search=ID` that names a search wins over the session's choice (a refresh, or a shared link)."""
+    requested = st.query_params.get("search")
+    if requested and requested != st.session_state.get("search-in-url"):
+        st.session_state["search-in-url"] = requested
+        try:
+            search.validate_search_id(requested)
+        except search.SearchError as error:
+            st.warning(str(error), icon=":material/warning:")
+            del st.query_params["search"]
+            return
+        select_search(requested)
+
+
+def _picked_search():
+    st.session_state[SELECTED] = st.session_state["search-id"]
 
 
 def search_tab():
@@ -139,21 +167,27 @@ def search_tab():
                             f"{search.KIND_TITLES.get(values.get('kind'), values.get('kind'))}, "
                             f"{values.get('budget')} trials ({values['id'][-6:]})" for values in found}
     options = ["new", *labels]
-    if "pending-search" in st.session_state:
-        st.session_state["search-id"] = st.session_state.pop("pending-search")
-    if st.session_state.get("search-id") not in options:
-        st.session_state["search-id"] = "new"
-    chosen = st.selectbox("Search", options, key="search-id",
+    # The widget's own state is dropped while another tab is open; the choice is kept apart from it.
+    wanted = st.session_state.pop("pending-search", st.session_state.get(SELECTED, "new"))
+    if wanted not in options:
+        if wanted != "new":
+            st.warning(f"There is no search {wanted!r} on this server; showing the form for a new one.",
+                       icon=":material/warning:")
+        wanted = "new"
+    st.session_state["search-id"] = st.session_state[SELECTED] = wanted
+    chosen = st.selectbox("Search", options, key="search-id", on_change=_picked_search,
                           format_func=lambda item: "A new search" if item == "new" else labels[item])
     if chosen == "new":
+        st.query_params.pop("search", None)
         new_search_ui()
+        return
+    st.query_params["search"] = st.session_state["search-in-url"] = chosen
+    try:
+        running = not search.load(chosen).settled
+    except search.SearchError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    if running:
+        live_search_view(chosen, live=True)
     else:
-        try:
-            running = not search.Search.load(chosen).finished
-        except search.SearchError as error:
-            st.error(str(error), icon=":material/error:")
-            return
-        if running:
-            live_search_view(chosen, live=True)
-        else:
-            search_view(chosen)
+        search_view(chosen)

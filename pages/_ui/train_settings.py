@@ -72,14 +72,16 @@ def dataset_caption(name):
     return f"{sizes}, {width} x {height} {description.colour}, {classes}, from {description.source}."
 
 
+# What stops a run from being queued: the same check as `jobs.submit` and the command line.
+SUBMIT_ERRORS = (training.ConfigError, datasets.DatasetUnavailable, jobs.JobError)
+
+
 def config_problem(values):
-    """The one-sentence reason a config cannot start, or None."""
+    """The reason a config cannot start (a sentence, with what to do), or None: `jobs.check_config`'s."""
     try:
-        training.TrainConfig.from_dict(dict(values))
-    except training.ConfigError as error:
+        jobs.check_config(dict(values))
+    except SUBMIT_ERRORS as error:
         return str(error)
-    if dataset_description(values["dataset"]).source is None:
-        return f"{dataset_caption(values['dataset'])} `python -m imgrec data` lists where each dataset can come from."
     return None
 
 
@@ -94,6 +96,6 @@ def submit_run(values, owner=None):
     """Submits a run (counted against `owner`'s limit when given); returns its id, or shows why it could not start."""
     try:
         return jobs.submit(dict(values), **({"owner": owner} if owner else {}))
-    except (training.ConfigError, jobs.JobError) as error:
+    except SUBMIT_ERRORS as error:
         st.error(str(error), icon=":material/error:")
         return None

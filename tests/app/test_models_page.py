@@ -113,3 +113,25 @@ def test_an_unprotected_model_is_deleted_after_a_confirmation(registry_app):
     assert at.success[0].value == "Deleted tiny-vit."
     assert "tiny-vit" not in [card.name for card in registry.list_models()]
     assert "tiny-vit" not in list(at.dataframe[0].value["Name"])
+
+
+def test_an_export_failure_stays_on_screen_until_another_model_is_chosen(registry_app, monkeypatch):
+    from imgrec import export
+    from pages._ui import compute
+
+    message = ("TensorFlow's TFLite converter cannot convert model 'tiny_cnn' (an op it lacks); export it as a "
+               "SavedModel instead, which holds every model.")
+
+    def failing_export(name, key, fmt):
+        raise export.ExportError(message)
+
+    monkeypatch.setattr(compute, "exported_bytes", failing_export)
+    at = open_models(registry_app, "tiny-cnn", TAB_FILES)
+    assert not at.error
+    next(button for button in at.button if button.key == "export-tflite").click().run()
+    assert [error.value for error in at.error] == [message]
+    at.run()  # Any redraw (another widget, a refresh of the tab) keeps it.
+    next(box for box in at.checkbox if box.key == "delete-confirm-tiny-cnn").check().run()
+    assert [error.value for error in at.error] == [message]
+    at.selectbox(key="model-picker").set_value("tiny-vit").run()
+    assert not at.exception and not at.error  # Another model: the failure was about the first one.
