@@ -12,6 +12,7 @@ unless a download is attempted, so listing datasets stays cheap.
 - `loading`: `load` and `split_validation`.
 - `inventory`: `info`, `describe` and `fetch_to_cache`.
 - `samples`: labelled sample images (`samples`, `load_sample`).
+- `domains`: which images a model knows (`collections_for`, `domain_mismatch`).
 """
 
 from imgrec.datasets.catalog import (
@@ -30,6 +31,7 @@ from imgrec.datasets.catalog import (
     input_shape,
     names,
 )
+from imgrec.datasets.domains import collections_for, domain_mismatch
 from imgrec.datasets.formats import read_cifar_batch, read_idx, write_idx
 from imgrec.datasets.inventory import Description, describe, fetch_to_cache, info
 from imgrec.datasets.loading import load, split_validation
@@ -50,7 +52,9 @@ __all__ = [
     "Description",
     "Sample",
     "class_names",
+    "collections_for",
     "describe",
+    "domain_mismatch",
     "fetch_to_cache",
     "imagenet_class_names",
     "info",
