@@ -101,7 +101,7 @@ def results_view(run_id, view, config):
     history = outcome["training"]["history"]
     _, batches = run_events(run_id)
     cards = st.columns(4)
-    cards[0].metric("Test accuracy", f"{outcome['accuracy']:.2%}", help=f"On the {outcome['n']:,} images of the "
+    cards[0].metric("Test accuracy", views.percent(outcome["accuracy"]), help=f"On the {outcome['n']:,} images of the "
                     f"{outcome['split']} split, never seen in training.")
     cards[1].metric("Macro F1", f"{outcome['macro_f1']:.3f}", help="The mean of the classes' F1 scores.")
     cards[2].metric("ROC AUC", f"{outcome['roc_auc']:.4f}" if outcome.get("roc_auc") is not None else "-")
@@ -157,7 +157,7 @@ def mistakes_view(run_id, outcome):
     for position, case in enumerate(cases):
         with columns[position % 4]:
             st.image(side_by_side(case), caption=f"true {case.true_label}, predicted {case.predicted_label} "
-                                                 f"({case.confidence:.0%})")
+                                                 f"({views.percent(case.confidence)})")
 
 
 def side_by_side(case):
@@ -215,8 +215,17 @@ def run_tab():
     if view["status"] == jobs.DONE:
         results_view(run_id, view, config)
     else:
-        st.error(view.get("reason") or f"The run was {view['status']}.", icon=":material/error:")
-        epochs, batches = run_events(run_id)
-        if epochs or batches:
-            st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
-                            key="ended-curves", config=views.CHART_CONFIG)
+        ended_view(run_id, view)
+
+
+def ended_view(run_id, view):
+    """A run that ended without a model: cancelled (someone chose to; no error) or failed (why), and its curves."""
+    if view["status"] == jobs.CANCELLED:
+        st.info(f"{view.get('reason') or 'The run was cancelled.'} It saved no model; start a new run under "
+                "**New run** whenever you like.", icon=":material/block:")
+    else:
+        st.error(view.get("reason") or f"The run {view['status']}.", icon=":material/error:")
+    epochs, batches = run_events(run_id)
+    if epochs or batches:
+        st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING), key="ended-curves",
+                        config=views.CHART_CONFIG)
