@@ -146,9 +146,7 @@ def explanation_ui(name, key):
     if choice.layer is not None:
         options["layer"] = _layer_ui(name, choice)
     else:
-        unused = links.requested("layer")
-        if unused is not None:
-            links.refused("layer", unused, f"{choice.title} weights no layer", "the method on its own")
+        links.unused("layer", f"{choice.title} weights no layer", "the method on its own")
     if "explain-alpha" not in st.session_state:
         st.session_state["explain-alpha"] = 0.5
     opacity = links.number("opacity", 0.0, 1.0, step=0.05, instead=f"{st.session_state['explain-alpha']:g}")

@@ -231,7 +231,8 @@ def test_one_head_s_attention_map_has_its_weights_on_the_colour_bar_and_the_quer
                                    title="Layer 1, head 2")
     serialised(figure)
     [bar] = [trace for trace in figure.data if colour_bar_shown(trace)]
-    assert list(bar.marker.colorbar.ticktext) == ["0.10 (least)", "0.40 (most)"]
+    assert list(bar.marker.colorbar.ticktext) == ["0.10", "0.40"]
+    assert bar.marker.colorbar.title.text == "attention weight"
     [shape] = figure.layout.shapes
     assert (shape.x0, shape.x1, shape.y0, shape.y1) == (27.5, 55.5, -0.5, 27.5)
 

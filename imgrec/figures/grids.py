@@ -15,6 +15,7 @@ OVERLAY_ALPHA = 0.55  # How strongly an attention map colours the image under it
 # The overlays' own colours ("jet", `overlays.colorize`) as a Plotly colour scale, for their colour bars.
 OVERLAY_COLOURS = [[float(stop), "rgb({}, {}, {})".format(*overlays.colorize(np.array([stop]))[0])]
                    for stop in np.linspace(0.0, 1.0, 11)]
+ATTENTION_MAP_PIXELS = 300  # The side of one head's map up close, in half the page's width.
 QUERY_COLOUR = "#ff00ff"  # The query patch's outline: magenta, a colour the jet overlay never takes.
 
 
@@ -255,8 +256,11 @@ def attention_map(weights, rgb, query=None, title=None):
     figure = images.image_figure(overlays.overlay(base, _nearest(overlays.stretch(weights), height, width),
                                                   OVERLAY_ALPHA), title=title)
     low, high = float(np.nanmin(weights)), float(np.nanmax(weights))
-    figure.add_trace(_colour_bar_only(ticktext=[f"{low:.2f} (least)", f"{high:.2f} (most)"],
-                                      title="attention<br>weight"))
+    # The title stands along the bar, and the margins are thin: in half the page's width the
+    # image keeps about 300 pixels.
+    figure.add_trace(_colour_bar_only(ticktext=[f"{low:.2f}", f"{high:.2f}"],
+                                      title={"text": "attention weight", "side": "right"}))
+    figure.update_layout(height=ATTENTION_MAP_PIXELS + 70, margin={"l": 10, "r": 10, "t": 50, "b": 20})
     if query is not None:
         row, col = query
         cell_height, cell_width = height / weights.shape[0], width / weights.shape[1]
@@ -267,7 +271,8 @@ def attention_map(weights, rgb, query=None, title=None):
 
 
 def _attention_colour_bar(ticktext=("least", "most"), title="attention<br>(each map)"):
-    return {"title": {"text": title, "font": {"size": 12}}, "thickness": 14, "tickvals": [0.0, 1.0],
+    title = title if isinstance(title, dict) else {"text": title}
+    return {"title": {**title, "font": {"size": 12}}, "thickness": 14, "tickvals": [0.0, 1.0],
             "ticktext": list(ticktext), "len": 0.9}
 
 

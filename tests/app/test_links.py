@@ -1,14 +1,13 @@
 """Links that keep the whole view, through AppTest: each page restores every parameter of a link, writes
 what it shows back into the address, and names in one sentence what it could not restore."""
 
-import dataclasses
 import shutil
 
 import pytest
 
-from imgrec import architectures, registry
+from imgrec import registry
 from tests.app.conftest import REPO, TIMEOUT
-from tests.support.registries import tiny_card
+from tests.support.registries import add_tiny_model
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -199,11 +198,8 @@ def fashion_app(app, tiny_registry, tmp_path, monkeypatch):
 
     models = shutil.copytree(tiny_registry, tmp_path / "models")
     monkeypatch.setenv("IMGREC_MODELS_DIR", str(models))
-    card = dataclasses.replace(tiny_card("tiny-fashion", "cnn"), title="Tiny fashion", dataset="fashion-sneaker-vs-boot",
-                               class_names=("Sneaker", "Ankle boot"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("IMGREC_MODELS_DIR", str(models))
-        registry.save(architectures.build("cnn", (28, 28, 1), 2, seed=0), "tiny-fashion", card)
+    add_tiny_model(models, "tiny-fashion", "cnn", 2, title="Tiny fashion", dataset="fashion-sneaker-vs-boot",
+                   class_names=("Sneaker", "Ankle boot"))
     ui_models.model_cards.clear()
     yield app
     ui_models.model_cards.clear()
