@@ -1,36 +1,14 @@
 """Every page through AppTest: it runs without an exception and shows what it promises."""
 
 import io
-import json
 
 import pytest
 from PIL import Image
 
 from imgrec import images
+from tests.support.apptest import chart_titles, charts, open_page
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-def charts(at):
-    """The Plotly figures on the page, as dicts (`.proto.spec` is the figure's JSON)."""
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def chart_titles(at):
-    titles = []
-    for figure in charts(at):
-        title = figure.get("layout", {}).get("title", {})
-        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
-    return titles
-
-
-def open_page(app, page, **query):
-    app.query_params.update(query)
-    app.run()
-    if page:
-        app.switch_page(page).run()
-    assert not app.exception, app.exception
-    return app
 
 
 def test_home_lists_models_with_measured_accuracy_and_links(app):

@@ -1,6 +1,5 @@
 """The rough edges a new user met on screen, through AppTest: each is checked where it showed, so it cannot come back."""
 
-import json
 import re
 import shutil
 import time
@@ -9,6 +8,7 @@ import pytest
 
 from imgrec import atomic, datasets, training
 from pages._ui import train_compare, train_search, views
+from tests.support.apptest import charts, open_page
 from tests.support.registries import add_tiny_model
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -16,19 +16,6 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 # What a table cell of Streamlit's data grid takes per character and for its padding, measured
 # in Chromium at 1280x800 (14 px Source Sans); the main column is 820 px wide with the sidebar open.
 CHARACTER_PIXELS, CELL_PADDING, MAIN_COLUMN = 7.0, 17, 820
-
-
-def open_page(app, page, **query):
-    app.query_params.update(query)
-    app.run()
-    if page:
-        app.switch_page(page).run()
-    assert not app.exception, app.exception
-    return app
-
-
-def charts(at):
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
 def table_width(rows):
