@@ -86,7 +86,10 @@ def query_ui(grid):
 
 def patches_view(base, grid, chosen):
     rows, cols, patch = grid.rows, grid.cols, grid.patch_size
-    figure = figures.image_figure(base, title=f"{rows} x {cols} patches of {patch} x {patch} pixels")
+    # As tall as one head's map beside it, so the two line up.
+    figure = figures.image_figure(base, title=f"{rows} x {cols} patches of {patch} x {patch} pixels",
+                                  height=figures.ATTENTION_MAP_PIXELS + 70)
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 20})
     scale = base.shape[0] / (rows * patch)
     for index in range(1, rows):
         figure.add_hline(y=index * patch * scale - 0.5, line_color="white", line_width=1)

@@ -25,6 +25,7 @@ from imgrec.figures.common import (
     plural,
 )
 from imgrec.figures.grids import (
+    ATTENTION_MAP_PIXELS,
     HEADS_WIDTH,
     QUERY_COLOUR,
     SCALES,
@@ -50,6 +51,7 @@ from imgrec.figures.training import (
 
 __all__ = [
     "ACCENT",
+    "ATTENTION_MAP_PIXELS",
     "BASE_COLOUR",
     "DIVERGING",
     "FONT_SIZE",

@@ -105,7 +105,9 @@ def test_the_drawing_canvas_s_toolbar_leaves_the_source_buttons_free(tiny_server
     wait_for_app(page)
     canvas = page.locator("canvas").first
     canvas.wait_for()
-    canvas.hover()  # The toolbar shows while the pointer is over the canvas.
+    # The toolbar shows while the pointer is over the canvas (its top layer takes the pointer).
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_timeout(500)
     screenshot(page, debug_screenshots, "draw", screens=1)
     for label in ("Samples", "Upload", "Camera", "Draw"):
@@ -150,7 +152,9 @@ def test_nothing_is_cut_at_1280_pixels_with_the_imagenet_model(tiny_server, page
     wait_for_app(page)
     page.get_by_text("Shapes read (batch, height, width, channels)").wait_for()
     tables = page.locator("[data-testid='stDataFrame'] .dvn-scroller")
-    assert tables.count() == 2  # The registry, and the layers.
+    tables.nth(1).wait_for()  # The registry, and the layers (a table draws a moment after the script run).
+    page.wait_for_timeout(500)
+    assert tables.count() == 2
     assert not any(tables.nth(index).evaluate(OVERFLOWS) for index in range(tables.count()))
     screenshot(page, debug_screenshots, "models-imagenet", screens=2)
     page.goto(tiny_server + "/")
