@@ -74,7 +74,7 @@ def _class_from_link(class_names, class_key, probabilities):
     """Takes a link's `?class=`: an index or a class name; one it cannot show is named in a sentence."""
     best = class_names[int(np.argmax(probabilities))]
     aliases = {name: index for index, name in enumerate(class_names)}
-    index = links.choice("class", range(len(class_names)), aliases=aliases, instead=f"the most likely class, {best}",
+    index = links.choice("class", range(len(class_names)), aliases=aliases, instead=f"the most likely class ({best})",
                          problem=f"this model's classes are 0 to {len(class_names) - 1} (or their names)")
     if index is not None:
         st.session_state[class_key] = index

@@ -89,7 +89,7 @@ def test_models_are_compared_on_the_same_test_images(registry_app):
     summary = at.dataframe[-2].value.set_index("Model")
     assert list(summary.index) == ["tiny-cnn", "tiny-vit"]
     assert (summary["Images"] == 2000).all() and (summary["Latency per image (ms)"] > 0).all()
-    assert summary["Accuracy"].between(0, 1).all()
+    assert summary["Accuracy"].between(0, 100).all()  # In percent, as the column shows.
     per_class = at.dataframe[-1].value
     assert list(per_class.columns) == ["Class", "tiny-cnn", "tiny-vit"] and len(per_class) == 10
     assert any("first 2,000 images" in caption.value for caption in at.caption)
