@@ -580,6 +580,8 @@ def test_describe_gives_the_facts_of_the_copy_on_this_machine(isolated):
     subset = datasets.describe("mnist:8,3")
     assert subset.subset and subset.class_names == ("8", "3") and subset.num_classes == 2
     assert subset.source == mnist.source and subset.name == "mnist:8,3"
+    # Its sizes are its own images' (labels 0..9 in turn: 4 of 40 and 1 of 10 each), not the whole dataset's.
+    assert (subset.train_size, subset.test_size) == (8, 2)
     boots = datasets.describe("fashion-sneaker-vs-boot")
     assert boots.subset and boots.class_names == ("Sneaker", "Ankle boot") and boots.base == "fashion-mnist"
     # Nothing here: no source and no sizes, but the shape and classes are still known.

@@ -1,6 +1,7 @@
 """Figures of training and evaluation: learning curves, the confusion matrix, per-class scores, ROC, runs compared."""
 
 import math
+import textwrap
 
 import numpy as np
 import plotly.graph_objects as go
@@ -9,6 +10,7 @@ from plotly.subplots import make_subplots
 from imgrec.figures import common
 
 TRAIN_COLOUR = "#1f77b4"
+LEVEL_LABELS = 12  # Up to this many classes, the confusion matrix's column labels stand level.
 VALIDATION_COLOUR = "#ff7f0e"
 
 
@@ -120,7 +122,7 @@ def confusion_matrix(matrix, class_names, normalize=False):
         raise ValueError(f"Expected a {len(names)} x {len(names)} matrix, got shape {counts.shape}.")
     totals = counts.sum(axis=1, keepdims=True)
     values = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0) if normalize else counts
-    text = [[(f"{value:.0%}" if normalize else f"{int(value)}") for value in row] for row in values]
+    text = [[(f"{value:.1%}" if normalize else f"{int(value)}") for value in row] for row in values]
     heatmap = go.Heatmap(
         z=values, x=names, y=names, colorscale="Blues", customdata=counts,
         colorbar={"title": {"text": "share of row" if normalize else "images"}, "thickness": 14},
@@ -129,8 +131,14 @@ def confusion_matrix(matrix, class_names, normalize=False):
     if len(names) <= 20:
         heatmap.update(text=text, texttemplate="%{text}")
     figure = go.Figure(heatmap)
-    figure.update_xaxes(title_text="predicted class", side="bottom", type="category", tickangle=-45)
-    figure.update_yaxes(title_text="true class", autorange="reversed", type="category")
+    # Level labels that read at a glance: long names break into lines rather than tilt; only
+    # more classes than fit side by side are turned.
+    level = len(names) <= LEVEL_LABELS
+    ticktext = ["<br>".join(textwrap.wrap(name, 9, break_long_words=False)) or name for name in names]
+    figure.update_xaxes(title_text="predicted class", side="bottom", type="category", tickangle=0 if level else -45,
+                        tickvals=names, ticktext=ticktext if level else names, tickfont={"size": common.FONT_SIZE - 1})
+    figure.update_yaxes(title_text="true class", autorange="reversed", type="category",
+                        tickfont={"size": common.FONT_SIZE - 1})
     title = "Confusion matrix: the diagonal is right, everything else is a mix-up"
     return common.layout(figure, title, min(800, 220 + 34 * len(names)))
 

@@ -231,7 +231,7 @@ def _train_and_evaluate(folder, should_stop, limit_seconds):
     if trained.cancelled and should_stop.why == "time":
         return folders.FAILED, settings.time_limit_reason(limit_seconds), {}
     if trained.cancelled:
-        return folders.CANCELLED, f"Cancelled after {len(trained.history)} of {config.epochs} epochs.", {}
+        return folders.CANCELLED, f"Cancelled after {len(trained.history)} of {config.epochs} epoch{'s' * (config.epochs != 1)}.", {}
     _set_phase(folder, "evaluating")
     report = results.evaluate(trained)
     if (folder / folders.CANCEL_FILE).exists():

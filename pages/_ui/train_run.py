@@ -109,7 +109,7 @@ def results_view(run_id, view, config):
     history = outcome["training"]["history"]
     batches = jobs.progress(run_id).batches
     cards = st.columns(4)
-    cards[0].metric("Test accuracy", f"{outcome['accuracy']:.2%}", help=f"On the {outcome['n']:,} images of the "
+    cards[0].metric("Test accuracy", views.percent(outcome["accuracy"]), help=f"On the {outcome['n']:,} images of the "
                     f"{outcome['split']} split, never seen in training.")
     cards[1].metric("Macro F1", f"{outcome['macro_f1']:.3f}", help="The mean of the classes' F1 scores.")
     cards[2].metric("ROC AUC", f"{outcome['roc_auc']:.4f}" if outcome.get("roc_auc") is not None else "-")
@@ -165,7 +165,7 @@ def mistakes_view(run_id, outcome):
     for position, case in enumerate(cases):
         with columns[position % 4]:
             st.image(side_by_side(case), caption=f"true {case.true_label}, predicted {case.predicted_label} "
-                                                 f"({case.confidence:.0%})")
+                                                 f"({views.percent(case.confidence)})")
 
 
 def side_by_side(case):
@@ -232,8 +232,17 @@ def run_tab():
         results_view(run_id, view, config)
         tensorboard_view(run_id)
     else:
+        ended_view(run_id, view)
+
+
+def ended_view(run_id, view):
+    """A run that ended without a model: cancelled (someone chose to; no error) or failed (why), and its curves."""
+    if view["status"] == jobs.CANCELLED:
+        st.info(f"{view.get('reason') or 'The run was cancelled.'} It saved no model; start a new run under "
+                "**New run** whenever you like.", icon=":material/block:")
+    else:
         st.error(view.get("reason") or f"The run {jobs.STATE_PHRASES[view['status']]}.", icon=":material/error:")
-        progress = jobs.progress(run_id)
-        if progress.epochs or progress.batches:
-            st.plotly_chart(live_curves(run_id, progress), key="ended-curves", config=views.CHART_CONFIG)
-            tensorboard_view(run_id)
+    progress = jobs.progress(run_id)
+    if progress.epochs or progress.batches:
+        st.plotly_chart(live_curves(run_id, progress), key="ended-curves", config=views.CHART_CONFIG)
+        tensorboard_view(run_id)

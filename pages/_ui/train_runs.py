@@ -9,7 +9,7 @@ import time
 import streamlit as st
 
 from imgrec import jobs, paths, search
-from pages._ui import train_settings
+from pages._ui import links, train_settings
 
 POLL_SECONDS = 2.0  # The live view's refresh: a curve still grows smoothly, and a viewer costs the server little.
 # The sidebar looks this often for runs that were queued, started or ended, and redraws only then:
@@ -21,6 +21,8 @@ TAB_NEW, TAB_RUN, TAB_COMPARE, TAB_SEARCH = (
     ":material/travel_explore: Search",
 )
 TABS = [TAB_NEW, TAB_RUN, TAB_COMPARE, TAB_SEARCH]
+# The tabs as the address names them (`?tab=run`).
+TAB_NAMES = {"new": TAB_NEW, "run": TAB_RUN, "compare": TAB_COMPARE, "search": TAB_SEARCH}
 
 
 @st.cache_resource(show_spinner=False)
@@ -36,8 +38,7 @@ def selected_run():
 def select_run(run_id):
     """Makes a run the one shown under Run, and opens that tab (at the next script run)."""
     st.session_state.train_run = run_id
-    st.session_state["run-in-url"] = run_id
-    st.query_params["run"] = run_id
+    links.write(run=run_id)
     open_tab(TAB_RUN)
 
 
@@ -47,16 +48,33 @@ def open_tab(label):
 
 
 def run_from_url():
-    """A `?run=ID` that names a run wins over the session's choice (a refresh, or a link from someone else)."""
-    requested = st.query_params.get("run")
-    if requested and requested != st.session_state.get("run-in-url"):
-        try:
-            jobs.status(requested)
-        except jobs.JobError as error:
-            st.warning(f"{error}", icon=":material/warning:")
-            del st.query_params["run"]
-            return
-        select_run(requested)
+    """A link's `?run=ID` that names a run wins over the session's choice (a refresh, or a link from someone else)."""
+    requested = links.requested("run")
+    if not requested:
+        return
+    try:
+        jobs.status(requested)
+    except jobs.JobError:
+        current = selected_run()
+        links.refused("run", requested, "this server has no run of that name (see the list of runs in the sidebar)",
+                      f"run {current}" if current else "no run")
+        return
+    select_run(requested)
+
+
+def tab_from_url():
+    """A link's `?tab=new|run|compare|search` opens that tab; another name is refused with a sentence."""
+    current = st.session_state.get("train-tab", TAB_NEW)
+    name = next((short for short, label in TAB_NAMES.items() if label == current), "new")
+    asked = links.choice("tab", list(TAB_NAMES), problem=f"the tabs here are {', '.join(TAB_NAMES)}",
+                         instead=f"the {name} tab")
+    if asked is not None:
+        open_tab(TAB_NAMES[asked])
+
+
+def write_tab(label):
+    """Writes the open tab into the address, as `?tab=` names it."""
+    links.write(tab=next(short for short, known in TAB_NAMES.items() if known == label))
 
 
 def run_label(run):
@@ -65,6 +83,13 @@ def run_label(run):
     created = time.strftime("%H:%M:%S", time.localtime(run.get("created") or 0))
     optimizer = train_settings.optimizer_title(config.get("optimizer"))
     return f"{created} {config.get('architecture')} on {config.get('dataset')}, {optimizer} ({run['id'][-6:]})"
+
+
+def short_run_label(run):
+    """A run as the sidebar's narrow picker names it, e.g. "12:00:16 cnn-deep (5c3932)": it fits in 240 pixels."""
+    config = run.get("config") or {}
+    created = time.strftime("%H:%M:%S", time.localtime(run.get("created") or 0))
+    return f"{created} {config.get('architecture')} ({run['id'][-6:]})"
 
 
 def run_status_text(run):
@@ -83,7 +108,7 @@ def run_picker(runs):
             st.caption("No runs yet.")
             return
         ids = [run["id"] for run in runs[:RUNS_LISTED]]
-        labels = {run["id"]: run_label(run) for run in runs}
+        labels = {run["id"]: short_run_label(run) for run in runs}
         current = selected_run()
         if current not in ids:
             ids = [current, *ids] if current else ids
@@ -92,6 +117,9 @@ def run_picker(runs):
                      format_func=lambda run_id: labels.get(run_id, run_id), on_change=_picked_run,
                      help="Every run on this server, newest first: yours, a classmate's, or one started from the "
                           "command line. Choosing one shows it under Run.")
+        shown = next((run for run in runs if run["id"] == current), None)
+        if shown is not None:
+            st.caption(run_label(shown).split(" ", 1)[1].rsplit(" (", 1)[0])  # The full description, under it.
         runs_summary(runs)
         if any(run["status"] in (jobs.QUEUED, jobs.RUNNING) for run in runs):
             st.session_state["runs-drawn"] = runs_signature(runs)
@@ -119,7 +147,8 @@ def watch_runs():
 
 def runs_summary(runs):
     """The newest runs with their status, and how many train and wait (in the sidebar)."""
-    st.dataframe([{"Run": run_label(run).split(" ", 1)[1].rsplit(" (", 1)[0], "Status": run_status_text(run)}
+    # Short cells: the sidebar is 240 pixels wide, and a longer one was cut.
+    st.dataframe([{"Run": short_run_label(run).rsplit(" (", 1)[0][:-3], "Status": run_status_text(run)}
                   for run in runs[:8]], hide_index=True,
                  column_config={"Run": st.column_config.TextColumn(width=140),
                                 "Status": st.column_config.TextColumn(width=90)})

@@ -10,8 +10,8 @@ import time
 
 import streamlit as st
 
-from imgrec import search, training
-from pages._ui import train_runs, train_settings
+from imgrec import figures, search, training
+from pages._ui import train_runs, train_settings, views
 
 SEARCH_POLL_SECONDS = 2.0  # The table of a running search refreshes this often; its driver advances it every second.
 SELECTED = "search-selected"  # The chosen search, kept while the tab's widgets are not drawn (other tabs).
@@ -59,7 +59,7 @@ def search_space_ui():
 def new_search_ui():
     values = dict(train_settings.settings())
     st.markdown(f"Each trial trains the settings of **New run** ({values['architecture']} on {values['dataset']}, "
-                f"{values['epochs']} epochs, {values['max_samples'] or 'all'} samples) with the searched settings "
+                f"{figures.plural(values['epochs'], 'epoch')}, {values['max_samples'] or 'all'} samples) with the searched settings "
                 "changed, and is ranked by its **validation** accuracy: choosing on the test set would make the "
                 "test score a flattering guess. Smaller runs make quicker searches.")
     kind, budget, space = search_space_ui()
@@ -83,10 +83,19 @@ def trial_rows(current):
             "Learning rate": params.get("learning_rate", current.base_config["learning_rate"]),
             "Dropout": params.get("dropout", current.base_config["dropout"]),
             "L2": params.get("l2", current.base_config["l2"]),
-            "Validation accuracy": trial.get("value"), "Test accuracy": trial.get("test_accuracy"),
-            "Run": trial.get("run_id") or "", "Note": trial.get("reason") or "",
+            "Validation accuracy": views.in_percent(trial.get("value")),
+            "Test accuracy": views.in_percent(trial.get("test_accuracy")),
+            # The run's id is long: its last six characters name it in the sidebar's list too.
+            "Run": (trial.get("run_id") or "")[-6:],
         })
     return rows
+
+
+def trial_notes(current):
+    """One line per trial that has a note (why it failed or was skipped), under the table where it is not cut."""
+    notes = [f"Trial {trial['number'] + 1}: {trial['reason']}" for trial in current.trials if trial.get("reason")]
+    if notes:
+        st.caption("  \n".join(notes))
 
 
 def search_view(search_id, *, live=False):
@@ -104,19 +113,20 @@ def search_view(search_id, *, live=False):
     if current.note:
         st.caption(current.note)
     st.dataframe(trial_rows(current), hide_index=True, column_config={
-        "Validation accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-        "Test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        "Validation accuracy": views.percent_column(),
+        "Test accuracy": views.percent_column(),
         "Learning rate": st.column_config.NumberColumn(format="%.3g"),
         "Dropout": st.column_config.NumberColumn(format="%.2f"),
         "L2": st.column_config.NumberColumn(format="%.3g"),
     })
+    trial_notes(current)
     best = current.best()
     if best is not None:
         params = best["params"]
         described = ", ".join(f"{name.replace('_', ' ')} {value:.3g}" if isinstance(value, float)
                               else f"{name} {train_settings.optimizer_title(value)}" for name, value in params.items())
-        st.success(f"Best so far: trial {best['number'] + 1}, validation accuracy {best['value']:.2%} "
-                   f"(test {best['test_accuracy']:.2%}): {described}.", icon=":material/emoji_events:")
+        st.success(f"Best so far: trial {best['number'] + 1}, validation accuracy {views.percent(best['value'])} "
+                   f"(test {views.percent(best['test_accuracy'])}): {described}.", icon=":material/emoji_events:")
         if st.button("Use these settings for a new run", icon=":material/tune:", key=f"use-best-{search_id}"):
             # Four significant digits: the form shows them in full, and the fifth never matters.
             train_settings.apply_settings({name: float(f"{value:.4g}") if isinstance(value, float) else value

@@ -1,5 +1,6 @@
 """The settings of the next training run: kept in session state across tabs and pages, checked, submitted."""
 
+import re
 import secrets
 
 import streamlit as st
@@ -50,15 +51,20 @@ def dataset_description(name):
 
 
 def dataset_title(name):
-    """How the dataset picker names a dataset: its title, or the subset's name and class count."""
+    """How the dataset picker names a dataset: its title without the sizes (the caption has them), or the subset's
+    name and class count; short enough for the picker at 1280 pixels."""
     description = dataset_description(name)
     if description.subset:
         return f"{name} ({_COUNT_WORDS.get(description.num_classes, description.num_classes)} classes)"
-    return description.title + ("" if description.source else " (not on this machine)")
+    title = re.sub(r" \([\d,+ ]+\)$", "", description.title)  # "MNIST handwritten digits (60,000 + 10,000)"
+    return title + ("" if description.source else " (not on this machine)")
 
 
 def dataset_caption(name):
-    """One sentence of facts about a dataset (sizes, shape, colour, classes, source), or that it is not here."""
+    """One sentence of facts about a dataset (sizes, shape, colour, classes, source), or that it is not here.
+
+    A class subset gives its own sizes and classes, not those of the dataset it is cut from.
+    """
     description = dataset_description(name)
     if description.source is None:
         return f"No copy of {description.title} is on this machine."
@@ -67,8 +73,9 @@ def dataset_caption(name):
     height, width, _ = description.shape
     classes = f"{description.num_classes} classes"
     if description.subset:
-        sizes = f"A class subset of {sizes}"
-        classes += f" ({', '.join(description.class_names)})"
+        base = re.sub(r" \(.*\)$", "", description.title)
+        sizes = f"The {' and '.join(description.class_names)} images of {base}: {sizes}"
+        classes = f"{_COUNT_WORDS.get(description.num_classes, description.num_classes)} classes"
     return f"{sizes}, {width} x {height} {description.colour}, {classes}, from {description.source}."
 
 

@@ -1,12 +1,12 @@
 """The training page through AppTest: the form, a real tiny run from submit to saved model, compare and search."""
 
-import json
 import shutil
 
 import pytest
 
 from imgrec import datasets, jobs, registry, search, training
 from pages._ui import train_run
+from tests.support.apptest import chart_titles, charts, open_page
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -35,23 +35,7 @@ def studio(app, tiny_registry, tmp_path, monkeypatch):
 
 
 def open_train(app, **query):
-    app.query_params.update(query)
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, app.exception
-    return app
-
-
-def charts(at):
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def chart_titles(at):
-    titles = []
-    for figure in charts(at):
-        title = figure.get("layout", {}).get("title", {})
-        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
-    return titles
+    return open_page(app, PAGE, **query)
 
 
 def widget(at, kind, key):
@@ -132,7 +116,7 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     # The results: accuracy, curves, confusion matrix, per-class scores, ROC curves and the mistakes.
     outcome = jobs.result(run["id"])
     accuracy = outcome["accuracy"]
-    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{accuracy:.2%}"
+    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{accuracy:.1%}"
     titles = chart_titles(at)
     for expected in ("Training:", "Confusion matrix", "Per class", "ROC curves"):
         assert any(title.startswith(expected) for title in titles), (expected, titles)
@@ -148,7 +132,7 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     in_columns = sorted(range(len(mistakes)), key=lambda position: (position % 4, position))
     assert [image.captions[0] for image in at.get("image")] == [
         f"true {mistakes[position]['true_label']}, predicted {mistakes[position]['predicted_label']} "
-        f"({mistakes[position]['confidence']:.0%})" for position in in_columns]
+        f"({mistakes[position]['confidence']:.1%})" for position in in_columns]
     # A refresh, or another browser with the link, finds the same run through the URL.
     from streamlit.testing.v1 import AppTest
 
@@ -159,7 +143,7 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     other.run()
     other.switch_page(PAGE).run()
     assert not other.exception
-    assert other.session_state["train_run"] == run["id"] and other.metric[0].value == f"{accuracy:.2%}"
+    assert other.session_state["train_run"] == run["id"] and other.metric[0].value == f"{accuracy:.1%}"
     # Saving: a bad name gets a sentence, a good one lands in the registry and in every page's model list.
     at.text_input[0].set_value("Bad Name!")
     at.button[-1].click().run()

@@ -7,4 +7,5 @@
 - `hostile`: hostile model files (code, bombs, malformed archives), one list for every way in.
 - `notebook_models`: models of shapes imgrec never builds, imported through the import path.
 - `hang_on_save/`: a `sitecustomize` that makes a server hang mid-save, for the fault campaign.
+- `apptest`: opening a page of an AppTest as a link would, and reading the figures it drew.
 """
