@@ -97,7 +97,10 @@ def random_image(model, seed=0):
 
 
 def quadrant_of(heatmap):
-    row, col = np.unravel_index(np.argmax(heatmap), heatmap.shape)
+    # SmoothGrad caps its map at the 99th percentile, so the peak is a plateau: take its centre,
+    # not argmax's first (top-left) pixel of it.
+    rows, cols = np.nonzero(heatmap >= heatmap.max())
+    row, col = rows.mean(), cols.mean()
     return int(row >= heatmap.shape[0] // 2) * 2 + int(col >= heatmap.shape[1] // 2)
 
 

@@ -20,8 +20,8 @@ import time
 import numpy as np
 import pytest
 
-from bench import ray_cluster
 from imgrec import cli, jobs, registry, search
+from tests.support import ray_cluster
 from tests.test_jobs import wait_until
 
 pytestmark = pytest.mark.slow

@@ -96,3 +96,22 @@ def cpu_seconds(pid):
     text = pathlib.Path(f"/proc/{int(pid)}/stat").read_text()
     fields = text[text.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """Sets environment variables (a string) or removes them (None) for the block, then restores them."""
+
+    def apply(settings):
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        apply(values)
+        yield
+    finally:
+        apply(saved)
