@@ -1,7 +1,7 @@
 """Timing helpers shared by the benchmarks."""
 
-import contextlib
 import os
+import pathlib
 import statistics
 import time
 
@@ -72,28 +72,8 @@ def interleaved_ms(functions, repeats=30, warmup=3):
     return [statistics.median(values) for values in samples]
 
 
-@contextlib.contextmanager
-def environment(**values):
-    """Sets environment variables (a string) or removes them (None) for the block, then restores them."""
-
-    def apply(settings):
-        for name, value in settings.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        apply(values)
-        yield
-    finally:
-        apply(saved)
-
-
 def _group_processes(group):
     """Yields `(pid, fields after the command name)` of every live process in a process group, from /proc."""
-    import pathlib
 
     for entry in pathlib.Path("/proc").iterdir():
         if not entry.name.isdigit():

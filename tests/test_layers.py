@@ -17,7 +17,7 @@ PACKAGE = REPO / "imgrec"
 LAYERS = {
     1: ("paths", "atomic", "runtime"),
     2: ("images", "image_formats", "preprocess", "overlays", "inference", "edits"),
-    3: ("architectures", "architecture_catalog", "pretrained", "datasets"),
+    3: ("architectures", "pretrained", "datasets"),
     4: ("registry",),
     5: ("training", "metrics", "explain", "trust", "figures", "export", "mistakes"),
     6: ("jobs", "search", "serving"),

@@ -3,7 +3,7 @@
 import dataclasses
 import math
 
-from imgrec import architecture_catalog, datasets
+from imgrec import architectures, datasets
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 LR_SCHEDULES = ("constant", "cosine")
@@ -17,7 +17,7 @@ class ConfigError(ValueError):
 class TrainConfig:
     """Everything that defines a training run; saved beside every run and in every model card."""
 
-    architecture: str = "cnn"  # One of architecture_catalog.ARCHITECTURES.
+    architecture: str = "cnn"  # One of architectures.ARCHITECTURES.
     dataset: str = "mnist"  # A datasets.names() entry, or "DATASET:A,B" for a two-class task.
     max_samples: int | None = None  # Cap on training samples (stratified); None uses them all.
     epochs: int = 3  # Full passes over the training samples.
@@ -74,9 +74,9 @@ class TrainConfig:
         Raises:
             ConfigError: with one sentence naming the first problem found.
         """
-        if self.architecture not in architecture_catalog.ARCHITECTURES:
+        if self.architecture not in architectures.ARCHITECTURES:
             raise ConfigError(
-                f"Unknown architecture {self.architecture!r}; choose one of {', '.join(architecture_catalog.ARCHITECTURES)}."
+                f"Unknown architecture {self.architecture!r}; choose one of {', '.join(architectures.ARCHITECTURES)}."
             )
         base_dataset = self.dataset.split(":", 1)[0]
         if base_dataset not in datasets.names():
@@ -99,9 +99,9 @@ class TrainConfig:
         _check_range("augment_noise", self.augment_noise, 0.0, 128.0)
         _check_range("validation_fraction", self.validation_fraction, 0.0, 0.5)
         _check_range("seed", self.seed, 0, 2**31 - 1)
-        if self.recurrent_cell not in architecture_catalog.RECURRENT_CELLS:
+        if self.recurrent_cell not in architectures.RECURRENT_CELLS:
             raise ConfigError(
-                f"Unknown recurrent_cell {self.recurrent_cell!r}; choose one of {', '.join(architecture_catalog.RECURRENT_CELLS)}."
+                f"Unknown recurrent_cell {self.recurrent_cell!r}; choose one of {', '.join(architectures.RECURRENT_CELLS)}."
             )
         _check_range("recurrent_units", self.recurrent_units, 1, 1024)
         _check_range("vit_dim", self.vit_dim, 4, 512)

@@ -53,10 +53,16 @@ def compare(name, key, class_names, original, edited, method, class_index, optio
 
 
 def editor(name, key, card, model_input, method, class_index, options):
-    """The canvas over the model's view, its brush, the pin, and the comparison once something is painted."""
+    """The canvas over the model's view (on request), its brush, the pin, and the comparison once something is painted."""
     st.subheader("Edit and compare")
     st.markdown("Paint over part of what the model sees (cover the cat's face, erase a stroke of the digit) and "
                 "watch the score fall or rise: cause and effect, with the original pinned beside the edit.")
+    # On request, as the trust checks are: the canvas and its background image cost the server
+    # ~15 ms of CPU on every upload and every change of the heatmap (bench/serving, 2 cores).
+    if not st.toggle("Paint over the image", key="edit-open",
+                     help="Opens a canvas over what the model sees; the edited copy is predicted and explained "
+                          "beside the original."):
+        return
     st_canvas = inputs.canvas_component()
     if st_canvas is None:
         st.info("Editing needs the `streamlit-drawable-canvas` package (0.13 or newer) on the server.",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from imgrec import architecture_catalog, datasets, training
+from imgrec import architectures, datasets, training
 from pages._ui import compute, train_runs, train_settings, views
 from pages._ui.train_settings import field
 
@@ -35,8 +35,8 @@ def data_and_model_ui():
         field(st.slider, "validation_fraction", "Validation fraction", min_value=0.0, max_value=0.5, step=0.05,
               help="Training images held out to watch for overfitting; the test set is never touched in training.")
     with right:
-        architecture = field(st.selectbox, "architecture", "Architecture", options=list(architecture_catalog.ARCHITECTURES))
-        st.caption(architecture_catalog.DESCRIPTIONS.get(architecture, ""))
+        architecture = field(st.selectbox, "architecture", "Architecture", options=list(architectures.ARCHITECTURES))
+        st.caption(architectures.DESCRIPTIONS.get(architecture, ""))
         epochs, batch = st.columns(2)
         with epochs:
             field(st.number_input, "epochs", "Epochs", min_value=1, max_value=500, step=1)
@@ -70,7 +70,7 @@ def architecture_options_ui(architecture):
     if architecture in ("rnn", "crnn"):
         left, right = st.columns(2)
         with left:
-            field(st.selectbox, "recurrent_cell", "Recurrent cell", options=list(architecture_catalog.RECURRENT_CELLS))
+            field(st.selectbox, "recurrent_cell", "Recurrent cell", options=list(architectures.RECURRENT_CELLS))
         with right:
             field(st.number_input, "recurrent_units", "Recurrent units", min_value=1, max_value=1024, step=16)
     elif architecture == "vit":

@@ -61,6 +61,8 @@ def test_the_trust_panel_runs_on_request_after_the_heatmap(app):
 def test_edit_and_compare_offers_a_canvas_and_waits_for_paint(app):
     at = open_page(app, "pages/predict.py", model="tiny-cnn", sample="mnist-03")
     assert any(heading.value == "Edit and compare" for heading in at.subheader)
+    assert not any(slider.key == "edit-brush" for slider in at.slider)  # No canvas until asked for.
+    at.toggle(key="edit-open").set_value(True).run()
     assert at.slider(key="edit-brush").value >= 1
     assert at.color_picker(key="edit-colour").value == "#000000"  # A grey model: black erases ink.
     assert any("Nothing painted yet" in block.value for block in at.caption)

@@ -1,11 +1,12 @@
 """The real app as a subprocess: `streamlit run streamlit_app.py` on a free loopback port.
 
 One implementation for the end-to-end tests and the benchmarks that drive the real app
-(bench/load.py, bench/studio.py, bench/serving.py, bench/capacity.py). It lives with the tests because it is test machinery,
+(bench/load.py, bench/studio.py, bench/serving.py, bench/capacity.py, bench/live_view.py). It lives with the tests because it is test machinery,
 and the benchmarks run from the same checkout; the tests never import `bench`.
 """
 
 import contextlib
+import os
 import pathlib
 import socket
 import subprocess
@@ -24,38 +25,38 @@ def free_port():
 
 
 @contextlib.contextmanager
-def streamlit_server(environment, log_path, *, python=None, startup_timeout=60, stop_timeout=10):
+def streamlit_server(environment, log_path, **options):
     """Runs `streamlit run streamlit_app.py` on a free loopback port; yields its URL once healthy.
+
+    Takes the arguments of `streamlit_process`.
+    """
+    with streamlit_process(environment, log_path, **options) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def streamlit_process(environment, log_path, *, python=None, script="streamlit_app.py", options=(), own_group=False,
+                      startup_timeout=60, stop_timeout=10):
+    """Runs `streamlit run streamlit_app.py` on a free loopback port; yields `(url, process)` once healthy.
+
+    The process is there for benchmarks that read the server's own CPU time (`cpu_seconds`) and
+    for tests that kill the server themselves: a server killed inside the block is left as it is
+    on the way out (it is reaped, not signalled).
 
     Args:
         environment: the server's environment variables (e.g. IMGREC_MODELS_DIR).
         log_path: file that receives the server's output, quoted when it fails to start.
         python: interpreter to run Streamlit with. Defaults to this one.
+        script: the entry script, relative to the repository. Defaults to the app's.
+        options: extra command-line options, e.g. `("--runner.postScriptGC", "false")`. Defaults to none.
+        own_group: start the server as the leader of a new process group (its pid is the
+            group's id), so a benchmark counts everything it starts (its inference workers)
+            with it, and a Ctrl-C in the benchmark's terminal does not reach it. Defaults to False.
         startup_timeout: seconds to wait for `/_stcore/health`. Defaults to `60`.
         stop_timeout: seconds between terminate and kill on the way out. Defaults to `10`.
 
     Raises:
         RuntimeError: when the server exits or is not healthy within `startup_timeout`.
-    """
-    with streamlit_process(environment, log_path, python=python, startup_timeout=startup_timeout,
-                           stop_timeout=stop_timeout) as (url, _):
-        yield url
-
-
-@contextlib.contextmanager
-def streamlit_process(environment, log_path, *, python=None, script="streamlit_app.py", options=(),
-                      own_group=False, startup_timeout=60, stop_timeout=10):
-    """`streamlit_server`, yielding `(url, process)`: for a test that kills the server itself or reads its /proc.
-
-    A server killed inside the block is left as it is on the way out (it is reaped, not signalled).
-
-    Args:
-        script: the entry script, relative to the repository. Defaults to the app's.
-        options: extra command-line options, e.g. `("--runner.postScriptGC", "false")`.
-        own_group: start the server as the leader of a new process group (its pid is the
-            group's id), so the benchmarks count everything it starts (its inference workers)
-            with it, and a Ctrl-C in the benchmark's terminal does not reach it. Defaults to False.
-        The others as `streamlit_server`'s.
     """
     port = free_port()
     with open(log_path, "w") as log:
@@ -93,3 +94,29 @@ def wait_until_healthy(url, process, log_path, timeout):
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"The app server did not start:\n{pathlib.Path(log_path).read_text()[-3000:]}")
         time.sleep(0.2)
+
+
+def cpu_seconds(pid):
+    """Returns the CPU seconds (user + system, every thread) a live process has used so far, from /proc."""
+    text = pathlib.Path(f"/proc/{int(pid)}/stat").read_text()
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """Sets environment variables (a string) or removes them (None) for the block, then restores them."""
+
+    def apply(settings):
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        apply(values)
+        yield
+    finally:
+        apply(saved)
