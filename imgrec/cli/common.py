@@ -74,3 +74,54 @@ def read_config_file(file_name):
     if not isinstance(values, dict):
         raise UserError(f"{file_name}: a config must be a JSON object of settings.")
     return values
+
+
+def read_images(file_names):
+    """Returns the decoded RGB image of each file a user named.
+
+    Raises:
+        UserError: for a missing, unreadable or refused file, naming it.
+    """
+    from imgrec import images
+
+    pictures = []
+    for file_name in file_names:
+        path = pathlib.Path(file_name)
+        if not path.is_file():
+            raise UserError(f"{file_name}: no such file.")
+        try:
+            pictures.append(images.read_image_file(path))
+        except images.ImageError as error:
+            raise UserError(f"{file_name}: {error}") from None
+        except OSError as error:
+            raise UserError(f"{file_name}: cannot be read ({error.strerror or error}).") from None
+    return pictures
+
+
+def applicable_explainer(classifier, method):
+    """Returns the explainer record named `method` if it applies to the model.
+
+    Raises:
+        UserError: for an unknown method or one that does not apply, listing those that do.
+    """
+    from imgrec import explain
+
+    records = {record.name: record for record in explain.applicable(classifier.model)}
+    if method in records:
+        return records[method]
+    choices = ", ".join(records)
+    if method in explain.EXPLAINERS:
+        raise UserError(f"--method {method} does not apply to model {classifier.name!r}; choose one of {choices}.")
+    raise UserError(f"Unknown --method {method!r}; for model {classifier.name!r} choose one of {choices}.")
+
+
+def check_class_index(classifier, class_index):
+    """Checks a --class a user gave (None: the top class, decided later) against the model's classes.
+
+    Raises:
+        UserError: for an index outside the model's classes.
+    """
+    count = len(classifier.class_names)
+    if class_index is not None and not 0 <= class_index < count:
+        raise UserError(f"--class must be from 0 to {count - 1} for model {classifier.name!r} ({count} classes), "
+                        f"got {class_index}.")
