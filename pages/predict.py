@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import compute, inputs, models, navigation, views
+from pages._ui import compute, inputs, models, navigation, report_download, views
 
 TOP_K = 5
 PREPROCESSING_WORDS = {
@@ -138,6 +138,7 @@ def single_image(name, key, card, image):
         choice, options, alpha = explanation_ui(name, key)
     with view:
         explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha)
+        report_download.prediction_button(name, key, image, class_index, choice.name, options, alpha)
 
 
 def main():

@@ -5,5 +5,6 @@
 - `inputs`: the images a visitor chooses (samples, upload, camera, drawing), kept across pages.
 - `views`: small display helpers shared by pages (chart config, enlarged pixels, thumbnails).
 - `compute`: every cached computation that needs a Keras model; the only module that loads one.
+- `report_download`: the "Download report" buttons (a prediction, a run, a model's card).
 - `train_*`: the settings, the runs and the four tabs of the Train page; `models_*`: the tabs of Models.
 """

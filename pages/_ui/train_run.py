@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import datasets, figures, jobs, overlays, registry
-from pages._ui import compute, models, train_runs, train_settings, views
+from pages._ui import compute, models, report_download, train_runs, train_settings, views
 
 SMOOTHING = 0.9  # TensorBoard's default smoothing of the per-batch loss.
 GALLERY_SHOWN = 12  # Misclassified test images drawn with their heatmaps (jobs keeps the 32 most confident).
@@ -109,6 +109,7 @@ def results_view(run_id, view, config):
                     help=f"{outcome['training']['samples_per_second']:,.0f} samples per second; "
                          f"{outcome['training']['train_samples']:,} training and "
                          f"{outcome['training']['validation_samples']:,} validation samples.")
+    report_download.run_button(run_id, outcome, GALLERY_SHOWN)
     st.plotly_chart(figures.training_curves(history, batches, SMOOTHING),
                     key="result-curves", config=views.CHART_CONFIG)
     names = outcome["class_names"]
