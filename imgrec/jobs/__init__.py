@@ -1,22 +1,26 @@
-"""Background training runs: a folder per run, a worker process per run, a queue, cancel and a time limit.
+"""Background training runs: a folder per run, a worker per run (a process here or a job on Ray), a queue, cancel, a time limit.
 
-The web server never trains: it writes a run folder and starts a worker process, then polls
-the folder (`folders` describes its files). The modules:
+The web server never trains: it writes a run folder and starts a worker, then polls the
+folder (`folders` describes its files). The modules:
 
-- `settings`: how many runs at once, their time limit and threads (environment variables).
-- `folders`: run ids, run folders, their files and states, the runs folder's lock.
-- `processes`: starting worker processes, telling whether one is alive, signalling it.
+- `settings`: how many runs at once, their time limit, threads, per-session limit, the Ray cluster (environment).
+- `folders`: run ids, run folders, their files and states, reading them, the runs folder's lock.
+- `executors`: where runs execute, one interface: worker processes here (`processes`), or a
+  Ray cluster when IMGREC_RAY_ADDRESS is set (`ray_executor` on the app's side, `ray_worker`
+  on the node, `mailbox` and `mirror` carrying the run folder between them; `identity` checks
+  both run the same imgrec). Nothing of Ray is imported without the address.
 - `queue`: the state machine (submit, pump, recover, status, list, cancel, wait, delete).
 - `worker`: what runs in the worker process; `tensorboard`: its TensorBoard logs.
 - `results`: the test results a run writes, and its model, checked before use.
 - `quota`: the runs folder's disk limit (`IMGREC_RUNS_MAX_MB`), pruning the oldest finished
   runs, and their log `runs/pruned.log`.
 
-Importing this package is cheap (no TensorFlow): listing and polling runs must stay fast in
-the web server and on the command line. `python -m imgrec runs ...` is its command line.
+Importing this package is cheap (no TensorFlow, no Ray): listing and polling runs must stay
+fast in the web server and on the command line. `python -m imgrec runs ...` is its command line.
 """
 
 from imgrec.jobs.errors import JobError
+from imgrec.jobs.executors import max_runs
 from imgrec.jobs.folders import (
     CANCEL_FILE,
     CANCELLED,
@@ -35,6 +39,8 @@ from imgrec.jobs.folders import (
     STATES,
     STATUS_FILE,
     TENSORBOARD_DIR,
+    read_config,
+    read_metrics,
     validate_run_id,
 )
 from imgrec.jobs.queue import (
@@ -44,8 +50,6 @@ from imgrec.jobs.queue import (
     delete_run,
     list_runs,
     pump,
-    read_config,
-    read_metrics,
     recover,
     result,
     status,
@@ -60,7 +64,8 @@ from imgrec.jobs.settings import (
     KILL_GRACE,
     MAX_QUEUED,
     TIME_LIMIT_GRACE,
-    max_runs,
+    max_runs_per_session,
+    ray_address,
     threads_per_run,
     time_limit,
 )
@@ -68,10 +73,11 @@ from imgrec.jobs.worker import MEMORY_REASON, NAN_REASON, StopCheck, failure_rea
 from imgrec.paths import runs_dir
 
 __all__ = [
-    "CANCEL_FILE", "CANCEL_GRACE", "CANCELLED", "CONFIG_FILE", "DAMAGED_REASON", "DEFAULT_TIME_LIMIT", "DIED_REASON",
+    "CANCELLED", "CANCEL_FILE", "CANCEL_GRACE", "CONFIG_FILE", "DAMAGED_REASON", "DEFAULT_TIME_LIMIT", "DIED_REASON",
     "DONE", "FAILED", "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE",
-    "MODEL_FILE", "NAN_REASON", "PRUNE_LOG", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING", "STATES",
+    "MODEL_FILE", "NAN_REASON", "PRUNE_LOG", "QUEUED", "RESULT_FILE", "RUNNING", "RUN_ID_PATTERN", "STATES",
     "STATUS_FILE", "TENSORBOARD_DIR", "TIME_LIMIT_GRACE", "JobError", "StopCheck", "cancel", "cancel_requested",
-    "delete_run", "failure_reason", "list_runs", "load_run_model", "max_runs", "model_bytes", "pruned_log", "pump", "read_config", "read_metrics", "recover", "result", "runs_dir",
+    "delete_run", "failure_reason", "list_runs", "load_run_model", "max_runs", "max_runs_per_session", "model_bytes",
+    "pruned_log", "pump", "ray_address", "read_config", "read_metrics", "recover", "result", "runs_dir",
     "save_run_as_model", "status", "submit", "threads_per_run", "time_limit", "validate_run_id", "wait",
 ]

@@ -1,12 +1,25 @@
-"""The worker's entry point: `python -m imgrec.jobs worker RUN_DIR`, started by the queue, not by hand."""
+"""The workers' entry point, started by the queue, not by hand.
+
+`python -m imgrec.jobs worker RUN_DIR` trains a run folder on this machine;
+`python -m imgrec.jobs ray-worker RUN_ID MAILBOX` is the entrypoint of a run's job on a Ray node.
+"""
 
 import argparse
 import sys
 
-from imgrec.jobs import worker
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m imgrec.jobs", description="Train one run folder.")
-    parser.add_argument("command", choices=("worker",))
-    parser.add_argument("run_dir", metavar="RUN_DIR")
-    sys.exit(worker.run_worker(parser.parse_args().run_dir))
+    parser = argparse.ArgumentParser(prog="python -m imgrec.jobs", description="Train one run.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    local = commands.add_parser("worker", help="train a run folder on this machine")
+    local.add_argument("run_dir", metavar="RUN_DIR")
+    remote = commands.add_parser("ray-worker", help="train a run on this Ray node; its files go back through Ray")
+    remote.add_argument("run_id", metavar="RUN_ID")
+    remote.add_argument("mailbox", metavar="MAILBOX")
+    args = parser.parse_args()
+    if args.command == "worker":
+        from imgrec.jobs import worker
+
+        sys.exit(worker.run_worker(args.run_dir))
+    from imgrec.jobs import ray_worker
+
+    sys.exit(ray_worker.run_on_node(args.run_id, args.mailbox))

@@ -10,8 +10,11 @@ tb/             TensorBoard logs
 model.keras     the trained model (done runs only; never for a non-finite run)
 result.json     test-split metrics, the most confident mistakes and what a model card needs
 cancel          present once someone asked the run to stop
-worker.log      the worker's stdout and stderr, for post-mortems
+worker.log      the worker's stdout and stderr (on Ray, the tail of the job's log), for post-mortems
 ```
+
+A run on a Ray cluster trains in a scratch copy of this folder on its worker node; its files
+come back through Ray (`mirror`), so this folder stays the one source of truth either way.
 
 Every JSON file is written atomically (`imgrec.atomic`), so a reader polling from another
 process never sees half a file. State transitions happen under the lock of the runs folder
@@ -19,6 +22,7 @@ process never sees half a file. State transitions happen under the lock of the r
 start, cancel and recover runs at the same time.
 """
 
+import json
 import os
 import pathlib
 import re
@@ -119,6 +123,54 @@ def oldest_first(runs):
 def write_json(path, value):
     """Replaces a run file with `value` as strict JSON (non-finite floats become null), atomically."""
     atomic.write_json(path, atomic.json_ready(value))
+
+
+def read_config(run_id, *, runs_dir=None):
+    """Returns a run's config as a dict of settings.
+
+    Raises:
+        JobError: for an invalid or unknown id.
+    """
+    folder = find(run_id, root_of(runs_dir))
+    return atomic.read_json(folder / CONFIG_FILE) or {}
+
+
+def read_metrics(run_id, since_line=0, *, runs_dir=None):
+    """Returns the progress events a run logged since a line, for incremental polling.
+
+    A line still being written (no newline yet) is left for the next call; a damaged line
+    is skipped but counted, so `next_line` always moves past it.
+
+    Args:
+        run_id: the run's id.
+        since_line: how many lines the caller has already read. Defaults to `0`.
+        runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
+
+    Returns:
+        `(events, next_line)`: a list of event dicts (`{"event": "batch" | "epoch" | "done",
+        ...}`, see `training.train`, each with a Unix `time`), and the `since_line` to pass
+        next time.
+
+    Raises:
+        JobError: for an invalid or unknown id.
+    """
+    folder = find(run_id, root_of(runs_dir))
+    if isinstance(since_line, bool) or not isinstance(since_line, int) or since_line < 0:
+        raise errors.JobError(f"since_line must be a whole number of at least 0, got {since_line!r}.")
+    try:
+        data = (folder / METRICS_FILE).read_bytes()
+    except FileNotFoundError:
+        return [], since_line
+    complete = data.split(b"\n")[:-1]  # The last piece is empty or a line still being written.
+    events = []
+    for raw in complete[since_line:]:
+        try:
+            event = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events, max(since_line, len(complete))
 
 
 def locked(root):

@@ -3,6 +3,7 @@
 import contextlib
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 import threading
@@ -10,6 +11,8 @@ import time
 
 from imgrec import paths
 from imgrec.jobs import folders
+
+DIED_REASON = "The worker process died (killed or crashed)."
 
 # Workers started by this process, so they are reaped (no zombies) as soon as they end.
 _CHILDREN = {}
@@ -107,6 +110,7 @@ def start_worker(folder, state, threads):
         _CHILDREN[process.pid] = process
     identity = process_identity(process.pid)
     state.update(status=folders.RUNNING, phase="starting", pid=process.pid,
-                 pid_start=identity[0] if identity else None, started=now, threads=threads)
+                 pid_start=identity[0] if identity else None, started=now, threads=threads,
+                 executor="local", node_id=socket.gethostname())
     folders.write_json(folder / folders.STATUS_FILE, state)
     return True

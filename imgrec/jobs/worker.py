@@ -147,6 +147,24 @@ def run_worker(run_dir):
         state = atomic.read_json(folder / folders.STATUS_FILE) or {}
     if state.get("status") != folders.RUNNING or state.get("pid") != os.getpid():
         return 0
+    train_run(folder, state)
+    with contextlib.suppress(Exception):
+        queue.pump(runs_dir=root)
+    return 0
+
+
+def train_run(folder, state):
+    """Trains the run of a folder whose status names this process as its worker, and writes its final status.
+
+    The part of a worker that does not care where it runs: a local worker calls it on the run
+    folder itself, a Ray worker node on its scratch copy (`ray_worker`). A cancel file or the
+    time limit stops it at the next batch, SIGTERM at once, a watchdog when it is stuck.
+
+    Args:
+        folder: the run folder (`config.json` and a running `status.json` naming this process).
+        state: its status dict as read.
+    """
+    root = folder.parent
     signal.signal(signal.SIGTERM, _on_sigterm)
     limit_seconds = state.get("time_limit") or settings.DEFAULT_TIME_LIMIT
     deadline = (state.get("started") or time.time()) + limit_seconds
@@ -167,9 +185,6 @@ def run_worker(run_dir):
         if state.get("status") == folders.RUNNING and state.get("pid") == os.getpid():
             status_name, reason, extra = outcome
             folders.finish(folder, state, status_name, reason, **extra)
-    with contextlib.suppress(Exception):
-        queue.pump(runs_dir=root)
-    return 0
 
 
 def _set_phase(folder, phase):

@@ -3,8 +3,9 @@
 The file is written atomically and changed only under a file lock, so any number of pages
 can watch (and advance) the same search. Nothing trains here: `Search.advance()` looks at
 the trials' runs, records finished ones, and submits new trials while fewer than
-`concurrency` are in flight (one per free training slot by default, so a search never floods
-the queue that a whole class shares). Someone must call `advance()` for a search to move on:
+`concurrency` are in flight (by default one per run that can train at once: this machine's
+slots, or on a Ray cluster its capacity, so trials run in parallel across its nodes and a
+search never floods the queue that a whole class shares). Someone must call `advance()` for a search to move on:
 the training page does every two seconds while the search is on screen,
 `Search.run_until_done()` does it in a loop for scripts.
 
@@ -129,7 +130,8 @@ class Search:
             base_config: a `TrainConfig` or dict; the searched settings replace its values.
                 It needs a validation fraction above 0, since trials are ranked on validation data.
             seed: seeds the samplers. Defaults to `0`.
-            concurrency: most trials in flight at once. Defaults to `jobs.max_runs()`.
+            concurrency: most trials in flight at once, 1 to 100. Defaults to `jobs.max_runs()` (the
+                cluster's capacity on Ray), at most the budget.
             runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
 
         Returns:
@@ -150,9 +152,11 @@ class Search:
             raise search_space.SearchError(
                 "A search ranks trials by validation accuracy: set the validation fraction above 0.")
         _check_ends(space, base)
-        concurrency = jobs.max_runs() if concurrency is None else concurrency
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 16:
-            raise search_space.SearchError(f"concurrency must be a whole number from 1 to 16, got {concurrency!r}.")
+        concurrency = min(jobs.max_runs(), budget) if concurrency is None else concurrency
+        if (isinstance(concurrency, bool) or not isinstance(concurrency, int)
+                or not 1 <= concurrency <= search_space.MAX_BUDGET):
+            raise search_space.SearchError(
+                f"concurrency must be a whole number from 1 to {search_space.MAX_BUDGET}, got {concurrency!r}.")
         root = pathlib.Path(runs_dir) if runs_dir is not None else paths.runs_dir()
         root.mkdir(parents=True, exist_ok=True)
         planned = [] if kind == "bayesian" else search_space.plan(kind, space, budget, seed)

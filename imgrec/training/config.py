@@ -178,6 +178,14 @@ PRESETS = {
         augment_rotate=5.0, augment_shift=0.05, dropout=0.1, validation_fraction=0.05,
         vit_dim=64, vit_depth=4, vit_heads=4, patch_size=7,
     ),
+    # Global average pooling, not Flatten: the classic CNN stalled at 44% after 8 epochs (a
+    # shape can be anywhere and a Flatten head learns each position apart), cnn-deep's Dense
+    # layer alone is 4.6 MB at 64x64, and cnn-gap reached 96.8% validation accuracy in 4
+    # epochs. Every shape is still a shape in a mirror, so flips are free data.
+    "shapes-cnn": TrainConfig(
+        architecture="cnn-gap", dataset="shapes", epochs=10, batch_size=64, learning_rate=2e-3, lr_schedule="cosine",
+        dropout=0.2, augment_flip=True, validation_fraction=0.05,
+    ),
 }
 
 

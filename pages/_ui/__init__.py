@@ -5,6 +5,8 @@
 - `inputs`: the images a visitor chooses (samples, upload, camera, drawing), kept across pages.
 - `views`: small display helpers shared by pages (chart config, enlarged pixels, thumbnails).
 - `compute`: every cached computation that needs a Keras model; the only module that loads one.
+- `trust_panel`: the trust checks beside a heatmap on Predict, and a shapes model's localisation table.
+- `edit_compare`: Predict's edit and compare: paint over the model's view, compare with the original.
 - `report_download`: the "Download report" buttons (a prediction, a run, a model's card).
 - `train_*`: the settings, the runs and the four tabs of the Train page; `models_*`: the tabs of Models.
 """

@@ -19,7 +19,9 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from imgrec import datasets, explain, export, inference, jobs, metrics, mistakes, registry, report
+from imgrec import datasets, explain, export, inference, jobs, metrics, mistakes, registry, report, trust
+from imgrec.datasets import shapes
+from imgrec.trust import localisation
 
 LATENCY_REPEATS = 20  # Single-image forward passes timed per model; the median is shown.
 
@@ -109,6 +111,28 @@ def explainers(name, key):
 def explanation(name, key, image, method, class_index, **options):
     """One explanation heatmap (2-D, 0..1) of a class for a model input; the options are part of the cache key."""
     return explain.explain(_classifier(name, key).model, image, method, class_index, **options)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _random_reference(name, key, image, class_index):
+    # The same for every explainer: a student switching methods pays for the random maps once.
+    return trust.random_reference(_classifier(name, key).model, image, class_index)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def trust_report(name, key, image, method, class_index, **options):
+    """The trust checks of one explanation (`trust.check`): curves, the randomisation row and the verdict."""
+    heatmap = explanation(name, key, image, method, class_index, **options)
+    return trust.check(_classifier(name, key).model, image, method, class_index, heatmap=heatmap,
+                       reference=_random_reference(name, key, image, class_index), **options)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def localisation_scores(name, key, methods, samples):
+    """`{method: {"n", "pointing_game", "relevance_mass"}}` on the first `samples` shapes test images."""
+    classifier = _classifier(name, key)
+    images, labels, masks = shapes.test_with_masks(classifier.card.dataset, max_samples=samples)
+    return {method: localisation.evaluate(classifier.model, images, labels, masks, method) for method in methods}
 
 
 # ---------------------------------------------------------------------------------------

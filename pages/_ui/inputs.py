@@ -29,9 +29,9 @@ SOURCES = {
 }
 # The sample collection that suits a model trained on a dataset.
 COLLECTION_FOR_DATASET = {"mnist": "mnist", "mnist-5k": "mnist", "digits": "mnist", "fashion-mnist": "fashion-mnist",
-                          "cifar10": "cifar10"}
+                          "cifar10": "cifar10", "shapes": "shapes"}
 COLLECTION_TITLES = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
-                     "cifar100": "CIFAR-100", "imagenet": "ImageNet", "photos": "Photos"}
+                     "cifar100": "CIFAR-100", "imagenet": "ImageNet", "photos": "Photos", "shapes": "Shapes"}
 
 
 class InputImage(typing.NamedTuple):
@@ -130,7 +130,7 @@ def camera_ui(*, key="camera"):
     return _kept_input("camera", key, [photo] if photo is not None else [])
 
 
-def _canvas_component():
+def canvas_component():
     """Returns streamlit-drawable-canvas's `st_canvas`, or None when the package is missing or broken."""
     try:
         from streamlit_drawable_canvas import st_canvas
@@ -141,7 +141,7 @@ def _canvas_component():
 
 def draw_ui(*, key="canvas"):
     """A canvas to draw a digit or a piece of clothing with the mouse or a finger; returns the drawing."""
-    st_canvas = _canvas_component()
+    st_canvas = canvas_component()
     if st_canvas is None:
         st.info("Drawing needs the `streamlit-drawable-canvas` package (0.13 or newer) on the server. "
                 "Meanwhile, draw on paper, take a photo and upload it.", icon=":material/draw:")

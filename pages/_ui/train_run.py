@@ -87,6 +87,12 @@ def run_header(view, config):
     optimizer = train_settings.optimizer_title(config.get("optimizer"))
     samples = f"{config['max_samples']:,} samples" if config.get("max_samples") else "all samples"
     st.markdown(f"#### {STATUS_ICONS.get(view['status'], '')} Run `{view['id']}`: {view['status']}")
+    if view.get("executor") == "ray":
+        host = f" ({view['node_host']})" if view.get("node_host") else ""
+        node = f"Ray node `{view['node_id'][:12]}`{host}" if view.get("node_id") else "a Ray node"
+        st.caption(f":material/hub: On {node}, as Ray job `{view.get('ray_job_id')}`.")
+    elif view.get("executor") == "local":
+        st.caption(f":material/dns: On this server's machine, `{view.get('node_id')}`.")
     epochs = config.get("epochs")
     st.caption(f"{config.get('architecture')} on {config.get('dataset')} ({samples}), {epochs} epoch{'s' * (epochs != 1)}, "
                f"batch {config.get('batch_size')}, {optimizer} at learning rate {config.get('learning_rate'):g}, "

@@ -1,5 +1,7 @@
 """The settings of the next training run: kept in session state across tabs and pages, checked, submitted."""
 
+import secrets
+
 import streamlit as st
 
 from imgrec import datasets, jobs, training
@@ -81,10 +83,17 @@ def config_problem(values):
     return None
 
 
-def submit_run(values):
-    """Submits a run; returns its id, or shows why it could not start and returns None."""
+def session_owner():
+    """This browser session's id as a run owner: a session may have IMGREC_MAX_RUNS_PER_SESSION runs at once."""
+    if "run-owner" not in st.session_state:
+        st.session_state["run-owner"] = secrets.token_hex(8)
+    return st.session_state["run-owner"]
+
+
+def submit_run(values, owner=None):
+    """Submits a run (counted against `owner`'s limit when given); returns its id, or shows why it could not start."""
     try:
-        return jobs.submit(dict(values))
+        return jobs.submit(dict(values), **({"owner": owner} if owner else {}))
     except (training.ConfigError, jobs.JobError) as error:
         st.error(str(error), icon=":material/error:")
         return None
