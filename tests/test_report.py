@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imgrec import cli, datasets, explain, images, jobs, registry, report
+from imgrec import cli, datasets, explain, images, jobs, registry, report, trust
 from imgrec.report import charts, markup, pictures
 from tests.support import reports
 
@@ -228,6 +228,20 @@ def test_trust_checks_given_for_a_method_are_shown_under_its_heatmap(hostile_cla
     assert document.count("<polyline") == 4  # Two curves against two random references.
 
 
+def test_check_trust_computes_the_checks_the_caller_lacks(hostile_classifier, digit_png_file):
+    rgb = images.read_image_file(digit_png_file)
+    model_input = hostile_classifier.preprocess(rgb)
+    given = fake_trust(explain.explain(hostile_classifier.model, model_input, "gradcam", 0))
+    document = report.prediction_report(hostile_classifier, rgb, file_name="x.png", methods=["gradcam", "saliency"],
+                                        class_index=0, trust={"gradcam": given}, check_trust=True)
+    assert_self_contained(document)
+    assert html.escape(given.verdict) in document  # Given: kept, not computed again.
+    computed = trust.check(hostile_classifier.model, model_input, "saliency", 0)
+    assert "Can you trust the Saliency heatmap for" in document and html.escape(computed.verdict) in document
+    assert f"Area under deletion {computed.deletion.auc:.2f} (random {computed.random_deletion.auc:.2f})" in document
+    assert document.count("<polyline") == 8
+
+
 # ---------------------------------------------------------------------------------------
 # A run.
 
@@ -302,7 +316,21 @@ def test_the_command_writes_a_prediction_report_with_the_method_asked_for(fresh_
     assert section_ids(document) == ["prediction", "explanations", "card"]
     assert f"<h3>Grad-CAM for {top.label}</h3>" in document and "Saliency" not in document
     assert "Feature maps weighted: conv1." in document and digit_png_file.name in document
+    assert "Can you trust" not in document
     assert_self_contained(document)
+
+
+def test_the_command_checks_each_heatmap_with_trust(fresh_registry, digit_png_file, tmp_path, capsys):
+    output = tmp_path / "trusted.html"
+    code, _, err = run_command(capsys, "--model", "tiny-cnn", "--method", "saliency", "--class", "3", "--trust",
+                               "--output", str(output), str(digit_png_file))
+    assert code == 0, err
+    document = output.read_text(encoding="utf-8")
+    classifier = registry.load("tiny-cnn")
+    model_input = classifier.preprocess(images.read_image_file(digit_png_file))
+    check = trust.check(classifier.model, model_input, "saliency", 3)
+    assert f"Can you trust the Saliency heatmap for {classifier.class_names[3]}?" in document
+    assert html.escape(check.verdict) in document
 
 
 def test_the_command_writes_a_model_report_without_an_image(fresh_registry, tmp_path, capsys):
@@ -347,6 +375,7 @@ def test_the_command_writes_a_run_report(tiny_run, tmp_path, capsys, monkeypatch
         (["--run", "../etc", "--output", "r.html"], "Invalid run id"),
         (["--run", "20260101-000000-abcdef", "--output", "r.html"], "20260101-000000-abcdef"),
         (["--model", "tiny-cnn", "IMAGE"], "the following arguments are required: --output"),
+        (["--model", "tiny-cnn", "--trust", "--output", "r.html"], "--trust explains a prediction: give an IMAGE"),
     ],
 )
 def test_user_errors_exit_2_with_one_line_and_write_nothing(fresh_registry, digit_png_file, tmp_path, monkeypatch,

@@ -22,6 +22,8 @@ def add_commands(commands):
                         help="the class to explain; defaults to the model's top class")
     report.add_argument("--layer", help="the layer a Grad-CAM method weights; defaults to the last convolutional map")
     report.add_argument("--top", type=int, default=5, help="how many of the most likely classes to list (default 5)")
+    report.add_argument("--trust", action="store_true",
+                        help="check each heatmap (deletion and insertion curves, the scrambled model) and show it")
     report.add_argument("--output", required=True, metavar="FILE.html")
     report.add_argument("image", nargs="?", metavar="IMAGE")
     report.set_defaults(func=cmd_report)
@@ -45,7 +47,8 @@ def _check_arguments(args):
     if (args.model is None) == (args.run is None):
         raise common.UserError("Give exactly one of --model NAME (with an IMAGE for a prediction) or --run ID.")
     prediction_only = [flag for flag, value in (("--method", args.method), ("--class", args.class_index),
-                                                ("--layer", args.layer)) if value is not None]
+                                                ("--layer", args.layer), ("--trust", args.trust or None))
+                       if value is not None]
     if args.run is not None and args.image is not None:
         raise common.UserError("A run's report takes no IMAGE; give --model NAME IMAGE for a prediction's report.")
     if args.image is None and prediction_only:
@@ -82,13 +85,13 @@ def prediction_html(args):
     try:
         return report.prediction_report(classifier, rgb, file_name=pathlib.Path(args.image).name,
                                         methods=[record.name for record in records], class_index=args.class_index,
-                                        top=args.top, options=options)
+                                        top=args.top, options=options, check_trust=args.trust)
     except ValueError as error:  # Checked above already; the explainers' own checks, in one sentence.
         raise common.UserError(str(error)) from None
 
 
 def cmd_report(args):
-    """`report (--model NAME [IMAGE] | --run ID) [--method M]... [--class I] [--layer L] [--top K] --output FILE.html`."""
+    """`report (--model NAME [IMAGE] | --run ID) [--method M]... [--class I] [--layer L] [--top K] [--trust] --output F`."""
     from imgrec import atomic, registry, report
 
     _check_arguments(args)

@@ -1,11 +1,9 @@
 """The report of one prediction: the image, what the model sees, its top classes, the explanations and the model's card.
 
 `explanations` runs the explainers (through `explain.explain`, as the page and the CLI do);
-`prediction_report` puts it all on the page. Trust checks are shown where a caller computed
-them: pass `trust={method: report}`, each report with the attributes of a trust check
-(`verdict`, `deletion`, `insertion`, `random_deletion`, `random_insertion`, each curve with
-`fractions`, `probabilities` and `auc`, and `randomization` steps with `layer`, `spearman`
-and `heatmap`).
+`prediction_report` puts it all on the page. Trust checks (`trust.check`) are shown where
+they were computed: a caller that has them passes `trust={method: trust.TrustReport}`, and
+`check_trust=True` computes those still missing.
 """
 
 import dataclasses
@@ -14,6 +12,7 @@ import numpy as np
 
 import imgrec
 from imgrec import explain
+from imgrec import trust as trust_checks
 from imgrec.report import charts, document, markup, model, pictures, text
 
 SIDE = 224  # Pixels on a side of the enlarged model view and its heatmaps, as the Predict page draws them.
@@ -30,6 +29,7 @@ class Explanation:
     class_specific: bool  # False when the map is the same whatever the class (attention rollout).
     heatmap: np.ndarray  # float32 (height, width) in [0, 1] at the model's input size.
     layer: str | None = None  # The feature maps it weighted, for a technique that weights a layer.
+    options: dict = dataclasses.field(default_factory=dict)  # The options it was computed with.
 
 
 def explanations(model, model_input, class_index, methods=None, options=None):
@@ -68,7 +68,7 @@ def explanations(model, model_input, class_index, methods=None, options=None):
             layer = taken.get("layer") or layer_option.default_for(model)
         heatmap = explain.explain(model, model_input, method, int(class_index), **taken)
         found.append(Explanation(method, record.title, record.description, record.class_specific,
-                                 np.asarray(heatmap, dtype=np.float32), layer))
+                                 np.asarray(heatmap, dtype=np.float32), layer, taken))
     return found
 
 
@@ -163,7 +163,7 @@ def _explanations_section(found, model_input, class_label, probability, alpha, c
 
 
 def prediction_report(classifier, rgb, *, file_name, methods=None, class_index=None, top=5, options=None,
-                      alpha=0.5, colormap="jet", trust=None, when=None):
+                      alpha=0.5, colormap="jet", trust=None, check_trust=False, when=None):
     """Returns the report of one image through one model as one self-contained HTML document.
 
     Args:
@@ -176,8 +176,10 @@ def prediction_report(classifier, rgb, *, file_name, methods=None, class_index=N
         options: explainer options, as `explanations` takes them. Defaults to `None`.
         alpha: the heatmap's opacity over the image, in [0, 1]. Defaults to `0.5`.
         colormap: the heatmap's colours (`overlays.COLORMAPS`). Defaults to `"jet"`, as the page.
-        trust: `{method: trust check}` for the heatmaps whose trust checks were computed.
-            Defaults to `None`.
+        trust: `{method: trust.TrustReport}` for the heatmaps whose trust checks were
+            computed. Defaults to `None`.
+        check_trust: compute the trust checks (`trust.check`) of the heatmaps `trust` lacks;
+            a second or so each on the small models, more on the ImageNet one. Defaults to `False`.
         when: the time it was made (`datetime`, UTC). Defaults to `None`: now.
 
     Returns:
@@ -196,6 +198,12 @@ def prediction_report(classifier, rgb, *, file_name, methods=None, class_index=N
         raise ValueError(f"The class must be from 0 to {class_count - 1} ({class_count} classes), got {class_index}.")
     class_index = int(class_index)
     found = explanations(classifier.model, model_input, class_index, methods, options)
+    trust = dict(trust or {})
+    if check_trust:
+        for item in found:
+            if item.method not in trust:
+                trust[item.method] = trust_checks.check(classifier.model, model_input, item.method, class_index,
+                                                        heatmap=item.heatmap, **item.options)
     class_label = card.class_names[class_index]
     probability = float(probabilities[class_index])
     return document.page(
