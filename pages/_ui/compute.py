@@ -281,10 +281,12 @@ def save_run_as_model(run_id, name):
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
-def prediction_report(name, key, rgb, file_name, method, class_index, alpha, **options):
-    """The report of one image as /predict shows it (`report.prediction_report`): one HTML document, a `str`."""
+def prediction_report(name, key, rgb, file_name, method, class_index, alpha, checked, **options):
+    """The report of one image as /predict shows it (`report.prediction_report`), with its trust checks if `checked`."""
+    model_view = model_input(name, key, rgb)  # The checks come from the cache when the page showed them.
+    checks = {method: trust_report(name, key, model_view, method, class_index, **options)} if checked else None
     return report.prediction_report(_classifier(name, key), rgb, file_name=file_name, methods=(method,),
-                                    class_index=class_index, options=options, alpha=alpha)
+                                    class_index=class_index, options=options, alpha=alpha, trust=checks)
 
 
 @st.cache_data(max_entries=8, ttl=600, show_spinner=False)

@@ -27,13 +27,16 @@ def _button(data, name, key):
                        icon=":material/download:", on_click="ignore")
 
 
-def prediction_button(name, key, image, class_index, method, options, alpha):
-    """The report of the image on /predict: its top classes and the chosen class explained by the chosen method."""
+def prediction_button(name, key, image, class_index, method, options, alpha, checked):
+    """The report of the image on /predict: its top classes and the chosen class explained by the chosen method.
+
+    With the heatmap's trust checks when the page showed them (`checked`: taken from the cache).
+    """
     stem = image.name.rsplit(".", 1)[0]
 
     def make():
         return compute.prediction_report(name, key, image.rgb, image.name, method, int(class_index), float(alpha),
-                                         **options)
+                                         bool(checked), **options)
 
     _button(make, file_name(name, stem, method), "report-prediction")
 
