@@ -39,7 +39,8 @@ table.facts th { width: 32%; border-bottom: 0.3mm solid #999; font-weight: 600; 
 .headline { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 3mm; margin: 0 0 4mm; }
 .headline div { border: 0.3mm solid #777; padding: 2mm 3mm; }
 .headline b { display: block; font-size: 14pt; }
-.explanation { break-inside: avoid; }
+.explanation, .keep { break-inside: avoid; }
+h2, h3 { break-after: avoid; }
 .explanation h3 { margin-top: 0; }
 .verdict { border-left: 1.5mm solid #111; padding: 1mm 3mm; margin: 0 0 3mm; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 9pt; }

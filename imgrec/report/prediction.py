@@ -127,9 +127,8 @@ def _trust_block(check, model_input, method_title, class_label):
         document.paragraph(text.trust_areas(check.deletion.auc, check.random_deletion.auc, check.insertion.auc,
                                             check.random_insertion.auc), note=True),
         document.paragraph(text.trust_curves_note(), note=True),
-        document.subheading(text.label("scrambled")),
-        document.grid(scrambled, 6),
-        document.paragraph(text.scrambled_note(), note=True),
+        markup.element("div", document.subheading(text.label("scrambled")), document.grid(scrambled, 6),
+                       document.paragraph(text.scrambled_note(), note=True), class_="keep"),
     ]
 
 
