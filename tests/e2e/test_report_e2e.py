@@ -87,3 +87,14 @@ def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models
                          text.label("model_sees"), *(item.label for item in top))
     assert section_count(path) == 3
     assert_prints_on_a4(chromium_browser, path, 3)
+    assert "Can you trust" not in path.read_text(encoding="utf-8")
+    # Once the page has checked the heatmap, the report shows the checks too.
+    page.get_by_role("button", name="Check this heatmap").first.click()
+    wait_for_app(page, timeout=180_000)
+    verdict = page.locator("[data-testid='stAlert']").first.inner_text().strip()
+    with page.expect_download(timeout=120_000) as waiting:
+        page.get_by_role("button", name="Download report").click()
+    checked = tmp_path / "checked.html"
+    waiting.value.save_as(checked)
+    assert_opens_offline(chromium_browser, checked, "Can you trust the Grad-CAM heatmap for", verdict,
+                         text.label("scrambled"), text.label("trained_model"))
