@@ -91,8 +91,9 @@ def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models
     # Once the page has checked the heatmap, the report shows the checks too.
     page.get_by_role("button", name="Check this heatmap").first.click()
     wait_for_app(page, timeout=180_000)
-    verdict = page.locator("[data-testid='stAlert']").first.inner_text().strip()
-    with page.expect_download(timeout=120_000) as waiting:
+    # The verdict's words, without the name of its icon.
+    verdict = page.locator("[data-testid='stAlert'] [data-testid='stMarkdownContainer']").first.inner_text().strip()
+    with page.expect_download(timeout=240_000) as waiting:
         page.get_by_role("button", name="Download report").click()
     checked = tmp_path / "checked.html"
     waiting.value.save_as(checked)
