@@ -111,7 +111,7 @@ def _trust_block(check, model_input, method_title, class_label):
             x_range=(0, 100), y_range=(0, 100))
 
     def small_map(heatmap, caption):
-        url = pictures.png_url(pictures.overlaid(model_input, heatmap, SCRAMBLED_SIDE))
+        url = pictures.compact_url(pictures.overlaid(model_input, heatmap, SCRAMBLED_SIDE))
         return document.figure(pictures.picture(url, caption), caption)
 
     scrambled = [small_map(check.heatmap, text.label("trained_model"))]

@@ -96,7 +96,7 @@ def _mistakes_section(outcome, cases, error):
         seen = pictures.enlarged(case.image, MISTAKE_SIDE)
         caption = text.mistake_caption(case.true_label, case.predicted_label, case.confidence)
         pair = pictures.side_by_side(seen, pictures.overlaid(case.image, case.heatmap, MISTAKE_SIDE))
-        items.append(document.figure(pictures.picture(pictures.png_url(pair), caption), caption))
+        items.append(document.figure(pictures.picture(pictures.compact_url(pair), caption), caption))
     return document.section(heading, document.paragraph(text.mistakes_note(cases[0].explainer), note=True),
                             document.grid(items, 4), name="mistakes")
 
