@@ -16,35 +16,6 @@ def section_count(path):
     return len(re.findall(r"<section id=", path.read_text(encoding="utf-8")))
 
 
-def assert_opens_offline(browser, path, *texts, with_images=True):
-    """The report opens with nothing requested but itself, shows `texts`, and every image (at least one) decodes."""
-    tab, requests = reports.open_offline(browser, path)
-    try:
-        title, body, pictures = what_it_shows = reports.what_the_browser_shows(tab)
-        assert requests == [path.resolve().as_uri()], requests
-        assert title and title in body, what_it_shows[:2]
-        for value in texts:
-            assert value in body, value
-        assert pictures or not with_images
-        assert all(complete and width > 0 and height > 0 for complete, width, height in pictures), pictures
-        assert reports.overflowing(tab) == []
-    finally:
-        tab.context.close()
-
-
-def assert_prints_on_a4(browser, path, pages):
-    """Printed on A4, the report takes `pages` pages (a section a page) and nothing is wider than the text column."""
-    tab, requests = reports.open_offline(browser, path, print_layout=True)
-    try:
-        assert reports.overflowing(tab) == []
-        pdf = tab.pdf(format="A4", print_background=True)
-        assert reports.pdf_pages(pdf) == pages
-        path.with_suffix(".pdf").write_bytes(pdf)  # For a person to look at when it fails.
-        assert requests == [path.resolve().as_uri()], requests
-    finally:
-        tab.context.close()
-
-
 @pytest.fixture
 def tiny_models(tiny_registry, monkeypatch):
     monkeypatch.setenv("IMGREC_MODELS_DIR", str(tiny_registry))
@@ -61,41 +32,34 @@ def test_a_report_from_the_command_opens_offline_and_prints_a_section_a_page(tin
     assert cli.main(["report", "--model", "tiny-cnn", "--output", str(card)]) == 0
     capsys.readouterr()
     top = registry.load("tiny-cnn").top_k(datasets.load_sample("mnist-00"), 5)
-    assert_opens_offline(chromium_browser, prediction, "seven.png", "Grad-CAM for", *(item.label for item in top))
+    reports.assert_opens_offline(chromium_browser, prediction, "seven.png", "Grad-CAM for", *(item.label for item in top))
     assert section_count(prediction) == 3
-    assert_prints_on_a4(chromium_browser, prediction, 3)
+    reports.assert_prints_on_a4(chromium_browser, prediction, 3)
     # The card of a model without a training history or metrics: three short sections, a page each.
-    assert_opens_offline(chromium_browser, card, "Tiny cnn for tests", "tiny-cnn", with_images=False)
+    reports.assert_opens_offline(chromium_browser, card, "Tiny cnn for tests", "tiny-cnn", with_images=False)
     assert section_count(card) == 3
-    assert_prints_on_a4(chromium_browser, card, 3)
+    reports.assert_prints_on_a4(chromium_browser, card, 3)
 
 
 def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models, page, tmp_path, chromium_browser):
     page.goto(tiny_server + "/predict?model=tiny-cnn&sample=mnist-03")
     wait_for_app(page)
     page.get_by_text("Grad-CAM for", exact=False).first.wait_for()
-    with page.expect_download(timeout=120_000) as waiting:
-        page.get_by_role("button", name="Download report").click()
-    download = waiting.value
-    assert re.fullmatch(r"report-tiny-cnn-[\w.-]+\.html", download.suggested_filename), download.suggested_filename
-    path = tmp_path / download.suggested_filename
-    download.save_as(path)
+    path = reports.download(page, tmp_path)
+    assert re.fullmatch(r"report-tiny-cnn-[\w.-]+\.html", path.name), path.name
     assert page.locator("[data-testid='stException']").count() == 0
     top = registry.load("tiny-cnn").top_k(datasets.load_sample("mnist-03"), 5)
     title = next(sample.title for sample in datasets.samples() if sample.id == "mnist-03")
-    assert_opens_offline(chromium_browser, path, "tiny-cnn", title, "Grad-CAM for", text.label("top_classes"),
+    reports.assert_opens_offline(chromium_browser, path, "tiny-cnn", title, "Grad-CAM for", text.label("top_classes"),
                          text.label("model_sees"), *(item.label for item in top))
     assert section_count(path) == 3
-    assert_prints_on_a4(chromium_browser, path, 3)
+    reports.assert_prints_on_a4(chromium_browser, path, 3)
     assert "Can you trust" not in path.read_text(encoding="utf-8")
     # Once the page has checked the heatmap, the report shows the checks too.
     page.get_by_role("button", name="Check this heatmap").first.click()
     wait_for_app(page, timeout=180_000)
     # The verdict's words, without the name of its icon.
     verdict = page.locator("[data-testid='stAlert'] [data-testid='stMarkdownContainer']").first.inner_text().strip()
-    with page.expect_download(timeout=240_000) as waiting:
-        page.get_by_role("button", name="Download report").click()
-    checked = tmp_path / "checked.html"
-    waiting.value.save_as(checked)
-    assert_opens_offline(chromium_browser, checked, "Can you trust the Grad-CAM heatmap for", verdict,
+    checked = reports.download(page, tmp_path / "checked")
+    reports.assert_opens_offline(chromium_browser, checked, "Can you trust the Grad-CAM heatmap for", verdict,
                          text.label("scrambled"), text.label("trained_model"))

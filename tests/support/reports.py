@@ -2,8 +2,9 @@
 
 `open_offline` opens a report in headless Chromium with every request but the file itself
 aborted and recorded; `what_the_browser_shows` reads its title, text and images;
-`overflowing` lists what is wider than an A4 page's text column in print layout; and
-`pdf_pages` counts the pages of what `page.pdf(format="A4")` printed.
+`overflowing` lists what is wider than an A4 page's text column in print layout;
+`pdf_pages` counts the pages of what `page.pdf(format="A4")` printed; `assert_opens_offline`
+and `assert_prints_on_a4` put these together; `download` saves what the app's button gives.
 """
 
 import html.parser
@@ -123,6 +124,47 @@ def overflowing(page):
         return wide;
     }""")
 
+
+def assert_opens_offline(browser, path, *texts, with_images=True):
+    """The report opens with nothing requested but itself, shows `texts`, and every image (at least one) decodes."""
+    tab, requests = open_offline(browser, path)
+    try:
+        title, body, pictures = what_it_shows = what_the_browser_shows(tab)
+        assert requests == [path.resolve().as_uri()], requests
+        assert title and title in body, what_it_shows[:2]
+        for value in texts:
+            assert value in body, value
+        assert pictures or not with_images
+        assert all(complete and width > 0 and height > 0 for complete, width, height in pictures), pictures
+        assert overflowing(tab) == []
+    finally:
+        tab.context.close()
+
+
+def assert_prints_on_a4(browser, path, pages):
+    """Printed on A4, the report takes `pages` pages (a section a page) and nothing is wider than the text column."""
+    tab, requests = open_offline(browser, path, print_layout=True)
+    try:
+        assert overflowing(tab) == []
+        pdf = tab.pdf(format="A4", print_background=True)
+        path.with_suffix(".pdf").write_bytes(pdf)  # For a person to look at when it fails.
+        assert pdf_pages(pdf) == pages
+        assert requests == [path.resolve().as_uri()], requests
+    finally:
+        tab.context.close()
+
+
+def download(tab, folder, timeout=240_000):
+    """Clicks the page's "Download report" and returns the file saved in `folder` under the name the app gave it.
+
+    The timeout is generous: the report is made on the click, and a busy 2-core box is slow.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with tab.expect_download(timeout=timeout) as waiting:
+        tab.get_by_role("button", name="Download report").click()
+    path = folder / waiting.value.suggested_filename
+    waiting.value.save_as(path)
+    return path
 
 def finished_run(config, timeout=240):
     """Submits a run to the runs folder of IMGREC_RUNS_DIR, waits for it, and returns its id once it is done."""
