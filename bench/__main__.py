@@ -1,6 +1,6 @@
 """Runs every benchmark, prints a table and writes bench/results.json.
 
-Usage: python -m bench [NAME ...]   (names: training, predict, studio, load, trust, cluster)
+Usage: python -m bench [NAME ...]   (names: training, predict, studio, load, trust, live_view, cluster)
 
 `cluster` starts a private Ray cluster on this machine (it needs requirements-cluster.txt).
 """
@@ -12,7 +12,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SUITES = ("training", "predict", "studio", "load", "trust", "cluster")
+SUITES = ("training", "predict", "studio", "load", "trust", "live_view", "cluster")
 RESULTS = pathlib.Path(__file__).resolve().parent / "results.json"
 
 

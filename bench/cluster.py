@@ -1,4 +1,6 @@
-"""Training on a Ray cluster against worker processes here, side by side on one machine (`bench/ray_cluster.py`).
+"""Training on a Ray cluster against worker processes here, side by side on one machine.
+
+The private cluster comes from `tests/support/ray_cluster.py`.
 
 ray_run_overhead: wall seconds from `jobs.submit` of the quickstart preset to its finished
 result, on a private local Ray cluster (a head without CPUs and worker nodes of one CPU each)
@@ -17,8 +19,9 @@ import statistics
 import tempfile
 import time
 
-from bench import ray_cluster
-from bench.common import environment, result
+from bench.common import result
+from tests.support import ray_cluster
+from tests.support.server import environment
 
 OVERHEAD_ROUNDS = 2  # Quickstart runs per executor, alternated; each takes ~30-60 s here.
 RUN_TIMEOUT = 900.0

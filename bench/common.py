@@ -1,7 +1,5 @@
 """Timing helpers shared by the benchmarks."""
 
-import contextlib
-import os
 import statistics
 import time
 
@@ -24,22 +22,3 @@ def interleaved_ms(functions, repeats=30, warmup=3):
             function()
             samples[index].append((time.perf_counter() - started) * 1000)
     return [statistics.median(values) for values in samples]
-
-
-@contextlib.contextmanager
-def environment(**values):
-    """Sets environment variables (a string) or removes them (None) for the block, then restores them."""
-
-    def apply(settings):
-        for name, value in settings.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        apply(values)
-        yield
-    finally:
-        apply(saved)

@@ -26,7 +26,6 @@ import time
 import numpy as np
 from PIL import Image
 
-from bench import common
 from bench.common import result
 from tests.support import server
 from tests.support.browser import CHROMIUM_ARGS, IDLE, chromium_path
@@ -213,7 +212,7 @@ def start_training_runs(runs_dir, models_dir):
     """Submits two runs through imgrec.jobs and waits until both are training; returns (ids, note)."""
     from imgrec import jobs
 
-    with common.environment(IMGREC_RUNS_DIR=str(runs_dir), IMGREC_MODELS_DIR=str(models_dir), IMGREC_MAX_RUNS="2"):
+    with server.environment(IMGREC_RUNS_DIR=str(runs_dir), IMGREC_MODELS_DIR=str(models_dir), IMGREC_MAX_RUNS="2"):
         ids = [jobs.submit(dict(TRAINING_RUN, seed=seed), runs_dir=runs_dir) for seed in (1, 2)]
     deadline = time.monotonic() + RUNS_TRAINING_TIMEOUT
     while time.monotonic() < deadline:

@@ -96,6 +96,41 @@ def test_localisation_json_contract(fresh_registry, capsys):
     assert 0 <= result["pointing_game"] <= 1 and 0 <= result["relevance_mass"] <= 1
 
 
+@pytest.fixture
+def without_cifar10(tmp_path, monkeypatch):
+    """An offline machine with an empty data cache and no earlier Keras download: CIFAR-10 is nowhere."""
+    monkeypatch.setenv("IMGREC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IMGREC_OFFLINE", "1")
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(datasets.sources, "_keras_datasets_dirs", lambda: [tmp_path / "keras" / "datasets"])
+    return tmp_path
+
+
+def test_data_says_exactly_how_to_get_a_missing_dataset(without_cifar10, capsys):
+    code, out, _ = run(capsys, "data")
+    assert code == 0
+    assert f"\ncifar10: {datasets.how_to_get('cifar10')}" in out
+    assert "data_batch_1 to data_batch_5" in out and str(without_cifar10 / "data" / "cifar10") in out
+    code, out, _ = run(capsys, "data", "--json")
+    cifar = {row["name"]: row for row in json.loads(out)}["cifar10"]
+    assert cifar["present_source"] is None and cifar["how_to_get"] == datasets.how_to_get("cifar10")
+
+
+def test_a_cifar10_run_or_search_is_refused_offline_as_the_app_refuses_it(without_cifar10, capsys):
+    from imgrec import jobs
+
+    config = without_cifar10 / "cifar.json"
+    config.write_text(json.dumps({"architecture": "cnn", "dataset": "cifar10", "epochs": 1}))
+    with pytest.raises(datasets.DatasetUnavailable) as refused:
+        jobs.check_config({"architecture": "cnn", "dataset": "cifar10", "epochs": 1})
+    expected = f"error: {refused.value}\n"
+    assert datasets.how_to_get("cifar10") in expected
+    for argv in (["runs", "submit", str(config)], ["search", "submit", str(config), "--trials", "2"]):
+        code, out, err = run(capsys, *argv)
+        assert (code, out, err) == (2, "", expected)
+    assert not (without_cifar10 / "runs").exists() or not any((without_cifar10 / "runs").iterdir())
+
+
 def test_export_tflite_and_savedmodel(fresh_registry, tmp_path, capsys):
     code, out, _ = run(capsys, "export", "--model", "tiny-cnn", "--format", "tflite", "--output",
                        str(tmp_path / "m.tflite"))

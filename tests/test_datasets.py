@@ -216,6 +216,44 @@ def test_cifar10_from_cache_batches(isolated):
     assert cats_dogs.class_names == ("cat", "dog") and np.bincount(cats_dogs.y_train).tolist() == [6, 6]
 
 
+def test_the_cifar10_instructions_work_as_written(isolated, tmp_path):
+    import re
+    import subprocess
+    import tarfile
+
+    with pytest.raises(datasets.DatasetUnavailable, match="not on this machine"):
+        datasets.check_present("cifar10:cat,dog")
+    # A stand-in for the real tarball: the same layout, four images per batch.
+    staging = tmp_path / "staging" / "cifar-10-batches-py"
+    staging.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for name in [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]:
+        write_cifar_batch(staging / name, rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8), [0, 3, 5, 9])
+    with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as archive:
+        archive.add(staging, arcname="cifar-10-batches-py")
+    instructions = datasets.how_to_get("cifar10")
+    assert "cifar-10-python.tar.gz" in instructions and "data_batch_1 to data_batch_5 and test_batch" in instructions
+    [command] = re.findall(r"`(mkdir [^`]+)`", instructions)
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True)  # Run where the tarball was copied.
+    assert datasets.describe("cifar10").source.startswith("data cache")
+    datasets.check_present("cifar10:cat,dog")
+    assert datasets.load("cifar10").x_train.shape == (20, 32, 32, 3)
+
+
+def test_the_readme_gives_the_same_cifar10_instructions(monkeypatch):
+    import re
+
+    from imgrec import paths
+
+    monkeypatch.delenv("IMGREC_DATA_DIR", raising=False)  # The checkout's data/, as the README says.
+    readme = " ".join((paths.REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    [command] = re.findall(r"`(mkdir [^`]+)`", datasets.how_to_get("cifar10"))
+    assert f"`{command}`" in readme
+    for words in ("cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10.html",
+                  "`data_batch_1` to `data_batch_5` and `test_batch`"):
+        assert words in readme
+
+
 def test_cifar_reader_refuses_code_in_pickles(tmp_path):
     class Exploit:
         def __reduce__(self):
@@ -542,6 +580,8 @@ def test_describe_gives_the_facts_of_the_copy_on_this_machine(isolated):
     subset = datasets.describe("mnist:8,3")
     assert subset.subset and subset.class_names == ("8", "3") and subset.num_classes == 2
     assert subset.source == mnist.source and subset.name == "mnist:8,3"
+    # Its sizes are its own images' (labels 0..9 in turn: 4 of 40 and 1 of 10 each), not the whole dataset's.
+    assert (subset.train_size, subset.test_size) == (8, 2)
     boots = datasets.describe("fashion-sneaker-vs-boot")
     assert boots.subset and boots.class_names == ("Sneaker", "Ankle boot") and boots.base == "fashion-mnist"
     # Nothing here: no source and no sizes, but the shape and classes are still known.

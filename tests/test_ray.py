@@ -20,8 +20,8 @@ import time
 import numpy as np
 import pytest
 
-from bench import ray_cluster
 from imgrec import cli, jobs, registry, search
+from tests.support import ray_cluster
 from tests.test_jobs import wait_until
 
 pytestmark = pytest.mark.slow
@@ -132,7 +132,7 @@ def test_runs_submitted_as_the_app_does_stream_progress_are_limited_per_session_
     assert finished["status"] == "done" and finished["node_id"] in worker_ids(cluster)
     assert_delivered(tiny_id, runs)
     card = jobs.save_run_as_model(tiny_id, "app-digits")
-    assert card["training"]["run_id"] == tiny_id and registry.load("app-digits").class_names
+    assert card.training.run_id == tiny_id and registry.load("app-digits").class_names
 
     limited = jobs.wait(limited_id, timeout=RUN_TIMEOUT)  # The time limit holds on the node too.
     assert limited["status"] == "failed" and limited["reason"].startswith("Time limit of 1 s reached"), limited

@@ -13,6 +13,7 @@ unless a download is attempted, so listing datasets stays cheap.
 - `inventory`: `info`, `describe` and `fetch_to_cache`.
 - `samples`: labelled sample images (`samples`, `load_sample`).
 - `shapes`: the drawn shapes dataset and its object masks (`shapes.test_with_masks`).
+- `domains`: which images a model knows (`collections_for`, `domain_mismatch`).
 """
 
 from imgrec.datasets import shapes
@@ -33,11 +34,12 @@ from imgrec.datasets.catalog import (
     input_shape,
     names,
 )
+from imgrec.datasets.domains import collections_for, domain_mismatch
 from imgrec.datasets.formats import read_cifar_batch, read_idx, write_idx
-from imgrec.datasets.inventory import Description, describe, fetch_to_cache, info
+from imgrec.datasets.inventory import Description, check_present, describe, fetch_to_cache, info
 from imgrec.datasets.loading import load, split_validation
 from imgrec.datasets.samples import COLLECTIONS, load_sample, samples
-from imgrec.datasets.sources import is_online
+from imgrec.datasets.sources import how_to_get, is_online
 
 __all__ = [
     "ALIASES",
@@ -53,9 +55,13 @@ __all__ = [
     "DatasetUnavailable",
     "Description",
     "Sample",
+    "check_present",
     "class_names",
+    "collections_for",
     "describe",
+    "domain_mismatch",
     "fetch_to_cache",
+    "how_to_get",
     "imagenet_class_names",
     "info",
     "input_shape",

@@ -10,7 +10,9 @@ folder (`folders` describes its files). The modules:
   on the node, `mailbox` and `mirror` carrying the run folder between them; `identity` checks
   both run the same imgrec). Nothing of Ray is imported without the address.
 - `queue`: the state machine (submit, pump, recover, status, list, cancel, wait, delete).
-- `worker`: what runs in the worker process; `tensorboard`: its TensorBoard logs.
+- `events`: a run's progress events read incrementally (`read_events`) and shared by viewers (`progress`).
+- `worker`: what runs in the worker process; `tensorboard`: its TensorBoard logs;
+  `tensorboard_server`: serving them (`python -m imgrec runs tensorboard ID`).
 - `results`: the test results a run writes, and its model, checked before use.
 - `quota`: the runs folder's disk limit (`IMGREC_RUNS_MAX_MB`), pruning the oldest finished
   runs, and their log `runs/pruned.log`.
@@ -20,6 +22,7 @@ fast in the web server and on the command line. `python -m imgrec runs ...` is i
 """
 
 from imgrec.jobs.errors import JobError
+from imgrec.jobs.events import Progress, progress, read_events
 from imgrec.jobs.executors import max_runs
 from imgrec.jobs.folders import (
     CANCEL_FILE,
@@ -36,6 +39,7 @@ from imgrec.jobs.folders import (
     RESULT_FILE,
     RUN_ID_PATTERN,
     RUNNING,
+    STATE_PHRASES,
     STATES,
     STATUS_FILE,
     TENSORBOARD_DIR,
@@ -47,6 +51,7 @@ from imgrec.jobs.queue import (
     DIED_REASON,
     cancel,
     cancel_requested,
+    check_config,
     delete_run,
     list_runs,
     pump,
@@ -76,8 +81,9 @@ __all__ = [
     "CANCELLED", "CANCEL_FILE", "CANCEL_GRACE", "CONFIG_FILE", "DAMAGED_REASON", "DEFAULT_TIME_LIMIT", "DIED_REASON",
     "DONE", "FAILED", "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE",
     "MODEL_FILE", "NAN_REASON", "PRUNE_LOG", "QUEUED", "RESULT_FILE", "RUNNING", "RUN_ID_PATTERN", "STATES",
-    "STATUS_FILE", "TENSORBOARD_DIR", "TIME_LIMIT_GRACE", "JobError", "StopCheck", "cancel", "cancel_requested",
-    "delete_run", "failure_reason", "list_runs", "load_run_model", "max_runs", "max_runs_per_session", "model_bytes",
-    "pruned_log", "pump", "ray_address", "read_config", "read_metrics", "recover", "result", "runs_dir",
-    "save_run_as_model", "status", "submit", "threads_per_run", "time_limit", "validate_run_id", "wait",
+    "STATE_PHRASES", "STATUS_FILE", "TENSORBOARD_DIR", "TIME_LIMIT_GRACE", "JobError", "Progress", "StopCheck",
+    "cancel", "cancel_requested", "check_config", "delete_run", "failure_reason", "list_runs", "load_run_model",
+    "max_runs", "max_runs_per_session", "model_bytes", "progress", "pruned_log", "pump", "ray_address", "read_config",
+    "read_events", "read_metrics", "recover", "result", "runs_dir", "save_run_as_model", "status", "submit",
+    "threads_per_run", "time_limit", "validate_run_id", "wait",
 ]

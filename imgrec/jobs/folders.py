@@ -22,7 +22,6 @@ process never sees half a file. State transitions happen under the lock of the r
 start, cancel and recover runs at the same time.
 """
 
-import json
 import os
 import pathlib
 import re
@@ -37,6 +36,9 @@ RUN_ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 STATES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
 FINISHED_STATES = (DONE, FAILED, CANCELLED)
+# How a sentence says a run is in each state: "Run X failed", never "Run X is failed".
+STATE_PHRASES = {QUEUED: "is waiting in the queue", RUNNING: "is still training", DONE: "finished",
+                 FAILED: "failed", CANCELLED: "was cancelled"}
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
@@ -162,15 +164,7 @@ def read_metrics(run_id, since_line=0, *, runs_dir=None):
     except FileNotFoundError:
         return [], since_line
     complete = data.split(b"\n")[:-1]  # The last piece is empty or a line still being written.
-    events = []
-    for raw in complete[since_line:]:
-        try:
-            event = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events, max(since_line, len(complete))
+    return atomic.json_objects(complete[since_line:]), max(since_line, len(complete))
 
 
 def locked(root):

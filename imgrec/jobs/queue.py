@@ -109,6 +109,35 @@ def _pump_locked(root):
     return ended, started
 
 
+def check_config(config):
+    """Checks a run's settings as `submit` does, and that its data is on this machine; returns them as a dict.
+
+    The one check for the app's form, the command line and searches, so none of them accepts a
+    run that would only fail in its worker (CIFAR-10 offline, say).
+
+    Args:
+        config: a `training.TrainConfig` or a dict of its settings.
+
+    Returns:
+        The settings as a `TrainConfig` dict: exactly what the worker will read back.
+
+    Raises:
+        training.ConfigError: for an invalid setting.
+        datasets.DatasetUnavailable: when the dataset is not here; its message says which files
+            to get and where they go.
+        JobError: for something that is not a config at all.
+    """
+    from imgrec import datasets, training
+
+    if isinstance(config, training.TrainConfig):
+        config = config.to_dict()
+    if not isinstance(config, dict):
+        raise errors.JobError("A run needs a TrainConfig or a dict of training settings.")
+    checked = training.TrainConfig.from_dict(config).to_dict()
+    datasets.check_present(checked["dataset"])
+    return checked
+
+
 def submit(config, *, runs_dir=None, owner=None):
     """Queues a training run and starts it when a slot is free.
 
@@ -124,18 +153,13 @@ def submit(config, *, runs_dir=None, owner=None):
 
     Raises:
         training.ConfigError: for an invalid config.
+        datasets.DatasetUnavailable: when its dataset is not on this machine (see `check_config`).
         JobError: when the queue is full, the owner has too many runs, or a setting in the
             environment is invalid.
     """
-    from imgrec import training
-
-    if isinstance(config, training.TrainConfig):
-        config = config.to_dict()
-    if not isinstance(config, dict):
-        raise errors.JobError("A run needs a TrainConfig or a dict of training settings.")
     # A round trip through from_dict validates every setting and guarantees the file the
     # worker reads back is exactly what was checked here.
-    checked = training.TrainConfig.from_dict(config).to_dict()
+    checked = check_config(config)
     limit_seconds = settings.time_limit()
     executors.current().threads()  # A bad IMGREC_MAX_RUNS or IMGREC_RUN_THREADS fails here, in front of the user.
     per_owner = settings.max_runs_per_session() if owner is not None else None

@@ -126,8 +126,8 @@ def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
         folder, state = queue.read_state(run_id, root)
         if state["status"] != folders.DONE:
             why = f" ({state['reason']})" if state.get("reason") else ""
-            raise errors.JobError(
-                f"Run {run_id} is {state['status']}{why}; only a finished (done) run can be saved as a model.")
+            raise errors.JobError(f"Run {run_id} {folders.STATE_PHRASES[state['status']]}{why}; only a finished "
+                                  "(done) run can be saved as a model.")
         outcome = atomic.read_json(folder / folders.RESULT_FILE)
         config = atomic.read_json(folder / folders.CONFIG_FILE)
         if outcome is None or config is None:

@@ -71,8 +71,9 @@ def failure_reason(error):
     # Only modules already imported can have raised their errors; importing them here would
     # pull in TensorFlow just to name a failure.
     training = sys.modules.get("imgrec.training")
+    loop = sys.modules.get("imgrec.training.loop")
     datasets = sys.modules.get("imgrec.datasets")
-    if training is not None and isinstance(error, training.NonFiniteError):
+    if loop is not None and isinstance(error, loop.NonFiniteError):
         return NAN_REASON
     if training is not None and isinstance(error, training.ConfigError):
         return _first_line(str(error))
@@ -230,7 +231,7 @@ def _train_and_evaluate(folder, should_stop, limit_seconds):
     if trained.cancelled and should_stop.why == "time":
         return folders.FAILED, settings.time_limit_reason(limit_seconds), {}
     if trained.cancelled:
-        return folders.CANCELLED, f"Cancelled after {len(trained.history)} of {config.epochs} epochs.", {}
+        return folders.CANCELLED, f"Cancelled after {len(trained.history)} of {config.epochs} epoch{'s' * (config.epochs != 1)}.", {}
     _set_phase(folder, "evaluating")
     report = results.evaluate(trained)
     if (folder / folders.CANCEL_FILE).exists():

@@ -330,7 +330,7 @@ def load_keras_bytes(data, name="model"):
     """
     import keras
 
-    import imgrec.architectures  # noqa: F401  (registers the ViT layers by name)
+    import imgrec.architectures.builders  # noqa: F401  (registers the ViT layers by name)
 
     inspect_archive(data, name)
     # Keras reads from a path: load a private copy of the verified bytes, so the file Keras

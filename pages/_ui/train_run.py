@@ -1,13 +1,16 @@
 """The Train page's Run tab: a run live while it trains (progress, curves, cancel), its results once done, saving it.
 
-A queued or running run is drawn by a fragment that polls the run's folder every second;
-nothing trains in the web server.
+A queued or running run is drawn by a fragment that polls the run's folder every two seconds;
+nothing trains in the web server. Watching must cost the server next to nothing, whoever
+watches: the run's events are parsed once per process (`jobs.progress`, only the new lines),
+and its curves are drawn once per update for every viewer (`live_curves`).
 """
 
 import numpy as np
 import streamlit as st
 
-from imgrec import datasets, figures, jobs, overlays, registry
+from imgrec import datasets, figures, jobs, overlays, paths, registry
+from imgrec.jobs import tensorboard_server
 from pages._ui import compute, models, report_download, train_runs, train_settings, views
 
 SMOOTHING = 0.9  # TensorBoard's default smoothing of the per-batch loss.
@@ -21,16 +24,16 @@ PHASES = {
 }
 
 
-def run_events(run_id):
-    """Every progress event of a run, read incrementally: each poll reads only the new lines."""
-    cache = st.session_state.setdefault("run-events", {})
-    cursor, epochs, batches = cache.get(run_id, (0, [], []))
-    events, cursor = jobs.read_metrics(run_id, cursor)
-    epochs = epochs + [event for event in events if event.get("event") == "epoch"]
-    batches = batches + [event for event in events if event.get("event") == "batch"]
-    cache.clear()  # Only the watched run is kept: a long session must not hoard every run's events.
-    cache[run_id] = (cursor, epochs, batches)
-    return epochs, batches
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _curves(runs_folder, run_id, version):
+    """The training-curves figure of a run's events at one version, drawn once for every session watching it."""
+    progress = jobs.progress(run_id, runs_dir=runs_folder)
+    return figures.training_curves(progress.epochs, progress.batches, SMOOTHING)
+
+
+def live_curves(run_id, progress):
+    """The figure of a run's curves as `progress` has them (shared between sessions: never change it)."""
+    return _curves(str(paths.runs_dir()), run_id, progress.version)
 
 
 def progress_text(view, batches):
@@ -51,7 +54,7 @@ def progress_text(view, batches):
 
 @st.fragment(run_every=train_runs.POLL_SECONDS)
 def live_view(run_id, config):
-    """Polls a queued or running run's folder every second; reruns the page once it has finished."""
+    """Polls a queued or running run's folder every two seconds; reruns the page once it has finished."""
     try:
         view = jobs.status(run_id)
     except jobs.JobError as error:
@@ -64,15 +67,14 @@ def live_view(run_id, config):
         position = view.get("queue_position")
         st.info(f"Waiting in the queue: position {position}. This server trains {jobs.max_runs()} run(s) at a time; "
                 "yours starts when one ahead of it finishes.", icon=":material/hourglass_empty:")
-    epochs, batches = run_events(run_id)
+    progress = jobs.progress(run_id)
     if view["status"] == jobs.RUNNING:
-        fraction, text = progress_text(view, batches)
+        fraction, text = progress_text(view, progress.batches)
         st.progress(fraction, text=text)
-    if epochs or batches:
-        st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
-                        key=f"live-curves-{run_id}", config=views.CHART_CONFIG)
-        if epochs:
-            last = epochs[-1]
+    if progress.epochs or progress.batches:
+        st.plotly_chart(live_curves(run_id, progress), key=f"live-curves-{run_id}", config=views.CHART_CONFIG)
+        if progress.epochs:
+            last = progress.epochs[-1]
             st.caption(f"After epoch {last['epoch']}: training accuracy {last.get('accuracy', 0):.1%}"
                        + (f", validation accuracy {last['val_accuracy']:.1%}" if "val_accuracy" in last else "")
                        + ". When validation falls behind training, the model is starting to memorise.")
@@ -105,9 +107,9 @@ def results_view(run_id, view, config):
         st.error("This run has no result file; it cannot be shown.", icon=":material/error:")
         return
     history = outcome["training"]["history"]
-    _, batches = run_events(run_id)
+    batches = jobs.progress(run_id).batches
     cards = st.columns(4)
-    cards[0].metric("Test accuracy", f"{outcome['accuracy']:.2%}", help=f"On the {outcome['n']:,} images of the "
+    cards[0].metric("Test accuracy", views.percent(outcome["accuracy"]), help=f"On the {outcome['n']:,} images of the "
                     f"{outcome['split']} split, never seen in training.")
     cards[1].metric("Macro F1", f"{outcome['macro_f1']:.3f}", help="The mean of the classes' F1 scores.")
     cards[2].metric("ROC AUC", f"{outcome['roc_auc']:.4f}" if outcome.get("roc_auc") is not None else "-")
@@ -164,7 +166,7 @@ def mistakes_view(run_id, outcome):
     for position, case in enumerate(cases):
         with columns[position % 4]:
             st.image(side_by_side(case), caption=f"true {case.true_label}, predicted {case.predicted_label} "
-                                                 f"({case.confidence:.0%})")
+                                                 f"({views.percent(case.confidence)})")
 
 
 def side_by_side(case):
@@ -172,6 +174,13 @@ def side_by_side(case):
     seen = views.enlarge(views.model_view(case.image), 112)
     gap = np.full((seen.shape[0], 4, 3), 255, np.uint8)
     return np.concatenate([seen, gap, overlays.overlay(seen, case.heatmap, 0.5)], axis=1)
+
+
+def tensorboard_view(run_id):
+    """The command that opens the run's TensorBoard logs, which every run writes as it trains."""
+    st.caption("TensorBoard shows the same loss and accuracy, batch by batch and epoch by epoch, from the logs every "
+               "run writes. In a terminal on this server, run this and open the address it prints (Ctrl-C stops it):")
+    st.code(tensorboard_server.command(run_id), language="bash")
 
 
 def default_model_name(run_id, config):
@@ -217,13 +226,24 @@ def run_tab():
         return
     if view["status"] in (jobs.QUEUED, jobs.RUNNING):
         live_view(run_id, config)
+        tensorboard_view(run_id)
         return
     run_header(view, config)
     if view["status"] == jobs.DONE:
         results_view(run_id, view, config)
+        tensorboard_view(run_id)
     else:
-        st.error(view.get("reason") or f"The run was {view['status']}.", icon=":material/error:")
-        epochs, batches = run_events(run_id)
-        if epochs or batches:
-            st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
-                            key="ended-curves", config=views.CHART_CONFIG)
+        ended_view(run_id, view)
+
+
+def ended_view(run_id, view):
+    """A run that ended without a model: cancelled (someone chose to; no error) or failed (why), and its curves."""
+    if view["status"] == jobs.CANCELLED:
+        st.info(f"{view.get('reason') or 'The run was cancelled.'} It saved no model; start a new run under "
+                "**New run** whenever you like.", icon=":material/block:")
+    else:
+        st.error(view.get("reason") or f"The run {jobs.STATE_PHRASES[view['status']]}.", icon=":material/error:")
+    progress = jobs.progress(run_id)
+    if progress.epochs or progress.batches:
+        st.plotly_chart(live_curves(run_id, progress), key="ended-curves", config=views.CHART_CONFIG)
+        tensorboard_view(run_id)

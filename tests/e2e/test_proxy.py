@@ -186,11 +186,11 @@ def no_exception(tab):
     assert tab.locator("[data-testid='stException']").count() == 0
 
 
-def test_two_servers_behind_nginx_behave_as_one(proxied, browser):
+def test_two_servers_behind_nginx_behave_as_one(proxied, chromium_browser):
     url, access_log, upstreams = proxied
     cookie_a, cookie_b = cookies_for_each_server(url, access_log, upstreams)
-    context_a, tab_a = pinned_page(browser, url, cookie_a)
-    context_b, tab_b = pinned_page(browser, url, cookie_b)
+    context_a, tab_a = pinned_page(chromium_browser, url, cookie_a)
+    context_b, tab_b = pinned_page(chromium_browser, url, cookie_b)
     try:
         # Started on server A, watched and saved on server B.
         run_id = start_run(tab_a, url, samples=300, epochs=1)

@@ -1,12 +1,17 @@
 """The trust panel and edit-and-compare in a real browser: checked on request, painted with the mouse."""
 
+import pathlib
 import re
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS, wait_for_app
+from tests.support import server
+from tests.support.browser import wait_for_app
 
 pytestmark = pytest.mark.e2e
+
+# What the tests saw, for a person to look at (ignored by git; `make screenshots` makes the README's).
+SCREENSHOTS = pathlib.Path(__file__).resolve().parent / "screenshots"
 
 # The first words of every verdict the panel can give.
 VERDICT = re.compile("Trustworthy on both checks|Partly trustworthy|Doubtful|Not trustworthy here|Hard to judge")
@@ -26,8 +31,8 @@ def screenshot_at(tab, locator, name):
     tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def test_trust_panel_and_edit_and_compare_on_a_photo(server, page):
-    page.goto(server + "/predict?model=imagenet-efficientnet-lite0&sample=photos-coffee")
+def test_trust_panel_and_edit_and_compare_on_a_photo(tiny_server, page):
+    page.goto(tiny_server + "/predict?model=imagenet-efficientnet-lite0&sample=photos-coffee")
     wait_for_app(page)
     page.get_by_text("Grad-CAM for espresso").wait_for()
     # The heatmap is on screen and nothing is checked yet.
@@ -68,22 +73,17 @@ def test_trust_panel_and_edit_and_compare_on_a_photo(server, page):
 
 
 @pytest.fixture(scope="module")
-def shapes_server(tmp_path_factory):
+def shapes_server(chromium, tmp_path_factory):
     """An app server whose registry holds the shipped shapes-cnn (copied from models/)."""
     import os
     import shutil
 
-    from bench import common
-    from tests.e2e.conftest import CHROMIUM, REPO
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     models = tmp_path_factory.mktemp("e2e-shapes-models")
     for suffix in (".keras", ".json"):
-        shutil.copy(REPO / "models" / f"shapes-cnn{suffix}", models)
+        shutil.copy(server.REPO / "models" / f"shapes-cnn{suffix}", models)
     log_path = tmp_path_factory.mktemp("e2e-shapes-log") / "streamlit.log"
-    env = {**os.environ, "IMGREC_MODELS_DIR": str(models), "PYTHONPATH": str(REPO)}
-    with common.streamlit_server(env, log_path, startup_timeout=30, stop_timeout=5) as url:
+    env = {**os.environ, "IMGREC_MODELS_DIR": str(models), "PYTHONPATH": str(server.REPO)}
+    with server.streamlit_server(env, log_path, startup_timeout=30, stop_timeout=5) as url:
         yield url
 
 

@@ -6,27 +6,19 @@ preprocessing code beside it. Layers are named so a feature extractor is two lin
 `keras.Model(model.inputs, model.get_layer("conv2").output)`.
 
 A two-class problem gets a single sigmoid unit (binary cross-entropy); more classes get a
-softmax. The output layer is always named "predictions".
+softmax. The output layer is always named "predictions". Importing this module imports Keras;
+`imgrec.architectures` imports it only when a builder is asked for.
 """
 
 import keras
 import numpy as np
 from keras import layers
 
-ARCHITECTURES = ("cnn", "cnn-deep", "cnn-gap", "crnn", "rnn", "vit", "mlp")
-RECURRENT_CELLS = ("simple", "gru", "lstm")
+from imgrec.architectures.catalog import ARCHITECTURES, RECURRENT_CELLS, default_patch_size
 
-DESCRIPTIONS = {
-    "cnn": "Classic convnet: Conv(32)-Pool-Conv(64)-Pool-Flatten-Dropout-Dense (keras.io's MNIST example).",
-    "cnn-deep": "Deeper convnet: three Conv-BatchNorm-ReLU-Pool stages (32, 64, 128 filters), then Dense.",
-    "cnn-gap": "All-convolutional net: four Conv-BatchNorm-ReLU stages (32, 64, 128, 128 filters), then the average "
-               "of each map (global average pooling) into the classifier: few weights, and a feature counts "
-               "wherever it appears.",
-    "crnn": "Conv stack, then the feature map's columns read left to right as a sequence by a recurrent layer.",
-    "rnn": "The image's rows read top to bottom as a sequence of vectors by a recurrent layer.",
-    "vit": "Vision Transformer: patches, a class token, position embeddings and self-attention blocks.",
-    "mlp": "Baseline multi-layer perceptron on the flattened pixels.",
-}
+# The ViT's layers keep the module they had before `architectures` became a package: saved
+# models name it, and the registry's allow-list checks that name before Keras loads a file.
+PUBLIC_MODULE = "imgrec.architectures"
 
 
 @keras.saving.register_keras_serializable(package="imgrec")
@@ -38,6 +30,8 @@ class ClassTokenPositionEmbedding(layers.Layer):
 
     Input shape `(batch, num_patches, dim)`, output shape `(batch, num_patches + 1, dim)`.
     """
+
+    __module__ = PUBLIC_MODULE
 
     def build(self, input_shape):
         num_patches, dim = input_shape[1], input_shape[2]
@@ -70,6 +64,8 @@ class ClassTokenSlice(layers.Layer):
 
     Written here so the ViT needs no `Lambda` layer, which safe-mode loading refuses.
     """
+
+    __module__ = PUBLIC_MODULE
 
     def call(self, tokens):
         return tokens[:, 0, :]
@@ -250,15 +246,6 @@ def _rnn_body(x, *, dropout, regularizer, recurrent_cell, recurrent_units, seed,
     x = layers.Reshape((height, width * channels), name="row_sequence")(x)
     x = _recurrent_layer(recurrent_cell, recurrent_units, regularizer, "recurrent")(x)
     return layers.Dropout(dropout, seed=seed, name="dropout")(x)
-
-
-def default_patch_size(input_shape):
-    """Returns the ViT patch side used when none is given: 7 for 28x28, else 4 (or 2 for tiny inputs)."""
-    height, width = input_shape[0], input_shape[1]
-    for size in (7, 4, 2, 1):
-        if height % size == 0 and width % size == 0 and (height // size) * (width // size) <= 256:
-            return size
-    return 1
 
 
 def _vit_body(x, *, dropout, regularizer, patch_size, vit_dim, vit_depth, vit_heads, seed, **_):

@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 
-from bench import common
 from tests.support import server
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -121,7 +120,7 @@ def local_cluster(workers=("node-a", "node-b"), cpus_per_worker=1, environment=N
     """
     variables = {**CLUSTER_ENVIRONMENT, **(environment or {}), "RAY_AUTH_TOKEN": secrets.token_hex(16)}
     already_imported = "ray" in sys.modules
-    with common.environment(**variables):
+    with server.environment(**variables):
         # Ray reads its authentication settings when first imported: set them before, or reload them.
         import ray
 
