@@ -9,6 +9,7 @@ and `assert_prints_on_a4` put these together; `download` saves what the app's bu
 
 import html.parser
 import re
+import time
 
 # An A4 page (210 mm) less the report's 15 mm side margins, in CSS pixels (96 per inch).
 A4_COLUMN_PX = round((210 - 2 * 15) / 25.4 * 96)
@@ -160,6 +161,13 @@ def download(tab, folder, timeout=240_000):
     The timeout is generous: the report is made on the click, and a busy 2-core box is slow.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    # A page may run once more right after its first run (it writes its view into the address);
+    # a click on the button of a replaced run finds its file gone, so wait until the app stays idle.
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < 1.5:
+        tab.wait_for_timeout(100)
+        if tab.get_attribute("[data-testid='stApp']", "data-test-script-state") != "notRunning":
+            quiet_since = time.monotonic()
     with tab.expect_download(timeout=timeout) as waiting:
         tab.get_by_role("button", name="Download report").click()
     path = folder / waiting.value.suggested_filename
