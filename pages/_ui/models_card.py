@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import figures, registry
-from pages._ui import views
+from pages._ui import report_download, views
 
 
 def registry_table(cards):
@@ -41,6 +41,7 @@ def card_tab(card):
     columns[1].metric("Parameters", f"{card.parameters:,}" if card.parameters is not None else "-")
     columns[2].metric("File size", views.size_text(card.file_size) or "-")
     columns[3].metric("Classes", len(card.class_names))
+    report_download.model_button(card)
     st.markdown(f"**{card.display_title}.** {card.summary or ''}")
     st.caption(f"Accuracy: {card.accuracy_text()}. Created {card.created or 'at an unknown time'}"
                + (f" with Keras {card.keras_version}" if card.keras_version else "") + ".")
