@@ -4,7 +4,17 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import compute, edit_compare, inputs, links, models, navigation, trust_panel, views
+from pages._ui import (
+    compute,
+    edit_compare,
+    inputs,
+    links,
+    models,
+    navigation,
+    report_download,
+    trust_panel,
+    views,
+)
 
 TOP_K = 5
 PREPROCESSING_WORDS = {
@@ -184,12 +194,12 @@ def single_image(name, key, card, image):
     with right:
         class_index = top_classes(class_names, probabilities, inputs.digest(model_input))
     st.subheader("Why this class?")
-    why_this_class(name, key, card, model_input, class_index)
+    why_this_class(name, key, card, image, model_input, class_index)
 
 
 @st.fragment
-def why_this_class(name, key, card, model_input, class_index):
-    """The explanation, its controls and what depends on them (the trust checks, edit and compare).
+def why_this_class(name, key, card, image, model_input, class_index):
+    """The explanation, its controls and what depends on them (the trust checks, the report, edit and compare).
 
     A change of method, layer or opacity reruns only this part of the page.
     """
@@ -201,7 +211,10 @@ def why_this_class(name, key, card, model_input, class_index):
     with view:
         explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha)
         # After the heatmap in the script, so the heatmap is on screen before any check runs.
-        trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index], options)
+        checked = trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index],
+                                    options)
+        report_download.prediction_button(name, key, image, class_index, choice.name, options, alpha,
+                                          checked is not None)
     trust_panel.localisation_table(name, key, card)
     edit_compare.editor(name, key, card, model_input, choice.name, class_index, options)
 

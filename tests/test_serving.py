@@ -67,7 +67,7 @@ def test_unknown_operations_and_references_are_refused_before_any_worker_runs(po
         pool.call("predict", ("file", "/etc/passwd", "x"), digits())
     assert pool.pids() == pids
     assert set(serving.OPERATIONS) >= {"predict", "explanation", "feature_maps", "attention_maps", "trust_report",
-                                       "localisation_scores", "import_model"}
+                                       "localisation_scores", "import_model", "prediction_report", "run_report"}
 
 
 def test_answers_match_the_model_run_in_this_process(pool):
@@ -99,6 +99,14 @@ def test_the_trust_checks_run_in_the_worker_as_they_would_here(pool):
     assert (report.level, report.verdict) == (here.level, here.verdict)
     np.testing.assert_allclose(report.deletion.probabilities, here.deletion.probabilities, rtol=1e-4, atol=1e-5)
     assert [step.layer for step in report.randomization] == [step.layer for step in here.randomization]
+
+
+def test_a_prediction_report_is_made_by_the_worker(pool):
+    rgb = np.random.default_rng(1).integers(0, 255, (40, 30, 3), dtype=np.uint8)
+    html = pool.call("prediction_report", reference(), rgb, "<b>digit</b>.png", "gradcam", 3, 0.5, None)
+    assert html.lstrip().lower().startswith("<!doctype html") and "&lt;b&gt;digit&lt;/b&gt;.png" in html
+    with pytest.raises(ValueError):
+        pool.call("prediction_report", reference(), rgb, "x.png", "gradcam", 99, 0.5, None)
 
 
 def test_an_import_is_checked_and_saved_by_the_worker_into_the_registry_the_caller_sees(pool, tiny_models, tmp_path):

@@ -223,6 +223,21 @@ def import_model(_, data, file_name, name, dataset, class_names, preprocessing, 
     return registry.save_import(checked, report)
 
 
+def prediction_report(loaded, rgb, file_name, method, class_index, alpha, checks, **options):
+    """The HTML report of one image as /predict shows it (`report.prediction_report`), with the checks it showed."""
+    from imgrec import report
+
+    return report.prediction_report(loaded, rgb, file_name=file_name, methods=(method,), class_index=class_index,
+                                    options=options, alpha=alpha, trust=checks)
+
+
+def run_report(_, run_id, cases):
+    """The HTML report of a finished run (`report.run_report`); with `cases` None it explains the mistakes itself."""
+    from imgrec import report
+
+    return report.run_report(run_id, cases=cases)
+
+
 def save_run_as_model(_, run_id, name):
     """Saves a finished run's model in the registry (it loads the model to check it); returns the card."""
     from imgrec import jobs
@@ -250,8 +265,8 @@ def augmentation_preview(_, dataset, settings, images, copies, seed):
 OPERATIONS = {function.__name__: function for function in (
     load, predict, explainers, explanation, random_reference, trust_report, localisation_scores, layer_table,
     layer_edges, spatial_layers, feature_maps, activation_ranges, conv_kernels, conv_arithmetic, attention,
-    attention_maps, rollout, evaluation, exported_bytes, mistakes, import_model, save_run_as_model,
-    augmentation_preview,
+    attention_maps, rollout, evaluation, exported_bytes, mistakes, import_model, prediction_report, run_report,
+    save_run_as_model, augmentation_preview,
 )}
 
 

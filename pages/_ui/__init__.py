@@ -6,9 +6,11 @@
 - `inputs`: the images a visitor chooses (samples, upload, camera, drawing), kept across pages, and the
   sentence when a model does not know the chosen sample's kind.
 - `views`: small display helpers shared by pages (chart config, enlarged pixels, thumbnails).
-- `compute`: every cached computation that needs a Keras model; the only module that loads one.
+- `compute`: every cached computation that needs a Keras model, asked of the inference workers
+  (`imgrec.serving`): the server never imports TensorFlow. `choices`: the records it returns.
 - `trust_panel`: the trust checks beside a heatmap on Predict, and a shapes model's localisation table.
 - `edit_compare`: Predict's edit and compare: paint over the model's view, compare with the original.
 - `arithmetic`: the Feature maps page's hand check of one convolution or pooling output.
+- `report_download`: the "Download report" buttons (a prediction, a run, a model's card).
 - `train_*`: the settings, the runs and the four tabs of the Train page; `models_*`: the tabs of Models.
 """

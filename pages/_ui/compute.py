@@ -16,45 +16,13 @@ few hundred MB on a shared server: a feature map of EfficientNet's early blocks 
 an input 0.6 MB, an explanation 0.2 MB.
 """
 
-import dataclasses
-
 import numpy as np
 import streamlit as st
 
-from imgrec import explain, preprocess, registry, serving
+from imgrec import datasets, explain, jobs, preprocess, registry, serving
+from pages._ui.choices import ExplainerChoice, LayerChoice, PatchGrid
 
 LATENCY_REPEATS = 20  # Single-image forward passes timed per model; the median is shown.
-
-
-@dataclasses.dataclass(frozen=True)
-class LayerChoice:
-    """The layer option of an explainer (which feature map Grad-CAM weights), for one model."""
-
-    title: str  # The widget's label, e.g. "Feature maps to weight".
-    help: str  # One sentence: what the option changes.
-    layers: tuple  # The layers the model offers, in order.
-    default: str  # The layer used when none is chosen (the last convolutional map).
-
-
-@dataclasses.dataclass(frozen=True)
-class ExplainerChoice:
-    """An explanation technique that applies to a model, described for the page."""
-
-    name: str  # What `explanation` takes, e.g. "gradcam".
-    title: str  # What a reader calls it, e.g. "Grad-CAM".
-    description: str  # One sentence: what the heatmap shows.
-    class_specific: bool  # False when the map is the same whatever the class (attention rollout).
-    layer: LayerChoice | None  # Its layer option, or None when it takes none.
-
-
-@dataclasses.dataclass(frozen=True)
-class PatchGrid:
-    """How a vision transformer cuts its input into patches."""
-
-    rows: int
-    cols: int
-    patch_size: int  # Pixels on a side of one patch, at the model's input size.
-    class_token: bool  # Whether a class token comes before the patches.
 
 
 # ---------------------------------------------------------------------------------------
@@ -290,3 +258,25 @@ def augmentation_preview(dataset, settings, images, copies, seed):
     `settings` are the augmentation's `TrainConfig` fields as sorted `(name, value)` pairs.
     """
     return _ask("augmentation_preview", None, dataset, dict(settings), images, copies, seed)
+
+
+# ---------------------------------------------------------------------------------------
+# Reports to download.
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def prediction_report(name, key, rgb, file_name, method, class_index, alpha, checked, **options):
+    """The report of one image as /predict shows it (`report.prediction_report`), with its trust checks if `checked`."""
+    model_view = model_input(name, key, rgb)  # The checks come from the cache when the page showed them.
+    checks = {method: trust_report(name, key, model_view, method, class_index, **options)} if checked else None
+    return _model("prediction_report", name, key, rgb, file_name, method, class_index, alpha, checks, **options)
+
+
+@st.cache_data(max_entries=8, ttl=600, show_spinner=False)
+def run_report(run_id, sha256, dataset, indices):
+    """The report of a finished run (`report.run_report`), its mistakes explained as the results page shows them."""
+    try:
+        cases = run_mistakes(run_id, sha256, dataset, indices) if indices else []
+    except (OSError, jobs.JobError, registry.RegistryError, datasets.DatasetUnavailable):
+        cases = None  # The report tries once more (in a worker: it loads the model) and says why they are missing.
+    return _ask("run_report", None, run_id, cases)
