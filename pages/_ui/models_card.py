@@ -23,15 +23,16 @@ def registry_table(cards):
         "Parameters": st.column_config.NumberColumn(format="localized"),
         "Test accuracy": views.percent_column(bar=True, width=130),
         "Origin": st.column_config.TextColumn(help="Shipped models are protected: they cannot be deleted. Imported "
-                                                   "ones were uploaded by a visitor (Import a model, below)."),
+                                                   "ones were uploaded by a visitor (Import a model, below); "
+                                                   "trained ones were trained on this server."),
     })
 
 
 def origin(card):
-    """Where a model came from, in a word: shipped (protected), imported (uploaded by a visitor) or trained here."""
+    """Where a model came from, in one word (the column fits 1280 pixels): shipped, imported or trained (here)."""
     if registry.is_protected(card):
         return "shipped"
-    return "imported" if card.imported is not None else "trained here"
+    return "imported" if card.imported is not None else "trained"
 
 
 def card_tab(card):
