@@ -98,6 +98,7 @@ def cmd_explain(args):
     outputs = output_paths(args.output, len(args.files))
     pictures = _read_images(args.files)
     classifier = registry.load(args.model)
+    common.require_classifier(classifier, "explain")
     record = _explainer(classifier, args.method)
     options = {}
     if args.layer is not None:

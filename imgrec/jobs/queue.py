@@ -248,7 +248,7 @@ def status(run_id, *, runs_dir=None):
         The dict of `status.json`: `status` (queued, running, done, failed or cancelled),
         `reason` (a sentence, or None), `pid`, `created`, `started`, `finished` (Unix
         seconds), `time_limit`, `threads`, `seconds` once finished, `test_accuracy` when
-        done; while running, `phase` ("starting" while TensorFlow loads, "training",
+        done (`reconstruction_mse` for an autoencoder); while running, `phase` ("starting" while TensorFlow loads, "training",
         "evaluating"); plus `id` and, for a queued run, `queue_position` (1 starts next;
         computed when read, so it is never stale).
 

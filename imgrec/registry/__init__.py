@@ -6,8 +6,8 @@ named in its `config.json` against an allow-list, and estimates the parameter co
 before Keras deserialises anything; then Keras loads in safe mode.
 
 The parts: `store` (the folder), `safety` (the checks before Keras sees a file), `cards` (the
-typed `ModelCard` and the one place cards are built), `classifier` (a loaded model plus its
-card) and `errors`.
+typed `ModelCard` and the one place cards are built), `records` (reading and writing the
+typed JSON records cards are made of), `classifier` (a loaded model plus its card) and `errors`.
 """
 
 from imgrec.registry.cards import (

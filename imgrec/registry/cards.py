@@ -13,149 +13,24 @@ Example:
 ('grayscale', 'mnist-digit', 'accuracy not measured yet')
 """
 
-import copy
 import dataclasses
-import functools
 import os
 import platform
-import types
-import typing
 
 from imgrec import preprocess
+from imgrec.registry import records
 from imgrec.registry.errors import UnsafeModelError
+from imgrec.registry.records import FieldError
 
 # The fields a saved card must have; `ModelCard.from_json` refuses a saved card without them.
 REQUIRED_FIELDS = ("name", "architecture", "dataset", "input", "preprocessing", "class_names", "sha256")
 INVERT_CHOICES = (True, False, "auto")
-# What a reader is told a field should be, by its type.
-_EXPECTED = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", dict: "an object",
-             types.NoneType: "null"}
-
-
-class FieldError(ValueError):
-    """A card field of the wrong type or value; `path` names it (e.g. `input.shape`), `expected` says what it must be."""
-
-    def __init__(self, path, expected):
-        super().__init__(f"{path} must be {expected}.")
-        self.path, self.expected = path, expected
-
-    def under(self, parent):
-        """Returns the same error with its path inside the record at `parent`."""
-        return FieldError(f"{parent}.{self.path}" if parent else self.path, self.expected)
-
-
-class _MissingFields(ValueError):
-    """Required card fields that are absent, by path."""
-
-    def __init__(self, paths):
-        super().__init__(f"required fields are missing: {', '.join(paths)}.")
-        self.paths = tuple(paths)
-
-
-class _Record:
-    """What every part of a card shares: reading from and writing to its JSON object.
-
-    Our own few lines rather than pydantic (only Ray's optional extra installs it): a refusal
-    is one sentence naming the field, and a shipped card is written back byte for byte.
-    """
-
-    # Fields written even when None: a JSON reader can count on them (e.g. `"test_accuracy": null`).
-    _ALWAYS_WRITTEN = ()
-
-    @classmethod
-    def _read(cls, values, where=""):
-        """Returns the record read from a JSON object, keys it does not know ignored.
-
-        Raises:
-            FieldError: for a value of the wrong type, or one the record's checks refuse.
-            _MissingFields: for required fields that are absent.
-        """
-        if not isinstance(values, dict):
-            raise FieldError(where or "the card", "an object")
-        fields, missing = {}, []
-        for name, kind, required in _field_kinds(cls):
-            path = f"{where}.{name}" if where else name
-            if name in values:
-                fields[name] = _read_value(values[name], kind, path)
-            elif required:
-                missing.append(path)
-        if missing:
-            raise _MissingFields(missing)
-        try:
-            return cls(**fields)
-        except FieldError as error:
-            raise error.under(where) from None
-
-    def to_json(self):
-        """Returns the record as a JSON-ready dict, in field order; fields that are None are left out."""
-        values = {}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if value is not None or field.name in self._ALWAYS_WRITTEN:
-                values[field.name] = _json_value(value)
-        return values
-
-
-@functools.cache
-def _field_kinds(record_type):
-    """Returns `(name, type, required)` for each field of a record type (resolving type hints costs ~0.4 ms)."""
-    hints = typing.get_type_hints(record_type)
-    return tuple((field.name, hints[field.name], field.default is dataclasses.MISSING)
-                 for field in dataclasses.fields(record_type))
-
-
-def _read_value(value, kind, path):
-    """Returns a JSON value as the field type `kind` (lists become tuples, objects records); raises FieldError."""
-    if isinstance(kind, types.UnionType):
-        options = [option for option in typing.get_args(kind) if option is not types.NoneType]
-        if value is None and len(options) < len(typing.get_args(kind)):
-            return None
-        if len(options) == 1:  # X | None: X's own error, which names the field inside a record.
-            return _read_value(value, options[0], path)
-        for option in options:
-            try:
-                return _read_value(value, option, path)
-            except FieldError:
-                continue
-        raise FieldError(path, " or ".join(_describe(option) for option in options))
-    if isinstance(kind, type) and issubclass(kind, _Record):
-        return kind._read(value, path)
-    if typing.get_origin(kind) is tuple:  # tuple[X, ...]: a JSON list of X.
-        if not isinstance(value, list | tuple):
-            raise FieldError(path, _describe(kind))
-        item_kind = typing.get_args(kind)[0]
-        if item_kind is str and all(type(item) is str for item in value):
-            return tuple(value)  # The common case (1,000 class names), without a call per item.
-        return tuple(_read_value(item, item_kind, f"{path}[{index}]") for index, item in enumerate(value))
-    # bool is an int to Python, but true is not a number in a card.
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return value  # An int stays an int, so a card round-trips exactly.
-    if kind is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind in (str, bool, dict, types.NoneType) and isinstance(value, kind):
-        return copy.deepcopy(value) if kind is dict else value
-    raise FieldError(path, _describe(kind))
-
-
-def _describe(kind):
-    if typing.get_origin(kind) is tuple:
-        item = _describe(typing.get_args(kind)[0])
-        return f"a list of {item.removeprefix('a ').removeprefix('an ')}s"
-    if isinstance(kind, type) and issubclass(kind, _Record):
-        return "an object"
-    return _EXPECTED.get(kind, getattr(kind, "__name__", str(kind)))
-
-
-def _json_value(value):
-    if isinstance(value, _Record):
-        return value.to_json()
-    if isinstance(value, tuple):
-        return [_json_value(item) for item in value]
-    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+# What a model does, as `architectures.TASKS` says; not imported from there, which would load Keras to read a card.
+TASKS = ("classification", "reconstruction")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class InputSpec(_Record):
+class InputSpec(records.Record):
     """What one input image of the model is: its shape and the values it takes."""
 
     shape: tuple[int, ...]  # (height, width, channels) of one image, e.g. (28, 28, 1).
@@ -169,7 +44,7 @@ class InputSpec(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Preprocessing(_Record):
+class Preprocessing(records.Record):
     """How any decoded image becomes the model's input (see `preprocess.prepare`, which reads `to_json()`)."""
 
     kind: str = "fit"  # One of preprocess.KINDS: "mnist-digit" (centre a digit), "fit", "imagenet" (crop).
@@ -188,7 +63,7 @@ class Preprocessing(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainingRecord(_Record):
+class TrainingRecord(records.Record):
     """How a model trained here was trained: its config, its time, its data and its epochs."""
 
     config: dict | None = None  # The training.TrainConfig as a dict (TrainConfig.from_dict reads it back).
@@ -204,7 +79,7 @@ class TrainingRecord(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Metrics(_Record):
+class Metrics(records.Record):
     """What was measured on images the model never trained on, and on which images."""
 
     _ALWAYS_WRITTEN = ("test_accuracy",)  # null says "not measured yet" to readers of `models --json`.
@@ -218,18 +93,23 @@ class Metrics(_Record):
     per_class_f1: dict | None = None  # Class name -> F1 score.
     top5_accuracy: float | None = None  # Share of images whose class is among the top 5 (ImageNet).
     by_resize_policy: dict | None = None  # ImageNet: policy -> pretrained.evaluate_samples result (n, top1, top5).
+    # An autoencoder's mean squared error per pixel between image and reconstruction, both scaled to 0..1.
+    reconstruction_mse: float | None = None
+    per_class_mse: dict | None = None  # Autoencoder: class name -> its images' mean reconstruction error.
 
     def __post_init__(self):
         for name in ("test_accuracy", "top5_accuracy"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 raise FieldError(name, "a fraction from 0 to 1")
+        if self.reconstruction_mse is not None and not 0 <= self.reconstruction_mse <= 1:
+            raise FieldError("reconstruction_mse", "a mean squared error from 0 to 1 (pixels scaled to 0..1)")
         if self.n is not None and self.n < 0:
             raise FieldError("n", "a count of at least 0")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Source(_Record):
+class Source(records.Record):
     """Where the weights of a model not trained here come from."""
 
     package: str | None = None  # The package that ships them.
@@ -240,12 +120,14 @@ class Source(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ModelCard(_Record):
+class ModelCard(records.Record):
     """Everything known about a registry model without loading it; `models/NAME.json` is its `to_json()`.
 
     The fields are in the order of the JSON file: first what a builder describes, then what
     `registry.save` fills in about the file.
     """
+
+    _LEFT_OUT_AT_DEFAULT = ("task",)  # Every card written before autoencoders is a classifier's.
 
     title: str | None = None  # A name for people, e.g. "cnn-deep on mnist"; see `display_title`.
     summary: str | None = None  # One sentence on what the model does or how it is built.
@@ -253,7 +135,9 @@ class ModelCard(_Record):
     dataset: str  # What it learned from: a datasets.names() entry, "DATASET:A,B", or a description.
     input: InputSpec  # The shape and values of one input image.
     preprocessing: Preprocessing  # How any image becomes that input.
-    class_names: tuple[str, ...]  # The label of each output, in output order.
+    class_names: tuple[str, ...]  # The label of each output, in output order; none for an autoencoder.
+    # What the model does: "classification" (class probabilities) or "reconstruction" (an autoencoder).
+    task: str = "classification"
     training: TrainingRecord | None = None  # How it was trained here; None for a model not trained here.
     metrics: Metrics | None = None  # What was measured on unseen images; None when nothing was.
     source: Source | None = None  # Where the weights come from, for a model not trained here.
@@ -270,7 +154,9 @@ class ModelCard(_Record):
     protected: bool = False  # A shipped model: it cannot be deleted or replaced.
 
     def __post_init__(self):
-        if not self.class_names:
+        if self.task not in TASKS:
+            raise FieldError("task", f"one of {', '.join(TASKS)}")
+        if self.task == "classification" and not self.class_names:
             raise FieldError("class_names", "a list of at least one class name")
 
     @classmethod
@@ -300,9 +186,9 @@ class ModelCard(_Record):
         missing = [field for field in required if values.get(field) is None]
         try:
             if missing:
-                raise _MissingFields(missing)
+                raise records.MissingFields(missing)
             card = cls._read(values)
-        except _MissingFields as error:
+        except records.MissingFields as error:
             raise UnsafeModelError(f"{subject} lacks required fields ({', '.join(error.paths)}).") from None
         except FieldError as error:
             raise UnsafeModelError(f"{subject} is malformed ({error.path} must be {error.expected}).") from None
@@ -319,6 +205,33 @@ class ModelCard(_Record):
     def accuracy(self):
         """The measured top-1 accuracy in [0, 1], or None when nothing was measured."""
         return self.metrics.test_accuracy if self.metrics is not None else None
+
+    @property
+    def is_classifier(self):
+        """Whether the model gives class scores (an autoencoder gives an image)."""
+        return self.task == "classification"
+
+    @property
+    def reconstruction_mse(self):
+        """An autoencoder's measured reconstruction error (pixels 0..1), or None."""
+        return self.metrics.reconstruction_mse if self.metrics is not None else None
+
+    def metric_text(self):
+        """The model's own measured number, short: "99.37% accuracy", "0.0391 MSE", or "not measured"."""
+        if not self.is_classifier:
+            value = self.reconstruction_mse
+            return "not measured" if value is None else f"{value:.4f} reconstruction MSE"
+        return "not measured" if self.accuracy is None else f"{self.accuracy:.2%} accuracy"
+
+    def score_text(self):
+        """The model's measured number in words: its accuracy (`accuracy_text`), or an autoencoder's error."""
+        if self.is_classifier:
+            return self.accuracy_text()
+        if self.reconstruction_mse is None:
+            return "reconstruction error not measured yet"
+        count = f", n = {self.metrics.n:,}" if self.metrics.n is not None else ""
+        return (f"reconstruction error {self.reconstruction_mse:.4f} (mean squared, pixels 0..1) on "
+                f"{self.metrics.split or 'an unnamed split'}{count}")
 
     def measured_on_text(self):
         """Where the accuracy was measured, e.g. "test (n = 10,000)", or "not measured"."""
@@ -355,10 +268,11 @@ def card_for_model(architecture, dataset, input_shape, class_names, *, title=Non
     """Returns the card of a model of an architecture on a dataset, before training tells more.
 
     Args:
-        architecture: an `architectures.ARCHITECTURES` entry.
+        architecture: an `architectures.ALL_ARCHITECTURES` entry; "autoencoder" makes a
+            reconstruction model's card, which names no classes.
         dataset: the dataset name it learns from; it decides the preprocessing.
         input_shape: `(height, width, channels)`.
-        class_names: the label of each output.
+        class_names: the label of each output (ignored for an autoencoder).
         title: defaults to "ARCHITECTURE on DATASET".
         summary: defaults to the architecture's description.
         metrics: a `Metrics`, when something was measured. Defaults to `None`.
@@ -366,7 +280,9 @@ def card_for_model(architecture, dataset, input_shape, class_names, *, title=Non
     from imgrec import architectures
 
     shape = tuple(int(size) for size in input_shape)
+    task = architectures.task_of(architecture)
     return ModelCard(
+        task=task,
         title=title or f"{architecture} on {dataset}",
         summary=summary or architectures.DESCRIPTIONS.get(architecture, architecture),
         architecture=architecture,
@@ -374,7 +290,7 @@ def card_for_model(architecture, dataset, input_shape, class_names, *, title=Non
         input=InputSpec(shape=shape, dtype="float32", range=(0, 255),
                         color_mode="grayscale" if shape[-1] == 1 else "rgb"),
         preprocessing=preprocessing_for_dataset(dataset),
-        class_names=tuple(class_names),
+        class_names=tuple(class_names) if task == "classification" else (),
         metrics=metrics,
     )
 
@@ -384,7 +300,8 @@ def card_for_training(result, report, *, title=None, summary=None, run_id=None):
 
     Args:
         result: a `training.TrainResult`.
-        report: the `metrics.evaluate` report of the model on its test split.
+        report: the `metrics.evaluate` report of the model on its test split, or for an
+            autoencoder the `reconstruction.evaluate` report.
         title: defaults to "ARCHITECTURE on DATASET".
         summary: defaults to the architecture's description.
         run_id: the run folder it comes from, when it was trained as a run. Defaults to `None`.
@@ -406,6 +323,11 @@ def card_for_training(result, report, *, title=None, summary=None, run_id=None):
         cancelled=result.cancelled,
         run_id=run_id,
     )
+    if report.get("task") == "reconstruction":  # `reconstruction.evaluate`'s report.
+        metrics = Metrics(split=report["split"], dataset=report["dataset"], n=report["n"],
+                          reconstruction_mse=report["reconstruction_mse"],
+                          per_class_mse={row["class"]: row["mse"] for row in report["per_class"]})
+        return dataclasses.replace(card, training=training, metrics=metrics)
     metrics = Metrics(
         split=report["split"],
         dataset=report["dataset"],

@@ -149,6 +149,9 @@ class Search:
         if not base["validation_fraction"] > 0:
             raise search_space.SearchError(
                 "A search ranks trials by validation accuracy: set the validation fraction above 0.")
+        if training.TrainConfig.from_dict(base).task != "classification":
+            raise search_space.SearchError(
+                "A search ranks trials by validation accuracy, which an autoencoder has none of; choose a classifier.")
         _check_ends(space, base)
         concurrency = jobs.max_runs() if concurrency is None else concurrency
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 16:
