@@ -19,7 +19,7 @@ LAYERS = {
     2: ("images", "image_formats", "preprocess", "overlays", "inference"),
     3: ("architectures", "pretrained", "datasets"),
     4: ("registry",),
-    5: ("training", "metrics", "explain", "figures", "export", "mistakes"),
+    5: ("training", "metrics", "explain", "figures", "export", "mistakes", "embedding", "reconstruction"),
     6: ("jobs", "search"),
     7: ("cli", "__main__"),
 }

@@ -1,4 +1,4 @@
-"""The command line: `python -m imgrec {models,predict,evaluate,explain,train,data,export,runs}`.
+"""The command line: `python -m imgrec {models,predict,evaluate,explain,features,embed,train,data,export,runs}`.
 
 One module per command group; each adds its commands to the parser. Every error a user
 can cause exits with status 2 and one line on stderr, never a traceback.
@@ -8,7 +8,7 @@ import os
 import sys
 
 from imgrec import runtime
-from imgrec.cli import common, data, explain, export, models, predict, runs, train
+from imgrec.cli import common, data, explain, export, learned, models, predict, runs, train
 
 # TensorFlow's C++ start-up chatter is not for users of a command line.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -20,7 +20,7 @@ def build_parser():
     """Returns the parser of the whole command line, each command's handler set as `func`."""
     parser = common.Parser(prog="python -m imgrec", description="See, explain and train image-recognition models.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=common.Parser)
-    for module in (models, predict, explain, train, data, export, runs):
+    for module in (models, predict, explain, learned, train, data, export, runs):
         module.add_commands(commands)
     return parser
 

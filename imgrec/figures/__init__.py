@@ -7,8 +7,8 @@ and axis labels say what the reader is looking at.
 
 The modules: `common` (the look, layout, words), `images` (top classes, one image),
 `mosaic` (many small maps as one trace), `grids` (feature maps, kernels, numbers, attention),
-`training` (curves, confusion matrix, per-class scores, ROC, runs compared) and `architecture`
-(the layers as a graph).
+`training` (curves, confusion matrix, per-class scores, ROC, runs compared), `learned` (filter
+pictures, the data map, reconstructions, the latent walk) and `architecture` (the layers as a graph).
 """
 
 from imgrec.figures.architecture import KIND_FILLS, architecture_dot
@@ -31,6 +31,7 @@ from imgrec.figures.grids import (
     number_grid,
 )
 from imgrec.figures.images import image_figure, topk_bar
+from imgrec.figures.learned import embedding_map, filter_grid, image_pairs, latent_walk
 from imgrec.figures.mosaic import LABEL_FONT_SIZE, LABEL_PIXELS, MAX_TILE, MOSAIC_MARGIN, MOSAIC_WIDTH
 from imgrec.figures.training import (
     TRAIN_COLOUR,
@@ -62,9 +63,13 @@ __all__ = [
     "architecture_dot",
     "attention_heads_grid",
     "confusion_matrix",
+    "embedding_map",
+    "filter_grid",
     "heatmap_grid",
     "image_figure",
+    "image_pairs",
     "kernel_grid",
+    "latent_walk",
     "mean_distance_scatter",
     "number_grid",
     "ordinal",

@@ -9,11 +9,13 @@ the folder (`folders` describes its files). The modules:
 - `queue`: the state machine (submit, pump, recover, status, list, cancel, wait, delete).
 - `worker`: what runs in the worker process; `tensorboard`: its TensorBoard logs.
 - `results`: the test results a run writes, and its model, checked before use.
+- `filters`: background jobs that picture a large model's filters, cached beside the model.
 
 Importing this package is cheap (no TensorFlow): listing and polling runs must stay fast in
 the web server and on the command line. `python -m imgrec runs ...` is its command line.
 """
 
+from imgrec.jobs import filters
 from imgrec.jobs.errors import JobError
 from imgrec.jobs.folders import (
     CANCEL_FILE,
@@ -67,7 +69,7 @@ __all__ = [
     "CANCEL_FILE", "CANCEL_GRACE", "CANCELLED", "CONFIG_FILE", "DEFAULT_TIME_LIMIT", "DIED_REASON", "DONE", "FAILED",
     "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE", "MODEL_FILE",
     "NAN_REASON", "QUEUED", "RESULT_FILE", "RUN_ID_PATTERN", "RUNNING", "STATES", "STATUS_FILE", "TENSORBOARD_DIR",
-    "TIME_LIMIT_GRACE", "JobError", "StopCheck", "cancel", "cancel_requested", "delete_run", "failure_reason",
+    "TIME_LIMIT_GRACE", "JobError", "StopCheck", "cancel", "cancel_requested", "delete_run", "failure_reason", "filters",
     "list_runs", "load_run_model", "max_runs", "model_bytes", "pump", "read_config", "read_metrics", "recover",
     "result", "runs_dir", "save_run_as_model", "status", "submit", "threads_per_run", "time_limit", "validate_run_id",
     "wait",
