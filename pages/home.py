@@ -35,6 +35,12 @@ def page_links():
         ("pages/attention.py", "Attention", ":material/visibility:",
          "For a vision transformer: where each patch looks, head by head and layer by layer, and how the "
          "attention flows to the decision."),
+        ("pages/filters.py", "Filters", ":material/filter_vintage:",
+         "What each filter looks for: the pattern it answers to most, grown from grey, beside the test images "
+         "that excite it."),
+        ("pages/data_map.py", "Data map", ":material/scatter_plot:",
+         "Where the test images lie for a model: one dot each, close when the model finds them alike; click one "
+         "to open it."),
     )
     for column, (page, label, icon, text) in zip(st.columns(len(pages)), pages, strict=True):
         with column.container(border=True):
@@ -55,10 +61,11 @@ def models_table(cards):
         rows.append({
             "Model": card.display_title,
             "Accuracy": card.accuracy,
+            "Reconstruction error": card.reconstruction_mse,
             "Measured on": card.measured_on_text(),
             "Architecture": card.architecture,
             "Dataset": card.dataset,
-            "Classes": len(card.class_names),
+            "Classes": len(card.class_names) if card.is_classifier else None,
             "Parameters": card.parameters,
             "Name": card.name,
         })
@@ -67,6 +74,9 @@ def models_table(cards):
         column_config={
             "Model": st.column_config.TextColumn("Model", width="medium"),
             "Accuracy": st.column_config.NumberColumn("Accuracy", format="percent", width="small"),
+            "Reconstruction error": st.column_config.NumberColumn(
+                format="%.4f", help="An autoencoder's score: how far its rebuilt images are from the originals "
+                                    "(mean squared, pixels 0..1); lower is better."),
             "Parameters": st.column_config.NumberColumn("Parameters", format="localized"),
         },
     )

@@ -146,6 +146,7 @@ def main():
                 "the heatmap marks the pixels that pushed the score of the chosen class up.")
     name = models.model_picker()
     card = models.card_for(name)
+    models.classifier_or_stop(card, "predictions or explanations")
     key = models.model_or_stop(name)
     chosen = inputs.image_input(card, multiple=True, key="predict")
     if not chosen:

@@ -13,13 +13,16 @@ def registry_table(cards):
         rows.append({
             "Name": card.name, "Architecture": card.architecture, "Dataset": card.dataset,
             "Parameters": card.parameters, "File size": views.size_text(card.file_size),
-            "Test accuracy": card.accuracy, "Measured on": card.measured_on_text(),
+            "Test accuracy": card.accuracy, "Reconstruction error": card.reconstruction_mse,
+            "Measured on": card.measured_on_text(),
             "Created": (card.created or "")[:16].replace("T", " "),
             "Shipped": registry.is_protected(card),
         })
     st.dataframe(rows, hide_index=True, column_config={
         "Parameters": st.column_config.NumberColumn(format="localized"),
         "Test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        "Reconstruction error": st.column_config.NumberColumn(
+            format="%.4f", help="An autoencoder's mean squared error per pixel (pixels 0..1); lower is better."),
         "Shipped": st.column_config.CheckboxColumn(help="Shipped models are protected: they cannot be deleted."),
     })
 
@@ -27,24 +30,33 @@ def registry_table(cards):
 def card_tab(card):
     """The card: headline numbers, the training curves, F1 per class and the card in full."""
     columns = st.columns(4)
-    columns[0].metric("Test accuracy", f"{card.accuracy:.2%}" if card.accuracy is not None else "-",
-                      help=card.accuracy_text())
+    if card.is_classifier:
+        columns[0].metric("Test accuracy", f"{card.accuracy:.2%}" if card.accuracy is not None else "-",
+                          help=card.accuracy_text())
+    else:
+        error = card.reconstruction_mse
+        columns[0].metric("Reconstruction error (MSE)", f"{error:.4f}" if error is not None else "-",
+                          help=card.score_text())
     columns[1].metric("Parameters", f"{card.parameters:,}" if card.parameters is not None else "-")
     columns[2].metric("File size", views.size_text(card.file_size) or "-")
-    columns[3].metric("Classes", len(card.class_names))
+    columns[3].metric("Classes", len(card.class_names) if card.is_classifier else "none (autoencoder)")
     st.markdown(f"**{card.display_title}.** {card.summary or ''}")
-    st.caption(f"Accuracy: {card.accuracy_text()}. Created {card.created or 'at an unknown time'}"
+    st.caption(f"Measured: {card.score_text()}. Created {card.created or 'at an unknown time'}"
                + (f" with Keras {card.keras_version}" if card.keras_version else "") + ".")
     history = card.training.history if card.training is not None else None
-    per_class = card.metrics.per_class_f1 if card.metrics is not None else None
+    metrics = card.metrics
+    per_class = (metrics.per_class_f1 if card.is_classifier else metrics.per_class_mse) if metrics else None
+    score, meaning = ("F1", "F1 per class on the test split: 1 is perfect.") if card.is_classifier else (
+        "Error", "Reconstruction error per class on the test split: lower is better.")
     curves, scores = st.columns([3, 1], gap="medium")
     if history:
         with curves:
             st.plotly_chart(figures.training_curves(history), key="card-curves", config=views.CHART_CONFIG)
     if per_class:
         with scores:
-            st.dataframe([{"Class": name, "F1": value} for name, value in per_class.items()], hide_index=True,
-                         column_config={"F1": st.column_config.NumberColumn(format="%.3f")})
-            st.caption("F1 per class on the test split: 1 is perfect.")
+            st.dataframe([{"Class": name, score: value} for name, value in per_class.items()], hide_index=True,
+                         column_config={score: st.column_config.NumberColumn(format="%.3f" if card.is_classifier
+                                                                            else "%.4f")})
+            st.caption(meaning)
     with st.expander("The card in full (models/NAME.json)"):
         st.json(card.to_json(), expanded=2)

@@ -4,12 +4,22 @@ A queued or running run is drawn by a fragment that polls the run's folder every
 nothing trains in the web server.
 """
 
-import numpy as np
 import streamlit as st
 
-from imgrec import datasets, figures, jobs, overlays, registry
-from pages._ui import compute, models, train_runs, train_settings, views
+from imgrec import datasets, figures, jobs, registry
+from pages._ui import (
+    autoencoder,
+    compute,
+    confusion,
+    data_map_view,
+    models,
+    train_runs,
+    train_settings,
+    views,
+)
 
+# What showing a run's model can raise: its file gone or changed, a refused model, its dataset gone.
+MODEL_ERRORS = (OSError, jobs.JobError, registry.RegistryError, datasets.DatasetUnavailable)
 SMOOTHING = 0.9  # TensorBoard's default smoothing of the per-batch loss.
 GALLERY_SHOWN = 12  # Misclassified test images drawn with their heatmaps (jobs keeps the 32 most confident).
 STATUS_ICONS = {"queued": ":material/hourglass_empty:", "running": ":material/directions_run:",
@@ -72,15 +82,22 @@ def live_view(run_id, config):
         st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
                         key=f"live-curves-{run_id}", config=views.CHART_CONFIG)
         if epochs:
-            last = epochs[-1]
-            st.caption(f"After epoch {last['epoch']}: training accuracy {last.get('accuracy', 0):.1%}"
-                       + (f", validation accuracy {last['val_accuracy']:.1%}" if "val_accuracy" in last else "")
-                       + ". When validation falls behind training, the model is starting to memorise.")
+            st.caption(epoch_text(epochs[-1]))
     cancelling = jobs.cancel_requested(run_id)
     if st.button("Stopping..." if cancelling else "Cancel run", icon=":material/stop:", disabled=cancelling,
                  key=f"cancel-{run_id}"):
         jobs.cancel(run_id, wait=False)
         st.rerun(scope="fragment")
+
+
+def epoch_text(last):
+    """How the last finished epoch went, in words: accuracies, or an autoencoder's reconstruction errors."""
+    if "accuracy" not in last:
+        return (f"After epoch {last['epoch']}: reconstruction error {last.get('loss', 0):.4f} on training images"
+                + (f", {last['val_loss']:.4f} on validation images" if "val_loss" in last else "") + ".")
+    return (f"After epoch {last['epoch']}: training accuracy {last.get('accuracy', 0):.1%}"
+            + (f", validation accuracy {last['val_accuracy']:.1%}" if "val_accuracy" in last else "")
+            + ". When validation falls behind training, the model is starting to memorise.")
 
 
 def run_header(view, config):
@@ -90,7 +107,8 @@ def run_header(view, config):
     epochs = config.get("epochs")
     st.caption(f"{config.get('architecture')} on {config.get('dataset')} ({samples}), {epochs} epoch{'s' * (epochs != 1)}, "
                f"batch {config.get('batch_size')}, {optimizer} at learning rate {config.get('learning_rate'):g}, "
-               f"dropout {config.get('dropout')}, L2 {config.get('l2'):g}.")
+               + (f"a code of {config.get('latent_dim')} numbers" if config.get("architecture") == "autoencoder"
+                  else f"dropout {config.get('dropout')}") + f", L2 {config.get('l2'):g}.")
 
 
 def results_view(run_id, view, config):
@@ -98,6 +116,31 @@ def results_view(run_id, view, config):
     if outcome is None:
         st.error("This run has no result file; it cannot be shown.", icon=":material/error:")
         return
+    if outcome.get("task") == "reconstruction":
+        reconstruction_results(run_id, outcome)
+    else:
+        classification_results(run_id, outcome)
+    save_view(run_id, config)
+
+
+def reconstruction_results(run_id, outcome):
+    """An autoencoder run's results: its curves, then what it rebuilds, its latent space and the walk over it."""
+    _, batches = run_events(run_id)
+    st.plotly_chart(figures.training_curves(outcome["training"]["history"], batches, SMOOTHING),
+                    key="result-curves", config=views.CHART_CONFIG)
+    sha256 = (outcome.get("model") or {}).get("sha256")
+    try:
+        autoencoder.autoencoder_view(compute.run_source(run_id), sha256, outcome["dataset"],
+                                     mse=outcome["reconstruction_mse"], n=outcome["n"],
+                                     per_class={row["class"]: row["mse"] for row in outcome["per_class"]},
+                                     worst=[row["index"] for row in outcome.get("worst", [])])
+    except MODEL_ERRORS as error:
+        st.warning(f"The run's model could not be loaded, so what it rebuilds is not shown: {error}",
+                   icon=":material/warning:")
+
+
+def classification_results(run_id, outcome):
+    """A classifier run's results: scores, curves, the clickable confusion matrix, ROC, mistakes and the data map."""
     history = outcome["training"]["history"]
     _, batches = run_events(run_id)
     cards = st.columns(4)
@@ -112,10 +155,14 @@ def results_view(run_id, view, config):
     st.plotly_chart(figures.training_curves(history, batches, SMOOTHING),
                     key="result-curves", config=views.CHART_CONFIG)
     names = outcome["class_names"]
+    source, sha256 = compute.run_source(run_id), (outcome.get("model") or {}).get("sha256")
     # The confusion matrix takes the full width: its cells and its title need the room.
-    normalize = st.toggle("Show each row as shares of its true class", key="confusion-normalize")
-    st.plotly_chart(figures.confusion_matrix(outcome["confusion"], names, normalize=normalize),
-                    key="result-confusion", config=views.CHART_CONFIG)
+    try:
+        confusion.confusion_view(source, sha256, outcome["dataset"], names, "result-confusion")
+    except MODEL_ERRORS as error:
+        st.plotly_chart(figures.confusion_matrix(outcome["confusion"], names), key="result-confusion",
+                        config=views.CHART_CONFIG)
+        st.warning(f"The run's model could not be loaded, so the cells do not open: {error}", icon=":material/warning:")
     st.plotly_chart(figures.per_class_bars(outcome["per_class"]), key="result-per-class", config=views.CHART_CONFIG)
     with st.expander("Per-class numbers"):
         st.dataframe(outcome["per_class"], hide_index=True,
@@ -124,10 +171,11 @@ def results_view(run_id, view, config):
     roc_view(outcome.get("roc_curves"))
     try:
         mistakes_view(run_id, outcome)
-    except (OSError, jobs.JobError, registry.RegistryError, datasets.DatasetUnavailable) as error:
+        st.subheader("Where the test images lie")
+        data_map_view.map_view(source, sha256, outcome["dataset"], names, chart_key="result-map")
+    except MODEL_ERRORS as error:
         st.warning(f"The run's model could not be loaded, so its mistakes are not shown: {error}",
                    icon=":material/warning:")
-    save_view(run_id, config)
 
 
 def roc_view(curves):
@@ -150,21 +198,14 @@ def mistakes_view(run_id, outcome):
         return
     sha256 = (outcome.get("model") or {}).get("sha256")
     indices = tuple(mistake["index"] for mistake in mistakes[:GALLERY_SHOWN])
-    cases = compute.run_mistakes(run_id, sha256, outcome["dataset"], indices)
+    cases = compute.cases(compute.run_source(run_id), sha256, outcome["dataset"], indices)
     st.caption(f"The mistakes the model was most sure of. Left: the test image; right: its {cases[0].explainer} for "
                "the class the model wrongly chose, the regions that spoke most for that class.")
     columns = st.columns(4)
     for position, case in enumerate(cases):
         with columns[position % 4]:
-            st.image(side_by_side(case), caption=f"true {case.true_label}, predicted {case.predicted_label} "
-                                                 f"({case.confidence:.0%})")
-
-
-def side_by_side(case):
-    """A test image enlarged, a white gap, and the same image under its heatmap."""
-    seen = views.enlarge(views.model_view(case.image), 112)
-    gap = np.full((seen.shape[0], 4, 3), 255, np.uint8)
-    return np.concatenate([seen, gap, overlays.overlay(seen, case.heatmap, 0.5)], axis=1)
+            st.image(views.case_image(case), caption=f"true {case.true_label}, predicted {case.predicted_label} "
+                                                     f"({case.confidence:.0%})")
 
 
 def default_model_name(run_id, config):
