@@ -99,11 +99,11 @@ def _dataset_for(classifier, name):
     if name.split(":", 1)[0] not in datasets.names():
         raise common.UserError(f"Model {classifier.name!r} learned from {name}, which has no test split here; "
                                f"give --dataset, one of {', '.join(datasets.names())}.")
-    dataset = datasets.load(name)
-    if tuple(dataset.input_shape) != tuple(classifier.input_shape):
-        raise common.UserError(f"--dataset {name}: its images are {tuple(dataset.input_shape)}, but model "
-                               f"{classifier.name!r} takes {tuple(classifier.input_shape)}.")
-    return dataset
+    shape = tuple(datasets.input_shape(name.split(":", 1)[0]))
+    if shape != tuple(classifier.input_shape):
+        raise common.UserError(f"--dataset {name}: its images are {shape}, but model {classifier.name!r} takes "
+                               f"{tuple(classifier.input_shape)}.")
+    return datasets.load(name)
 
 
 def cmd_embed(args):

@@ -198,7 +198,7 @@ def pictures(images):
     Example:
 
     >>> pictures(np.array([[[[128.0], [130.0]]]])).ravel().tolist()
-    [90, 166]
+    [89, 166]
     """
     images = np.asarray(images, dtype=np.float64)
     axes = tuple(range(1, images.ndim))

@@ -12,6 +12,9 @@ from imgrec.figures import common, mosaic
 
 TILE = 56  # A tile's side in mosaic pixels: small images are enlarged to it with square pixels, large ones shrunk.
 GAP = 4  # Mosaic pixels between tiles; twice that between a filter's picture and its examples.
+# The main column's width at 1280x800 with the sidebar open: a mosaic drawn wider is shrunk to
+# it, and its height, computed for this width, then matches what the browser draws.
+COLUMN_PIXELS = 820
 # Ten clearly different colours for up to ten classes (Tableau 10), then Vega's 20-colour scheme.
 CLASS_SCHEME = "tableau10"
 RIGHT_COLOUR, WRONG_COLOUR = "#b0b0b0", "#d62728"
@@ -31,12 +34,11 @@ def _tiles(images, side=TILE):
 
 def _mosaic_figure(groups, labels, columns, title):
     """Lays equal-size RGB groups out in a grid with a label above each; returns the figure."""
-    band = 16
+    band = 22  # Mosaic pixels above each row for the labels: at the page's scale, room for 11-pixel text.
     canvas, origins = mosaic.arrange(groups, columns, gap=3 * GAP, fill=255, label_band=band)
     figure = mosaic.axes(go.Figure(go.Image(source=mosaic.png_source(canvas), hoverinfo="skip")))
     annotations = mosaic.tile_labels(origins, labels, groups.shape[2])
-    width_pixels = min(1000, canvas.shape[1] * 2)
-    scale = width_pixels / canvas.shape[1]
+    scale = min(COLUMN_PIXELS, canvas.shape[1] * 2) / canvas.shape[1]
     margin = {"l": 10, "r": 10, "b": 10, "t": 60 if title else 10}
     return common.layout(figure, title, margin["t"] + margin["b"] + canvas.shape[0] * scale, margin=margin,
                          annotations=annotations)
@@ -136,7 +138,7 @@ def latent_walk(images, x, y, axes_are_the_code=True):
 
 
 def embedding_map(points, labels, class_names, *, predicted=None, colour="class", thumbnails=None, indices=None,
-                  title=None, axis_titles=("1st axis", "2nd axis"), height=520):
+                  title=None, axis_titles=("1st axis", "2nd axis"), height=460):
     """A Vega-Lite scatter spec of images on a 2-D map; hovering shows each image, clicking picks it.
 
     Args:
@@ -149,7 +151,7 @@ def embedding_map(points, labels, class_names, *, predicted=None, colour="class"
         indices: each point's index in its split, the value a click selects. Defaults to 0..n-1.
         title: the chart's title. Defaults to one that says what the map is.
         axis_titles: the two axes' titles. Defaults to `("1st axis", "2nd axis")`.
-        height: in pixels. Defaults to `520`.
+        height: in pixels. Defaults to `460`.
 
     Returns:
         A dict: a Vega-Lite spec with its data inline and a point selection named "picked"
@@ -195,6 +197,7 @@ def embedding_map(points, labels, class_names, *, predicted=None, colour="class"
     return {
         "title": {"text": title or "Each dot is a test image: nearby dots looked alike to the model", "anchor": "start"},
         "height": int(height),
+        "width": "container",
         "data": {"values": rows},
         "params": [{"name": "picked", "select": {"type": "point", "fields": ["index"], "on": "click"}}],
         # Wrong ones drawn last, on top: they are the ones worth finding.

@@ -4,4 +4,5 @@
 - `images`: image files and bytes built in memory (a drawn digit, any array as PNG, JPEG...).
 - `server`: `streamlit run streamlit_app.py` on a free loopback port.
 - `browser`: where Debian's Chromium is, how to launch it, and what to say when it is missing.
+- `apptest`: selecting points in a chart, which AppTest cannot click.
 """
