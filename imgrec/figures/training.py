@@ -124,7 +124,7 @@ def confusion_matrix(matrix, class_names, normalize=False, clickable=False):
         # find the nearest marker within its radius, so the whole cell answers.
         rows, columns = np.indices(counts.shape)
         height = min(800, 220 + 34 * len(names))
-        heatmap.update(hoverinfo="skip", hovertemplate=None)
+        figure.data[0].update(hoverinfo="skip", hovertemplate=None)  # The markers answer the hover instead.
         figure.add_trace(go.Scatter(
             x=[names[column] for column in columns.ravel()], y=[names[row] for row in rows.ravel()], mode="markers",
             marker={"size": max(8, (height - 160) / len(names)), "symbol": "square", "opacity": 0},
