@@ -10,7 +10,7 @@ from imgrec.explain import maximisation
 from imgrec.jobs import filters as filter_jobs
 from pages._ui import compute, models, navigation, views
 
-BLOCK = 24  # Filters drawn at once on a small model: with their examples, a screen and a half.
+BLOCK = 32  # Filters drawn at once on a small model: a whole first layer of the MNIST models.
 INTRO = (
     "Each filter of a convolutional layer answers to one pattern. To see which, start from a plain grey image and "
     "change its pixels, step by step, in whatever direction makes the filter answer more strongly (**activation "
@@ -49,9 +49,10 @@ def show(pictures, activations, channels, examples):
     st.plotly_chart(figures.filter_grid(pictures, examples, labels), key="filters-grid", config=views.CHART_CONFIG)
     quiet = [str(channel) for channel, value in zip(channels, activations, strict=True) if value <= 0]
     st.caption("Each picture is stretched to show its pattern: mid grey is where the image stayed as it started. "
-               "Stripes at one angle mean an edge detector of that angle; a blob means a spot; later layers grow "
-               "textures and parts of shapes." + (f" Filters {', '.join(quiet)} never answered: no image made them "
-                                                  "fire (dead filters)." if quiet else ""))
+               "Stripes at one angle mean an edge detector of that angle; a plain light or dark square, a filter "
+               "that answers to brightness itself; later layers grow textures and parts of shapes."
+               + (f" Filters {', '.join(quiet)} never answered: no image made them fire (dead filters)."
+                  if quiet else ""))
 
 
 def inline_view(name, key, card, layer, channels):

@@ -132,7 +132,7 @@ def latent_walk(images, x, y, axes_are_the_code=True):
     figure.update_xaxes(showgrid=False, zeroline=False, tickvals=[(column + 0.5) * 40 for column in range(columns)],
                         ticktext=[f"{value:.2g}" for value in x],
                         title_text="code, 1st number" if axes_are_the_code else "1st principal direction")
-    side = min(620, 60 * columns)
+    side = min(460, 46 * columns)  # The whole walk, axes included, on one 1280x800 screen.
     return common.layout(figure, "Walking the latent space: what the decoder draws at each point of the plane",
                          side * rows / columns + 130, margin={"l": 80, "b": 70})
 

@@ -88,7 +88,7 @@ def training_curves(epochs, batches=None, smoothing=0.9):
                          legend={"orientation": "h", "y": -0.2})
 
 
-def confusion_matrix(matrix, class_names, normalize=False, clickable=False):
+def confusion_matrix(matrix, class_names, normalize=False, clickable=False, highlight=None):
     """Which classes the model confuses: true class per row, predicted class per column.
 
     Args:
@@ -99,6 +99,8 @@ def confusion_matrix(matrix, class_names, normalize=False, clickable=False):
         clickable: lay an invisible marker on every cell, so a click selects it (Plotly
             selects points of scatter traces, not heatmap cells); the selected point's `x`
             is the predicted class, its `y` the true class. Defaults to `False`.
+        highlight: `(true, predicted)` class indices of a cell to outline, e.g. the one
+            opened below the matrix. Defaults to `None`.
 
     Returns:
         A figure with one Heatmap trace (and the clickable Scatter trace); numbers are
@@ -134,6 +136,10 @@ def confusion_matrix(matrix, class_names, normalize=False, clickable=False):
         ))
     figure.update_xaxes(title_text="predicted class", side="bottom", type="category", tickangle=-45)
     figure.update_yaxes(title_text="true class", autorange="reversed", type="category")
+    if highlight is not None:
+        row, column = (int(index) for index in highlight)
+        figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
+                         line={"color": common.ACCENT, "width": 3})
     title = "Confusion matrix: the diagonal is right, everything else is a mix-up"
     return common.layout(figure, title, min(800, 220 + 34 * len(names)))
 

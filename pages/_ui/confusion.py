@@ -25,7 +25,7 @@ def cell_gallery(source, key, dataset, names, labels, probabilities, cell):
     indices = mistakes.select(labels, probabilities, true=true, predicted=predicted, wrong_only=true != predicted)
     verdict = "right" if true == predicted else "wrong"
     st.markdown(f"#### True {names[true]}, predicted {names[predicted]}: {len(indices):,} test image"
-                f"{'s' * (len(indices) != 1)} ({verdict})")
+                f"{'s' * (len(indices) != 1)} it got {verdict}")
     if not len(indices):
         st.info("No test image landed in this cell. Click a cell with a number above 0.", icon=":material/info:")
         return
@@ -47,9 +47,9 @@ def confusion_view(source, key, dataset, class_names, chart_key):
     labels, probabilities = compute.test_outputs(source, key, dataset)
     matrix = metrics.from_probabilities(labels, probabilities, names)["confusion"]
     normalize = st.toggle("Show each row as shares of its true class", key=f"{chart_key}-normalize")
-    st.plotly_chart(figures.confusion_matrix(matrix, names, normalize=normalize, clickable=True), key=chart_key,
-                    on_select="rerun", selection_mode="points", config=views.CHART_CONFIG)
-    cell = clicked_cell(chart_key, names)
+    cell = clicked_cell(chart_key, names)  # A click reruns the page with the selection already set.
+    st.plotly_chart(figures.confusion_matrix(matrix, names, normalize=normalize, clickable=True, highlight=cell),
+                    key=chart_key, on_select="rerun", selection_mode="points", config=views.CHART_CONFIG)
     if cell is None:
         st.caption(f"Each cell counts the test images of one true class (row) that the model put in one class "
                    f"(column), over all {len(labels):,} test images. **Click a cell** to see exactly those images.")

@@ -97,7 +97,7 @@ def map_view(source, key, dataset, class_names, *, predicts=True, chart_key="dat
     spec = figures.embedding_map(placed.points, placed.labels, names, predicted=placed.predicted, colour=colour,
                                  thumbnails=thumbnails(dataset, indices), indices=placed.indices,
                                  axis_titles=(f"{title} 1", f"{title} 2"))
-    chart, detail = st.columns([3, 2], gap="medium")
+    chart, detail = st.columns([5, 2], gap="medium")
     with chart:
         st.vega_lite_chart(spec=spec, on_select="rerun", selection_mode="picked", key=chart_key,
                            width="stretch")

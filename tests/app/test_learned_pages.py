@@ -96,7 +96,7 @@ def test_clicking_a_confusion_cell_shows_exactly_the_images_of_that_cell(trained
     assert not at.exception, at.exception
     expected = mistakes.select(data.y_test, probabilities, true=true, predicted=guess).tolist()
     assert len(expected) == counts[true, guess]
-    assert f"True {true}, predicted {guess}: {len(expected)} test images (wrong)" in [
+    assert f"True {true}, predicted {guess}: {len(expected)} test images it got wrong" in [
         block.value.removeprefix("#### ") for block in at.markdown]
     shown = [int(re.match(r"Test image (\d+):", block.value).group(1)) for block in at.markdown
              if block.value.startswith("Test image")]
@@ -104,10 +104,12 @@ def test_clicking_a_confusion_cell_shows_exactly_the_images_of_that_cell(trained
     in_columns = sorted(range(len(expected)), key=lambda position: (position % 4, position))
     assert shown == [expected[position] for position in in_columns]
     assert len(at.get("image")) == len(expected)
+    [outline] = figure(at, "models-confusion")["layout"]["shapes"]  # The opened cell is outlined in the matrix.
+    assert (outline["x0"], outline["y0"]) == (guess - 0.5, true - 0.5)
     # The diagonal: the images it got right, the surest first, only the first twelve drawn.
     select_in_chart(at, "models-confusion", plotly_click(str(true), str(true)))
     right = mistakes.select(data.y_test, probabilities, true=true, predicted=true, wrong_only=False)
-    assert f"True {true}, predicted {true}: {len(right):,} test images (right)" in [
+    assert f"True {true}, predicted {true}: {len(right):,} test images it got right" in [
         block.value.removeprefix("#### ") for block in at.markdown]
     assert len(at.get("image")) == 12 and any(f"The first 12 of {len(right):,} are shown" in caption.value
                                               for caption in at.caption)
