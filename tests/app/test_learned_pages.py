@@ -14,22 +14,11 @@ import pytest
 
 from imgrec import datasets, embedding, jobs, mistakes, registry
 from pages._ui import data_map_view
-from tests.support.apptest import chart, plotly_click, select_in_chart
+from tests.support.apptest import chart, open_page, plotly_click, select_in_chart
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 TAB_MISTAKES, TAB_RECONSTRUCTIONS = ":material/grid_on: Mistakes", ":material/blur_on: Reconstructions"
-
-
-def open_page(app, page, tab=None, **query):
-    app.query_params.update(query)
-    app.run()
-    app.switch_page(page).run()
-    if tab:
-        app.session_state["models-tab"] = tab
-        app.run()
-    assert not app.exception, app.exception
-    return app
 
 
 def figure(at, key):

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from imgrec import architectures, registry
+from tests.support.apptest import open_page
 from tests.support.registries import tiny_card
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -32,14 +33,7 @@ def registry_app(app, tiny_registry, tmp_path, monkeypatch):
 
 
 def open_models(app, model, tab=None):
-    app.query_params["model"] = model
-    app.run()
-    app.switch_page(PAGE).run()
-    if tab:
-        app.session_state["models-tab"] = tab
-        app.run()
-    assert not app.exception, app.exception
-    return app
+    return open_page(app, PAGE, tab, model=model)
 
 
 def test_the_registry_table_lists_every_model_with_its_measured_accuracy(registry_app):

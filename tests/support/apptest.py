@@ -1,4 +1,4 @@
-"""Driving AppTest where it has no typed accessor: selecting points in a Plotly or Vega-Lite chart.
+"""Driving AppTest: opening a page at a link's query and a tab, and selecting points in a chart.
 
 AppTest (Streamlit 1.67) cannot click a chart. A chart made with `on_select="rerun"` is a
 widget whose value is the selection as JSON; the browser sends it in the next run's widget
@@ -6,6 +6,28 @@ states under the chart's element id. `select_in_chart` sends the same thing.
 """
 
 import json
+
+
+def open_page(app, page, tab=None, **query):
+    """Runs `app` on `page` as a visitor who followed a link with `query` (e.g. model=NAME), then opens `tab`.
+
+    Args:
+        app: an `AppTest` of streamlit_app.py.
+        page: the page script, e.g. "pages/models.py".
+        tab: the title of a tab of the Models page to open, or `None`.
+        **query: the link's query parameters.
+
+    Returns:
+        The `AppTest`, run, with no exception raised.
+    """
+    app.query_params.update(query)
+    app.run()
+    app.switch_page(page).run()
+    if tab:
+        app.session_state["models-tab"] = tab
+        app.run()
+    assert not app.exception, app.exception
+    return app
 
 
 def chart(at, key):
