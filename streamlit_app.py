@@ -1,8 +1,14 @@
 """imgrec's web app: declares the pages and their stable URLs; each page does its own work."""
 
+import pathlib
+
 import streamlit as st
 
-st.set_page_config(page_title="imgrec: how image recognition works", page_icon=":material/image_search:", layout="wide")
+# A file of our own, served from the app's origin: a ":material/...:" page icon makes every
+# browser fetch the tab's icon from fonts.gstatic.com, which fails offline.
+ICON = pathlib.Path(__file__).resolve().parent / "pages" / "_ui" / "favicon.png"
+
+st.set_page_config(page_title="imgrec: how image recognition works", page_icon=str(ICON), layout="wide")
 st.navigation({
     "Explore": [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

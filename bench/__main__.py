@@ -1,6 +1,8 @@
 """Runs every benchmark, prints a table and writes bench/results.json.
 
-Usage: python -m bench [NAME ...]   (names: training, predict, studio, load)
+Usage: python -m bench [NAME ...]   (names: training, predict, studio, load, trust, live_view, cluster)
+
+`cluster` starts a private Ray cluster on this machine (it needs requirements-cluster.txt).
 """
 
 import json
@@ -10,14 +12,18 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SUITES = ("training", "predict", "studio", "load")
+SUITES = ("training", "predict", "studio", "load", "trust", "live_view", "cluster")
 RESULTS = pathlib.Path(__file__).resolve().parent / "results.json"
 
 
 def main(argv=None):
     import importlib
+    import importlib.util
 
     names = list(argv if argv is not None else sys.argv[1:]) or list(SUITES)
+    if "cluster" in names and importlib.util.find_spec("ray") is None:
+        print("cluster: skipped, Ray is not installed (pip install -r requirements-cluster.txt)", file=sys.stderr)
+        names.remove("cluster")
     unknown = [name for name in names if name not in SUITES]
     if unknown:
         print(f"error: unknown benchmark {unknown[0]!r}; choose from {', '.join(SUITES)}", file=sys.stderr)

@@ -212,16 +212,8 @@ def start_training_runs(runs_dir, models_dir):
     """Submits two runs through imgrec.jobs and waits until both are training; returns (ids, note)."""
     from imgrec import jobs
 
-    saved = {key: os.environ.get(key) for key in ("IMGREC_RUNS_DIR", "IMGREC_MODELS_DIR", "IMGREC_MAX_RUNS")}
-    os.environ.update(IMGREC_RUNS_DIR=str(runs_dir), IMGREC_MODELS_DIR=str(models_dir), IMGREC_MAX_RUNS="2")
-    try:
+    with server.environment(IMGREC_RUNS_DIR=str(runs_dir), IMGREC_MODELS_DIR=str(models_dir), IMGREC_MAX_RUNS="2"):
         ids = [jobs.submit(dict(TRAINING_RUN, seed=seed), runs_dir=runs_dir) for seed in (1, 2)]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     deadline = time.monotonic() + RUNS_TRAINING_TIMEOUT
     while time.monotonic() < deadline:
         states = [jobs.status(run_id, runs_dir=runs_dir) for run_id in ids]

@@ -25,7 +25,7 @@ import numpy as np
 
 from bench.common import result
 from tests.support import server
-from tests.support.browser import CHROMIUM_ARGS, IDLE, chromium_path, missing_chromium
+from tests.support.browser import CHROMIUM_ARGS, IDLE, UPDATE_COUNTER, chromium_path, missing_chromium
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 QUICKSTART_BASELINE_SECONDS = 60.0
@@ -40,19 +40,6 @@ TRAINING_RUNS = 2
 # Each background run: the full MNIST CNN for enough epochs to outlast the measurement.
 TRAINING_CONFIG = {"architecture": "cnn", "dataset": "mnist", "epochs": 6, "batch_size": 128}
 SERVER_MODEL = "bench-cnn"
-# The page watches the script state; this counts finished reruns, so a rerun too quick to see still counts.
-RERUN_COUNTER = """
-() => {
-  window.__imgrecReruns = 0;
-  const app = document.querySelector("[data-testid='stApp']");
-  let last = app.getAttribute("data-test-script-state");
-  new MutationObserver(() => {
-    const state = app.getAttribute("data-test-script-state");
-    if (state === "notRunning" && last !== "notRunning") window.__imgrecReruns += 1;
-    last = state;
-  }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
-}
-"""
 
 
 def _load_note():
@@ -149,12 +136,12 @@ def _timed_request(tab, url, seed):
     tab.get_by_test_id("stButtonGroup").locator("button").filter(has_text="Upload").click()
     tab.locator("input[type=file]").wait_for(state="attached", timeout=REQUEST_TIMEOUT_MS)
     _wait_idle(tab)
-    tab.evaluate(RERUN_COUNTER)
+    tab.evaluate(UPDATE_COUNTER)
     png = _digit_png(seed)
     started = time.perf_counter()
     tab.locator("input[type=file]").set_input_files({"name": f"digit-{seed}.png", "mimeType": "image/png",
                                                      "buffer": png})
-    tab.wait_for_function("() => window.__imgrecReruns > 0", polling=10, timeout=REQUEST_TIMEOUT_MS)
+    tab.wait_for_function("() => window.__imgrecUpdates > 0", polling=10, timeout=REQUEST_TIMEOUT_MS)
     upload = time.perf_counter() - started
     tab.get_by_text(f"digit-{seed}.png").first.wait_for(timeout=REQUEST_TIMEOUT_MS)
     return page_load, upload

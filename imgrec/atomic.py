@@ -116,6 +116,30 @@ def read_json(path, max_bytes=MAX_JSON_BYTES):
     return value if isinstance(value, dict) else None
 
 
+def json_objects(lines):
+    """Returns the JSON objects of JSON lines (bytes), in order; a damaged line or one that is not an object is skipped.
+
+    For the logs that a writer appends to while readers poll them (a run's metrics): a reader
+    passes only complete lines, and a damaged one must not stop it.
+
+    Example:
+
+    >>> json_objects([b'{"step": 1}', b"not json", b"", b"[1]", b'{"step": 2}'])
+    [{'step': 1}, {'step': 2}]
+    """
+    objects = []
+    for line in lines:
+        if not line:
+            continue
+        try:
+            value = json.loads(line)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            objects.append(value)
+    return objects
+
+
 @contextlib.contextmanager
 def locked(lock_path, *, exclusive=True):
     """Holds an `flock` on a lock file (created if missing), re-entrant within one thread.

@@ -13,7 +13,7 @@ TOLERANCE = 1e-4
 
 
 class ExportError(RuntimeError):
-    """An export whose reloaded predictions differ from the original model's."""
+    """An export that failed: a converter that cannot convert the model, or reloaded predictions that differ."""
 
 
 def _probe_batch(input_shape, seed=0):
@@ -34,7 +34,7 @@ def export(classifier, fmt, destination):
 
     Raises:
         ValueError: for an unknown format.
-        ExportError: when the reloaded export predicts differently.
+        ExportError: when the converter cannot convert the model, or the reloaded export predicts differently.
     """
     from imgrec import registry
 
@@ -92,31 +92,79 @@ def export_bytes(classifier, fmt):
         return buffer.getvalue()
 
 
+def unrolled(model):
+    """Returns a copy of a model whose recurrent layers are unrolled (same weights), or the model itself when it has none.
+
+    An unrolled SimpleRNN, GRU or LSTM is the same computation written out step by step, which
+    TFLite's built-in operations can hold; the loop of a rolled-up one needs TensorFlow's list
+    operations, which TFLite runs only through its Flex delegate (`SELECT_TF_OPS`). Measured
+    here: the shipped GRU model converts with `SELECT_TF_OPS`, but the TFLite interpreter of the
+    tensorflow pip package cannot run the file ("Select TensorFlow op(s) ... not supported");
+    unrolled, it converts to built-in operations only and predicts within 1e-6 of Keras.
+    """
+    import keras
+
+    if not any(getattr(layer, "unroll", True) is False for layer in model.layers):
+        return model
+
+    def clone_layer(layer):
+        config = layer.get_config()
+        if config.get("unroll") is False:
+            config["unroll"] = True
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone_layer)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def tflite_bytes(model):
-    """Converts a Keras model to a TFLite flatbuffer (float32, no quantisation)."""
+    """Converts a Keras model to a TFLite flatbuffer (float32, no quantisation), using TFLite's built-in operations only.
+
+    Recurrent layers are converted unrolled (see `unrolled`). The converter's own output (pages
+    of MLIR diagnostics on fd 2) is discarded; its error comes back as one sentence.
+
+    Raises:
+        ExportError: when the converter cannot convert the model.
+    """
     import tensorflow as tf
 
-    with tempfile.TemporaryDirectory(prefix="imgrec-tflite-") as folder:
+    from imgrec import runtime
+
+    with tempfile.TemporaryDirectory(prefix="imgrec-tflite-") as folder, runtime.silenced_stderr():
         # Converting from a SavedModel works for every layer we ship, including the ViT's.
-        model.export(folder, format="tf_saved_model", verbose=False)
+        unrolled(model).export(folder, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
-        return converter.convert()
+        try:
+            return converter.convert()
+        except Exception as error:  # ConverterError and the errors of its MLIR passes; all mean "not convertible".
+            reason = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+            raise ExportError(f"TensorFlow's TFLite converter cannot convert model {model.name!r} ({reason[:200]}); "
+                              "export it as a SavedModel instead, which holds every model.") from None
 
 
 def run_tflite(path, batch):
     """Runs a TFLite file over a batch, one image at a time; returns the stacked outputs."""
+    import warnings
+
     import tensorflow as tf
 
-    interpreter = tf.lite.Interpreter(model_path=str(path))
-    input_detail = interpreter.get_input_details()[0]
-    output_detail = interpreter.get_output_details()[0]
-    outputs = []
-    for image in batch:
-        interpreter.resize_tensor_input(input_detail["index"], (1, *image.shape))
-        interpreter.allocate_tensors()
-        interpreter.set_tensor(input_detail["index"], image[None].astype(np.float32))
-        interpreter.invoke()
-        outputs.append(interpreter.get_tensor(output_detail["index"])[0])
+    from imgrec import runtime
+
+    # tf.lite.Interpreter warns that LiteRT replaces it (a package not installed here) and logs
+    # its delegate on fd 2; neither is for the user of an export.
+    with warnings.catch_warnings(), runtime.silenced_stderr():
+        warnings.simplefilter("ignore", UserWarning)
+        interpreter = tf.lite.Interpreter(model_path=str(path))
+        input_detail = interpreter.get_input_details()[0]
+        output_detail = interpreter.get_output_details()[0]
+        outputs = []
+        for image in batch:
+            interpreter.resize_tensor_input(input_detail["index"], (1, *image.shape))
+            interpreter.allocate_tensors()
+            interpreter.set_tensor(input_detail["index"], image[None].astype(np.float32))
+            interpreter.invoke()
+            outputs.append(interpreter.get_tensor(output_detail["index"])[0])
     return np.stack(outputs)
 
 

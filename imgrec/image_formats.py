@@ -44,12 +44,12 @@ _BMP_HEADER_SIZES = tuple(struct.pack("<I", size) for size in (12, 40, 52, 56, 6
 def rejected_format_message(data: bytes) -> str:
     """Returns the sentence for bytes that are not an accepted format."""
     if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "TIFF images are not accepted; save the image as PNG or JPEG and upload that."
+        return "TIFF images are not accepted; save the image as PNG or JPEG and use that file instead."
     if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"):
-        return "HEIC and AVIF photos are not accepted; save the photo as JPEG and upload that."
+        return "HEIC and AVIF photos are not accepted; save the photo as JPEG and use that file instead."
     head = data[:1024].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml")) and b"<svg" in head:
-        return "SVG drawings are not accepted; export the drawing as PNG and upload that."
+        return "SVG drawings are not accepted; export the drawing as PNG and use that file instead."
     return _NOT_AN_IMAGE
 
 
@@ -91,7 +91,7 @@ def header_size(data: bytes, image_format: str, *, max_segments: int, max_scans:
 def _too_many_segments(image_format: str, max_segments: int) -> TooManyPieces:
     return TooManyPieces(
         f"This {image_format} file is built from more than {max_segments} pieces, far more than "
-        "a normal image; re-save it and upload it again."
+        "a normal image; re-save it and try again."
     )
 
 
@@ -180,7 +180,7 @@ def _jpeg_size(data: bytes, max_segments: int, max_scans: int) -> tuple[int, int
             if scans > max_scans:
                 raise TooManyPieces(
                     f"This JPEG file is built from more than {max_scans} scans, far more than "
-                    "a normal photo; re-save it as an ordinary JPEG and upload it again."
+                    "a normal photo; re-save it as an ordinary JPEG and try again."
                 )
             next_marker = _JPEG_MARKER_AFTER_SCAN.search(data, position)
             if next_marker is None:

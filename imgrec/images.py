@@ -114,11 +114,11 @@ def decode_image(
     _check_limits(max_bytes, max_pixels, max_aspect_ratio)
     data = bytes(data)
     if not data:
-        raise ImageError("The file is empty; choose an image file and upload it again.")
+        raise ImageError("The file is empty; choose another image file.")
     if len(data) > max_bytes:
         raise ImageError(
             f"The file is larger than the {_format_bytes(max_bytes)} limit; "
-            "shrink or compress the image and upload it again."
+            "shrink or compress the image and try again."
         )
 
     image_format = image_formats.sniff_format(data)
@@ -149,17 +149,17 @@ def decode_image(
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(
             f"This image has more pixels than the {_format_pixels(max_pixels)} limit; "
-            "shrink it and upload it again."
+            "shrink it and try again."
         ) from error
     except MemoryError as error:
-        raise ImageError("There was not enough memory to read this image; upload a smaller image.") from error
+        raise ImageError("There was not enough memory to read this image; try a smaller image.") from error
     except Exception as error:
         # Whatever Pillow raises on hostile bytes (OSError, SyntaxError, struct.error,
         # ValueError from its text-chunk limits, EOFError, zlib.error, ...) means the
         # same thing to the student: this file cannot be read.
         raise ImageError(
             f"This {image_format} file is damaged or incomplete, or uses features that "
-            "cannot be read safely; re-save it and upload it again."
+            "cannot be read safely; re-save it and try again."
         ) from error
 
 
@@ -254,17 +254,17 @@ def _check_size(size: tuple[int, int], max_pixels: int, max_aspect_ratio: float)
     width, height = size
     if width <= 0 or height <= 0:
         raise ImageError(
-            f"This image is {width}x{height} pixels, so it has nothing to show; upload a different image."
+            f"This image is {width}x{height} pixels, so it has nothing to show; choose a different image."
         )
     if width * height > max_pixels:
         raise ImageError(
             f"This image is {width}x{height} pixels, more than the {_format_pixels(max_pixels)} "
-            "limit; shrink it and upload it again."
+            "limit; shrink it and try again."
         )
     if max(width, height) > max_aspect_ratio * min(width, height):
         raise ImageError(
             f"This image is {width}x{height} pixels, too long and thin to recognise "
-            f"(more than {max_aspect_ratio:g}:1); crop it and upload it again."
+            f"(more than {max_aspect_ratio:g}:1); crop it and try again."
         )
 
 

@@ -4,6 +4,7 @@ Importing this module is cheap; it imports TensorFlow only when `quiet_tensorflo
 is called.
 """
 
+import contextlib
 import os
 import sys
 
@@ -25,14 +26,26 @@ def quiet_tensorflow_import():
     if "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with silenced_stderr():
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def silenced_stderr():
+    """Sends everything written to file descriptor 2 inside the block to /dev/null, C++ libraries' output included.
+
+    For TensorFlow's converters and loggers, which write pages of diagnostics straight to fd 2;
+    the caller reports what went wrong in its own words.
+    """
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import keras  # noqa: F401
-        import tensorflow  # noqa: F401
+        yield
     finally:
+        sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)

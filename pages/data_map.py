@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import datasets
-from pages._ui import data_map_view, models, navigation
+from pages._ui import data_map_view, links, models, navigation
 
 INTRO = (
     "Before its last layer decides, a classifier turns every image into a list of numbers, its own description of "
@@ -16,6 +16,7 @@ INTRO = (
 
 def main():
     st.title("Where the data lies")
+    links.begin("data-map")
     st.markdown(INTRO)
     name = models.model_picker()
     card = models.card_for(name)

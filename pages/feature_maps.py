@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import compute, inputs, models, navigation, views
+from pages._ui import arithmetic, compute, inputs, links, models, navigation, views
 
 # Channels drawn at once: a grid of 64 maps stays readable and light to send to the browser.
 CHANNELS_PER_VIEW = 64
@@ -35,11 +35,16 @@ def layer_ui(name, key, card):
                    "the answer of one filter at every position. Parameters are the numbers the layer learned.")
     if not spatial:
         return None
-    first_conv = next((name for name in spatial if rows[name]["type"] in CONV_TYPES), spatial[0])
-    chosen = st.selectbox(
-        "Layer", spatial, index=spatial.index(first_conv), key=f"layer-{name}",
-        format_func=lambda item: f"{item}: {rows[item]['type']}, output {rows[item]['output_shape']}",
-    )
+    layer_key = f"layer-{name}"
+    if st.session_state.get(layer_key) not in spatial:
+        st.session_state[layer_key] = next((item for item in spatial if rows[item]["type"] in CONV_TYPES), spatial[0])
+    asked = links.choice("layer", spatial, problem=f"{card.display_title} has no layer of that name with feature maps",
+                         instead=st.session_state[layer_key])
+    if asked is not None:
+        st.session_state[layer_key] = asked
+    chosen = st.selectbox("Layer", spatial, key=layer_key,
+                          format_func=lambda item: f"{item}: {rows[item]['type']}, output {rows[item]['output_shape']}")
+    links.write(layer=chosen)
     return rows[chosen]
 
 
@@ -60,7 +65,12 @@ def maps_view(name, key, model_input, maps, layer_name):
     scales = [scale for scale in SCALES if scale != "global" or len(spatial) <= MAX_LAYERS_FOR_GLOBAL]
     if st.session_state.get("maps-scale") not in scales:
         st.session_state["maps-scale"] = scales[0]
+    asked = links.choice("scale", scales, problem=f"the colour scales offered here are {', '.join(scales)}",
+                         instead=SCALES[st.session_state["maps-scale"]].lower())
+    if asked is not None:
+        st.session_state["maps-scale"] = asked
     scale = st.radio("Colour scale", scales, format_func=SCALES.get, horizontal=True, key="maps-scale")
+    links.write(scale=scale)
     global_range = None
     if scale == "global":
         ranges = compute.activation_ranges(name, key, model_input).values()
@@ -94,16 +104,32 @@ def zoom_view(maps, channel, position=None):
                + (". The red square is the position worked out below." if position is not None else "."))
 
 
+def kernel_input_ui(kernel, layer_name):
+    """For a convolution over several input channels, which channel's weights to draw; returns its index or None (mean)."""
+    inputs_count = kernel.shape[2]
+    if inputs_count == 1:
+        return None
+    options = ["mean", *range(inputs_count)]
+    picked = st.columns([1, 1])[0].select_slider(
+        "Weights for input channel", options, key=f"kernel-input-{layer_name}",
+        format_func=lambda option: "mean of all" if option == "mean" else str(option),
+        help="Each filter has one grid of weights per input channel: pick a channel to see the weights it gets, "
+             "or their mean over all channels.",
+    )
+    return None if picked == "mean" else int(picked)
+
+
 def kernels_view(name, key, layer_name):
     kernel, bias = compute.conv_kernels(name, key, layer_name)
     st.subheader("The filters (kernels)")
-    st.plotly_chart(figures.kernel_grid(kernel), key="kernels-chart", config=views.CHART_CONFIG)
+    input_channel = kernel_input_ui(kernel, layer_name)
+    st.plotly_chart(figures.kernel_grid(kernel, input_channel=input_channel), key="kernels-chart",
+                    config=views.CHART_CONFIG)
     height, width, inputs, outputs = kernel.shape
     st.caption(
-        f"{outputs} filters of {height} x {width} weights for each of {inputs} input channel"
-        f"{'s' if inputs > 1 else ''}. Red weights add the pixel below them, blue ones subtract it: "
-        "a filter with red on one side and blue on the other answers to an edge."
-        + (" Each filter also adds one bias number." if bias is not None else "")
+        f"{outputs} filters of {height} x {width} weights for each of {figures.plural(inputs, 'input channel')}. "
+        "Red weights add the pixel below them, blue ones subtract it: a filter with red on one side and blue on "
+        "the other answers to an edge." + (" Each filter also adds one bias number." if bias is not None else "")
     )
 
 
@@ -113,10 +139,26 @@ def _jump_to_strongest(maps, channel_key):
     st.session_state["arith-row"], st.session_state["arith-col"] = int(row), int(col)
 
 
+def channel_from_link(maps, layer_name, channel_key):
+    """Takes a link's `?channel=`, also moving the drawn range of channels to it; says why when it cannot."""
+    channels = maps.shape[-1]
+    if st.session_state.get(channel_key, 0) >= channels:
+        st.session_state[channel_key] = 0
+    asked = links.number("channel", 0, channels - 1, integer=True, instead=f"channel {st.session_state.get(channel_key, 0)}",
+                         what=f"{layer_name} has {figures.plural(channels, 'channel')}, numbered from 0")
+    if asked is not None:
+        st.session_state[channel_key] = asked
+        st.session_state[f"channels-{layer_name}"] = asked // CHANNELS_PER_VIEW * CHANNELS_PER_VIEW
+
+
 def channel_ui(maps, channel_key):
     """The output channel to look at closely; returns its index."""
     channels = maps.shape[-1]
-    return st.slider("Channel", 0, channels - 1, 0, key=channel_key) if channels > 1 else 0
+    if st.session_state.get(channel_key, 0) >= channels:
+        st.session_state[channel_key] = 0
+    channel = st.slider("Channel", 0, channels - 1, key=channel_key) if channels > 1 else 0
+    links.write(channel=channel)
+    return channel
 
 
 def position_ui(maps, channel_key):
@@ -125,96 +167,22 @@ def position_ui(maps, channel_key):
     if "arith-row" not in st.session_state or st.session_state["arith-row"] >= height \
             or st.session_state.get("arith-col", 0) >= width:
         _jump_to_strongest(maps, channel_key)
+    for name, word, key, size in (("row", "row", "arith-row", height), ("col", "column", "arith-col", width)):
+        asked = links.number(name, 0, size - 1, integer=True, instead=f"{word} {st.session_state[key]}",
+                             what=f"this layer's maps have {word}s 0 to {size - 1}")
+        if asked is not None:
+            st.session_state[key] = asked
     row = st.slider("Row", 0, height - 1, key="arith-row") if height > 1 else 0
     col = st.slider("Column", 0, width - 1, key="arith-col") if width > 1 else 0
     st.button("Go to the strongest value", icon=":material/my_location:", on_click=_jump_to_strongest,
-                  args=(maps, channel_key), help="Move to where this channel answers most strongly.")
+              args=(maps, channel_key), help="Move to where this channel answers most strongly.")
+    links.write(row=row, col=col)
     return row, col
-
-
-def _grid(values, title, fmt=".2f"):
-    return figures.number_grid(np.asarray(values, dtype=np.float64), title=title, fmt=fmt)
-
-
-def convolution_steps(step):
-    channels = step["input_channels"]
-    st.markdown(
-        f"Output channel **{step['channel']}** at row **{step['row']}**, column **{step['col']}** "
-        f"looks at a {step['kernel'].shape[0]} x {step['kernel'].shape[1]} window of "
-        f"{len(channels)} input channel{'s' if len(channels) > 1 else ''}. For each channel: multiply the window by "
-        "the kernel position by position, then add all the products."
-    )
-    position = 0
-    if len(channels) > 1:
-        # The first layer of a colour model reads the red, green and blue planes of the image.
-        names = ("red", "green", "blue") if step.get("first_layer_note") and len(channels) == 3 else None
-        if st.session_state.get("arith-input", 0) >= len(channels):  # Left over from a wider layer.
-            st.session_state["arith-input"] = 0
-        position = st.columns([1, 2])[0].select_slider(
-            "Input channel to look at", range(len(channels)), key="arith-input",
-            format_func=lambda i: f"{channels[i]} ({names[i]})" if names else str(channels[i]),
-        )
-    patch, kernel = step["input_patch"][..., position], step["kernel"][..., position]
-    products = step["products"][..., position]
-    a, times, b, equals, c = st.columns([10, 1, 10, 1, 10], vertical_alignment="center")
-    a.plotly_chart(_grid(patch, f"Input window (channel {channels[position]})"), key="arith-patch", config=views.CHART_CONFIG)
-    times.markdown("### x")
-    b.plotly_chart(_grid(kernel, "Kernel weights", ".3f"), key="arith-kernel", config=views.CHART_CONFIG)
-    equals.markdown("### =")
-    c.plotly_chart(_grid(products, f"Products (sum {products.sum():.4f})", ".3f"), key="arith-products", config=views.CHART_CONFIG)
-    if step.get("first_layer_note"):
-        st.caption(step["first_layer_note"])
-    if np.any(step["padded"]):
-        st.caption("Cells outside the image read 0: the layer pads its input with zeros ('same' padding).")
-    terms = [f"{value:.4f}" for value in step["sum_per_channel"]]
-    shown = " + ".join(terms) if len(terms) <= 8 else " + ".join(terms[:4]) + f" + ... ({len(terms)} channels)"
-    lines = [
-        f"sum over {len(channels)} input channel{'s' if len(channels) > 1 else ''}: {shown} = {step['sum']:.4f}",
-        f"+ bias {step['bias']:.4f} = {step['pre_activation']:.4f}",
-        f"{step['activation']}({step['pre_activation']:.4f}) = {step['activation_output']:.4f}"
-        if step["activation"] != "linear" else f"no activation here: the output is {step['activation_output']:.4f}",
-        f"Keras computed {step['keras_value']:.4f} at this position",
-    ]
-    st.code("\n".join(lines), language=None)
-    st.caption(step["note"])
-
-
-def pooling_steps(step):
-    st.markdown(
-        f"Channel **{step['channel']}** at row **{step['row']}**, column **{step['col']}**: {step['operation']} "
-        f"reads a {step['window'].shape[0]} x {step['window'].shape[1]} window of the same channel in the layer's input."
-    )
-    st.plotly_chart(_grid(np.nan_to_num(step["window"]), "Input window"), key="arith-window", config=views.CHART_CONFIG)
-    if step["operation"] == "max pooling":
-        row, col = step["chosen_position"]
-        lines = [f"largest value, at window row {row}, column {col}: {step['chosen']:.4f}"]
-    else:
-        lines = [f"mean of the {step['count']} values inside the image: {step['mean']:.4f}"]
-    lines.append(f"Keras computed {step['keras_value']:.4f} at this position")
-    st.code("\n".join(lines), language=None)
-    st.caption(step["note"])
-
-
-def arithmetic_view(name, key, card, model_input, layer, channel, position):
-    st.subheader("Check one number by hand")
-    st.markdown(
-        "A student should be able to check one number by hand: every multiplication and addition behind "
-        "the value at the red square is laid out below. Move the square with the sliders."
-    )
-    row, col = position
-    step = compute.conv_arithmetic(name, key, model_input, layer["name"], channel, row, col)
-    if layer["name"] == compute.spatial_layers(name, key)[0]:
-        normalisation = card.preprocessing.normalisation or "the model's first layer"
-        step = {**step, "first_layer_note": "This is the first layer: its input is the image after the model's own "
-                f"normalisation ({normalisation}), so the input numbers are not 0..255."}
-    if step["operation"] in ("convolution", "depthwise convolution"):
-        convolution_steps(step)
-    else:
-        pooling_steps(step)
 
 
 def main():
     st.title("Feature maps")
+    links.begin("feature-maps")
     st.markdown(
         "A convolutional network reads an image through layers of **filters**. Each filter is a small grid "
         "of learned weights slid over the image; where the pixels match its pattern, its output, the "
@@ -238,9 +206,10 @@ def main():
         )
         return
     maps = compute.feature_maps(name, key, model_input, layer["name"])
+    channel_key = f"arith-channel-{layer['name']}"
+    channel_from_link(maps, layer["name"], channel_key)
     maps_view(name, key, model_input, maps, layer["name"])
     st.subheader("One channel up close")
-    channel_key = f"arith-channel-{layer['name']}"
     has_arithmetic = layer["type"] in CONV_TYPES + POOL_TYPES
     controls, view = st.columns([2, 3], gap="large")
     with controls:
@@ -249,9 +218,13 @@ def main():
     with view:
         zoom_view(maps, channel, position)
     if has_arithmetic:
-        arithmetic_view(name, key, card, model_input, layer, channel, position)
+        arithmetic.arithmetic_view(name, key, card, model_input, layer, channel, position)
     else:
-        st.caption(f"A {layer['type']} layer has no kernel of its own: it transforms the values of its input, "
+        kind = f"{figures.article(layer['type'])} {layer['type']} layer"
+        for unused in ("row", "col"):
+            links.unused(unused, f"{kind} has no sum to check", f"channel {channel} without a position")
+        links.write(row=None, col=None)
+        st.caption(f"{kind[0].upper()}{kind[1:]} has no kernel of its own: it transforms the values of its input, "
                    "so there is no sum to check here. Choose a Conv2D or pooling layer for that.")
     if layer["type"] in CONV_TYPES:
         kernels_view(name, key, layer["name"])

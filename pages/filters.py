@@ -8,7 +8,7 @@ import streamlit as st
 from imgrec import datasets, figures, images
 from imgrec.explain import maximisation
 from imgrec.jobs import filters as filter_jobs
-from pages._ui import compute, models, navigation, views
+from pages._ui import compute_learned, links, models, navigation, views
 
 BLOCK = 32  # Filters drawn at once on a small model: a whole first layer of the MNIST models.
 INTRO = (
@@ -21,7 +21,7 @@ INTRO = (
 
 def layer_ui(name, key):
     """The layer and the block of its filters to show; returns (layer, channels) or None when there are none."""
-    counts, first = compute.filter_layers(name, key)
+    counts, first = compute_learned.filter_layers(name, key)
     if not counts:
         return None
     layer_names = list(counts)
@@ -57,7 +57,7 @@ def show(pictures, activations, channels, examples):
 
 def inline_view(name, key, card, layer, channels):
     dataset = test_images_of(card)
-    pictures, activations, seconds, strongest = compute.filter_pictures(name, key, layer, channels, dataset)
+    pictures, activations, seconds, strongest = compute_learned.filter_pictures(name, key, layer, channels, dataset)
     examples = None
     if strongest is not None:
         test_images = datasets.load(dataset).x_test
@@ -113,6 +113,7 @@ def _square(rgb):
 
 def main():
     st.title("What the filters look for")
+    links.begin("filters")
     st.markdown(INTRO)
     name = models.model_picker()
     card = models.card_for(name)

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
+from imgrec import datasets
 from pages._ui import inputs, models, navigation, views
 
-# One sample per collection for the gallery, with the collection's suited model when present.
+# One sample per collection for the gallery; each tile opens a model that knows it (no tile when none does).
 GALLERY = ("mnist-00", "fashion-mnist-00", "cifar10-00", "imagenet-07", "photos-chelsea", "photos-coffee")
 
 
@@ -57,23 +58,20 @@ def models_table(cards):
     )
     rows = []
     for card in cards:
-        # The measured accuracy comes right after the title: it is what the table is for.
+        # The measured accuracy comes right after the title: it is what the table is for. Five
+        # columns, each as wide as its content, fit the page at 1280 pixels; the Models page has the rest.
         rows.append({
             "Model": card.display_title,
-            "Accuracy": card.accuracy,
+            "Accuracy": views.in_percent(card.accuracy),
             "Reconstruction error": card.reconstruction_mse,
             "Measured on": card.measured_on_text(),
-            "Architecture": card.architecture,
-            "Dataset": card.dataset,
             "Classes": len(card.class_names) if card.is_classifier else None,
             "Parameters": card.parameters,
-            "Name": card.name,
         })
     st.dataframe(
         rows, hide_index=True,
         column_config={
-            "Model": st.column_config.TextColumn("Model", width="medium"),
-            "Accuracy": st.column_config.NumberColumn("Accuracy", format="percent", width="small"),
+            "Accuracy": views.percent_column("Accuracy"),
             "Reconstruction error": st.column_config.NumberColumn(
                 format="%.4f", help="An autoencoder's score: how far its rebuilt images are from the originals "
                                     "(mean squared, pixels 0..1); lower is better."),
@@ -82,14 +80,15 @@ def models_table(cards):
     )
 
 
-def _model_for(collection, cards):
-    """The name of a model that suits a sample collection, or None."""
+def _model_for(sample, cards):
+    """The name of a model that knows a sample (its own collection's model first), or None."""
+    ranked = []
     for card in cards:
-        if inputs.default_collection(card) == collection:
-            return card.name
-    if collection == "imagenet":
-        return next((card.name for card in cards if card.name == "imagenet-efficientnet-lite0"), None)
-    return None
+        if datasets.domain_mismatch(card.dataset, card.class_names, sample.collection, sample.label_name) is None:
+            collections = datasets.collections_for(card.dataset)
+            if sample.collection in collections:
+                ranked.append((collections.index(sample.collection), card.name))
+    return min(ranked)[1] if ranked else None
 
 
 def _square(rgb):
@@ -109,19 +108,20 @@ def _short_title(title):
 
 
 def gallery(cards):
+    """One tile per collection, each opening Predict on a model that knows it; a collection no model knows has none."""
     st.subheader("Try one")
-    listing = {sample_id: (title, collection) for sample_id, title, collection in inputs.sample_list()}
-    chosen = [sample_id for sample_id in GALLERY if sample_id in listing]
-    if not chosen:
-        st.caption("No sample images are installed on this server; upload your own on the Predict page.")
+    listing = {sample.id: sample for sample in inputs.sample_list()}
+    tiles = [(listing[sample_id], _model_for(listing[sample_id], cards)) for sample_id in GALLERY if sample_id in listing]
+    tiles = [(sample, model) for sample, model in tiles if model is not None]
+    if not tiles:
+        st.caption("No sample images that a model here knows are installed on this server; upload your own on the "
+                   "Predict page.")
         return
-    for column, sample_id in zip(st.columns(len(chosen)), chosen, strict=True):
-        title, collection = listing[sample_id]
-        model = _model_for(collection, cards)
+    for column, (sample, model) in zip(st.columns(len(tiles)), tiles, strict=True):
         with column:
-            st.image(views.thumbnail_png(_square(inputs.sample_image(sample_id)), 128), width=112)
-            params = {"sample": sample_id, **({"model": model} if model else {})}
-            st.page_link("pages/predict.py", label=_short_title(title), query_params=params)
+            st.image(views.thumbnail_png(_square(inputs.sample_image(sample.id)), 128), width=112)
+            st.page_link("pages/predict.py", label=_short_title(sample.title),
+                         query_params={"model": model, "sample": sample.id})
 
 
 def main():

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import compute, inputs, models, navigation, views
+from pages._ui import compute, edit_compare, inputs, links, models, navigation, trust_panel, views
 
 TOP_K = 5
 PREPROCESSING_WORDS = {
@@ -26,15 +26,15 @@ def predictions_table(name, key, card, chosen):
             "Image": views.data_url(views.thumbnail_png(item.rgb, 64)),
             "File": item.name,
             "Top class": ranked[0].label,
-            "Probability": ranked[0].probability,
-            "Runners-up": ", ".join(f"{p.label} ({p.probability:.0%})" for p in ranked[1:]),
+            "Probability": views.in_percent(ranked[0].probability),
+            "Runners-up": ", ".join(f"{p.label} ({views.percent(p.probability)})" for p in ranked[1:]),
         })
     st.subheader(f"{len(chosen)} images")
     st.dataframe(
         rows, hide_index=True, row_height=70,
         column_config={
             "Image": st.column_config.ImageColumn("Image", width="small"),
-            "Probability": st.column_config.ProgressColumn("Probability", format="percent", min_value=0.0, max_value=1.0),
+            "Probability": views.percent_column("Probability", bar=True),
         },
     )
 
@@ -70,25 +70,67 @@ def _chosen_class_from_chart(chart_key, class_key, label_index):
         st.session_state[f"{chart_key}-applied"] = index
 
 
+def _class_from_link(class_names, class_key, probabilities):
+    """Takes a link's `?class=`: an index or a class name; one it cannot show is named in a sentence."""
+    best = class_names[int(np.argmax(probabilities))]
+    aliases = {name: index for index, name in enumerate(class_names)}
+    index = links.choice("class", range(len(class_names)), aliases=aliases, instead=f"the most likely class ({best})",
+                         problem=f"this model's classes are 0 to {len(class_names) - 1} (or their names)")
+    if index is not None:
+        st.session_state[class_key] = index
+
+
+def bar_labels(indices, class_names):
+    """The top classes' bar labels: a name's first part ("chocolate sauce, chocolate syrup" reads "chocolate
+    sauce", so the bars keep their room), or the whole name where two would read alike."""
+    short = [class_names[index].split(",")[0].strip() for index in indices]
+    return [label if short.count(label) == 1 else class_names[index] for label, index in zip(short, indices, strict=True)]
+
+
 def top_classes(class_names, probabilities, image_key):
     """The top-k chart (click a bar to explain that class) and a selector over every class; returns the class index."""
     ranked = views.ranked(probabilities, class_names, TOP_K)
     order = [int(i) for i in np.argsort(-probabilities, kind="stable")]
-    label_index = {class_names[i]: i for i in order}
+    labels = bar_labels([p.index for p in ranked], class_names)
+    label_index = {**{class_names[i]: i for i in order}, **{label: p.index for label, p in zip(labels, ranked, strict=True)}}
     chart_key, class_key = f"topk-{image_key}", f"class-{image_key}"
     _chosen_class_from_chart(chart_key, class_key, label_index)
+    _class_from_link(class_names, class_key, probabilities)
     if st.session_state.get(class_key) not in order:
         st.session_state[class_key] = order[0]
     selected = st.session_state[class_key]
-    figure = figures.topk_bar([p.label for p in ranked], [p.probability for p in ranked],
-                              highlight=class_names[selected])
+    shown = {p.index: label for label, p in zip(labels, ranked, strict=True)}
+    figure = figures.topk_bar(labels, [p.probability for p in ranked], highlight=shown.get(selected))
     st.plotly_chart(figure, on_select="rerun", selection_mode="points", key=chart_key, config=views.CHART_CONFIG)
-    return st.selectbox(
+    chosen = st.selectbox(
         "Explain the class", order, key=class_key,
-        format_func=lambda i: f"{class_names[i]} ({probabilities[i]:.1%})",
+        format_func=lambda i: f"{class_names[i]} ({views.percent(probabilities[i])})",
         help="Click a bar above, or pick any class here, even an unlikely one: the explanation shows what "
              "in the image speaks for that class.",
     )
+    links.write(**{"class": chosen})
+    return chosen
+
+
+def _method_from_link(choices):
+    titles = ", ".join(choice.title for choice in choices.values())
+    method = links.choice("method", list(choices), problem=f"for this model the methods are {titles}",
+                          aliases={choice.title: name for name, choice in choices.items()},
+                          instead=choices[st.session_state["explain-method"]].title)
+    if method is not None:
+        st.session_state["explain-method"] = method
+
+
+def _layer_ui(name, choice):
+    """The feature maps a method weights (Grad-CAM's layer), restored from a link; returns the layer's name."""
+    layers, key = list(choice.layer.layers), f"explain-layer-{name}"
+    if st.session_state.get(key) not in layers:
+        st.session_state[key] = choice.layer.default if choice.layer.default in layers else layers[0]
+    asked = links.choice("layer", layers, problem=f"this model has no layer of that name for {choice.title} to weight",
+                         instead=st.session_state[key])
+    if asked is not None:
+        st.session_state[key] = asked
+    return st.selectbox(choice.layer.title, layers, key=key, help=choice.layer.help)
 
 
 def explanation_ui(name, key):
@@ -96,15 +138,22 @@ def explanation_ui(name, key):
     choices = {choice.name: choice for choice in compute.explainers(name, key)}
     if st.session_state.get("explain-method") not in choices:  # e.g. rollout, then a model without attention
         st.session_state["explain-method"] = next(iter(choices))
+    _method_from_link(choices)
     method = st.radio("Method", list(choices), format_func=lambda item: choices[item].title, key="explain-method",
                       captions=[choice.description for choice in choices.values()])
     choice = choices[method]
     options = {}
     if choice.layer is not None:
-        layers, last = list(choice.layer.layers), choice.layer.default
-        options["layer"] = st.selectbox(choice.layer.title, layers, index=layers.index(last) if last in layers else 0,
-                                        key=f"explain-layer-{name}", help=choice.layer.help)
-    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="explain-alpha")
+        options["layer"] = _layer_ui(name, choice)
+    else:
+        links.unused("layer", f"{choice.title} weights no layer", "the method on its own")
+    if "explain-alpha" not in st.session_state:
+        st.session_state["explain-alpha"] = 0.5
+    opacity = links.number("opacity", 0.0, 1.0, step=0.05, instead=f"{st.session_state['explain-alpha']:g}")
+    if opacity is not None:
+        st.session_state["explain-alpha"] = opacity
+    alpha = st.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="explain-alpha")
+    links.write(method=method, layer=options.get("layer"), opacity=f"{alpha:.2f}")
     return choice, options, alpha
 
 
@@ -113,14 +162,16 @@ def explanation_view(name, key, class_names, model_input, class_index, choice, o
     # The model's own view, enlarged with square pixels: the heatmap lines up with what the model read.
     base = views.enlarge(views.model_view(model_input), 224)
     label = class_names[class_index]
-    st.plotly_chart(
-        figures.image_figure(overlays.overlay(base, heatmap, alpha), title=f"{choice.title} for {label}"),
-        key="explanation-chart", config=views.CHART_CONFIG,
-    )
+    # A map that is the same for every class (attention rollout) is not "for" the chosen class.
+    title = f"{choice.title} for {label}" if choice.class_specific else choice.title
+    st.plotly_chart(figures.image_figure(overlays.overlay(base, heatmap, alpha), title=title),
+                    key="explanation-chart", config=views.CHART_CONFIG)
     # The technique's description already stands under the method's name, beside the chart.
-    note = "" if choice.class_specific else ("It is the same for every class: it shows where the model looks, "
-                                             "not what it concluded. ")
-    st.caption(f"{note}Red marks what speaks most for **{label}**, blue the least.")
+    if choice.class_specific:
+        st.caption(f"Red marks what speaks most for **{label}**, blue the least.")
+    else:
+        st.caption("It is the same for every class: it shows where the model looks, not what it concluded. "
+                   "Red marks where it looks most, blue the least.")
 
 
 def single_image(name, key, card, image):
@@ -138,10 +189,15 @@ def single_image(name, key, card, image):
         choice, options, alpha = explanation_ui(name, key)
     with view:
         explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha)
+        # After the heatmap in the script, so the heatmap is on screen before any check runs.
+        trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index], options)
+    trust_panel.localisation_table(name, key, card)
+    edit_compare.editor(name, key, card, model_input, choice.name, class_index, options)
 
 
 def main():
     st.title("Predict")
+    links.begin("predict")
     st.markdown("Give the model an image and see the classes it finds most likely, then ask it **why**: "
                 "the heatmap marks the pixels that pushed the score of the chosen class up.")
     name = models.model_picker()

@@ -8,26 +8,31 @@ refresh or another browser finds the same run (`?run=ID`), and Cancel really sto
 import streamlit as st
 
 from imgrec import jobs
-from pages._ui import navigation, train_compare, train_new, train_run, train_runs, train_search
+from pages._ui import links, navigation, train_compare, train_new, train_run, train_runs, train_search
 
 
 def main():
     st.title("Train")
+    links.begin("train")
     st.markdown("Train a network on your choice of data and settings, watch it learn, and read where it goes wrong. "
                 "Runs train in the background on the server: you can leave this page, refresh it, or watch the same "
                 "run from another browser.")
     train_runs.recovered()
     train_runs.run_from_url()
+    train_search.search_from_url()
+    train_runs.tab_from_url()
     selected = train_runs.selected_run()
-    if selected and st.query_params.get("run") != selected:
-        st.query_params["run"] = selected  # Back from another page: the address names the run again.
+    links.write(run=selected)  # Back from another page: the address names the run again.
     runs = jobs.list_runs()
     train_runs.run_picker(runs)
     if "pending-tab" in st.session_state:
         st.session_state["train-tab"] = st.session_state.pop("pending-tab")
     if "train-tab" not in st.session_state:
-        st.session_state["train-tab"] = train_runs.TAB_RUN if selected else train_runs.TAB_NEW
+        # A fresh session: a search in the address was being watched on the Search tab.
+        st.session_state["train-tab"] = (train_runs.TAB_SEARCH if st.query_params.get("search")
+                                         else train_runs.TAB_RUN if selected else train_runs.TAB_NEW)
     new_tab, run_tab, compare_tab, search_tab = st.tabs(train_runs.TABS, key="train-tab", on_change="rerun")
+    train_runs.write_tab(st.session_state["train-tab"])
     if new_tab.open:
         with new_tab:
             train_new.new_run_tab()
@@ -40,6 +45,8 @@ def main():
     if search_tab.open:
         with search_tab:
             train_search.search_tab()
+    else:
+        st.query_params.pop("search", None)  # The address names a search only while it is on screen.
 
 
 navigation.run_inside_navigation()

@@ -5,6 +5,7 @@ Fixture names, one meaning each:
 - `trained_registry` (session): a folder holding `tiny-cnn` trained for one epoch; sets nothing.
 - `fresh_registry` (per test): a copy of `trained_registry` that IMGREC_MODELS_DIR points at
   for that test only.
+- `hostile_files` (session): builds each hostile model file of `tests/support/hostile.py` once.
 - `digit_png` (session): PNG bytes of a drawn 1; `digit_png_file` (per test): a PNG file of an
   MNIST test digit.
 Environment variables are set through `monkeypatch` (undone after each test), never for the session.
@@ -58,6 +59,14 @@ def fresh_registry(trained_registry, monkeypatch, tmp_path):
     folder = shutil.copytree(trained_registry, tmp_path / "models")
     monkeypatch.setenv("IMGREC_MODELS_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(scope="session")
+def hostile_files(tmp_path_factory):
+    """The hostile model files of `tests/support/hostile.py`, each built on first use and kept for the session."""
+    from tests.support import hostile
+
+    return hostile.HostileFiles(tmp_path_factory.mktemp("hostile-files"))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The CLI contract: models, predict, evaluate, explain, train, data, export; user errors exit 2 with one line."""
+"""The CLI contract: models, predict, evaluate, explain, train, data, export, trust, localisation; user errors exit 2 with one line."""
 
 import io
 import json
@@ -59,7 +59,76 @@ def test_data_lists_every_dataset(capsys):
     code, out, _ = run(capsys, "data", "--json")
     rows = json.loads(out)
     assert code == 0
-    assert {"mnist", "fashion-mnist", "digits", "mnist-5k", "cifar10"} <= {row["name"] for row in rows}
+    assert {"mnist", "fashion-mnist", "digits", "mnist-5k", "cifar10", "shapes"} <= {row["name"] for row in rows}
+    shapes_row = next(row for row in rows if row["name"] == "shapes")
+    assert shapes_row["present_source"].startswith("drawn by imgrec")
+    assert (shapes_row["train_size"], shapes_row["test_size"]) == (16_000, 4_000)
+
+
+def test_trust_json_contract(fresh_registry, digit_png_file, capsys):
+    code, out, _ = run(capsys, "trust", "--model", "tiny-cnn", "--method", "gradcam", "--json", str(digit_png_file))
+    results = json.loads(out)
+    assert code == 0 and len(results) == 1
+    result = results[0]
+    assert list(result) == ["file", "method", "class_index", "deletion_auc", "insertion_auc", "random_deletion_auc",
+                            "random_insertion_auc", "randomization", "verdict"]
+    assert result["file"] == str(digit_png_file) and result["method"] == "gradcam"
+    # Without --class the top class is explained; the classic CNN's groups from the output down.
+    assert [row["layer"] for row in result["randomization"]] == ["predictions", "conv2", "conv1"]
+    assert all(-1 <= row["spearman"] <= 1 for row in result["randomization"])
+    assert all(0 <= result[key] <= 1 for key in ("deletion_auc", "insertion_auc", "random_deletion_auc",
+                                                 "random_insertion_auc"))
+    assert result["verdict"].endswith(".")
+    code, out, _ = run(capsys, "trust", "--model", "tiny-cnn", "--method", "occlusion", "--class", "3", str(digit_png_file))
+    assert code == 0 and "occlusion for '3'" in out and "Spearman" in out
+
+
+def test_localisation_json_contract(fresh_registry, capsys):
+    from imgrec import architectures, registry
+
+    model = architectures.build("cnn-gap", (64, 64, 3), 4, seed=0)
+    registry.save(model, "tiny-shapes", registry.card_for_model("cnn-gap", "shapes", (64, 64, 3),
+                                                                datasets.SHAPES_CLASSES))
+    code, out, _ = run(capsys, "localisation", "--model", "tiny-shapes", "--method", "gradcam++", "--n", "6", "--json")
+    result = json.loads(out)
+    assert code == 0 and list(result) == ["dataset", "method", "n", "pointing_game", "relevance_mass"]
+    assert result["dataset"] == "shapes" and result["method"] == "gradcam++" and result["n"] == 6
+    assert 0 <= result["pointing_game"] <= 1 and 0 <= result["relevance_mass"] <= 1
+
+
+@pytest.fixture
+def without_cifar10(tmp_path, monkeypatch):
+    """An offline machine with an empty data cache and no earlier Keras download: CIFAR-10 is nowhere."""
+    monkeypatch.setenv("IMGREC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IMGREC_OFFLINE", "1")
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(datasets.sources, "_keras_datasets_dirs", lambda: [tmp_path / "keras" / "datasets"])
+    return tmp_path
+
+
+def test_data_says_exactly_how_to_get_a_missing_dataset(without_cifar10, capsys):
+    code, out, _ = run(capsys, "data")
+    assert code == 0
+    assert f"\ncifar10: {datasets.how_to_get('cifar10')}" in out
+    assert "data_batch_1 to data_batch_5" in out and str(without_cifar10 / "data" / "cifar10") in out
+    code, out, _ = run(capsys, "data", "--json")
+    cifar = {row["name"]: row for row in json.loads(out)}["cifar10"]
+    assert cifar["present_source"] is None and cifar["how_to_get"] == datasets.how_to_get("cifar10")
+
+
+def test_a_cifar10_run_or_search_is_refused_offline_as_the_app_refuses_it(without_cifar10, capsys):
+    from imgrec import jobs
+
+    config = without_cifar10 / "cifar.json"
+    config.write_text(json.dumps({"architecture": "cnn", "dataset": "cifar10", "epochs": 1}))
+    with pytest.raises(datasets.DatasetUnavailable) as refused:
+        jobs.check_config({"architecture": "cnn", "dataset": "cifar10", "epochs": 1})
+    expected = f"error: {refused.value}\n"
+    assert datasets.how_to_get("cifar10") in expected
+    for argv in (["runs", "submit", str(config)], ["search", "submit", str(config), "--trials", "2"]):
+        code, out, err = run(capsys, *argv)
+        assert (code, out, err) == (2, "", expected)
+    assert not (without_cifar10 / "runs").exists() or not any((without_cifar10 / "runs").iterdir())
 
 
 def test_export_tflite_and_savedmodel(fresh_registry, tmp_path, capsys):
@@ -83,6 +152,12 @@ def test_export_tflite_and_savedmodel(fresh_registry, tmp_path, capsys):
         ["train"],
         ["frobnicate"],
         ["predict", "--model"],
+        ["trust", "--model", "tiny-cnn", "--method", "lime", "x.png"],
+        ["trust", "--model", "tiny-cnn", "--method", "rollout", "x.png"],
+        ["trust", "--model", "tiny-cnn", "--method", "gradcam", "--class", "10", "x.png"],
+        ["trust", "--model", "tiny-cnn", "--method", "gradcam", "missing.png"],
+        ["localisation", "--model", "tiny-cnn", "--method", "gradcam"],
+        ["localisation", "--model", "tiny-cnn", "--method", "gradcam", "--n", "0"],
     ],
 )
 def test_user_errors_exit_2_with_one_line(fresh_registry, capsys, argv):
@@ -168,6 +243,16 @@ def test_explain_json_explains_the_top_class_of_each_file_in_model_input_coordin
         assert [result["class_index"], result["peak"]] == list(explain_reference(path, "gradcam"))
 
 
+@pytest.mark.parametrize("method", ["integrated-gradients", "occlusion"])
+def test_explain_runs_the_path_and_occlusion_explainers(fresh_registry, digits, capsys, method):
+    code, out, err = run(capsys, "explain", "--model", "tiny-cnn", "--method", method, "--class", "4", "--json",
+                         str(digits[1]))
+    assert code == 0, err
+    [result] = json.loads(out)
+    assert result["method"] == method and result["class_index"] == 4
+    assert [result["class_index"], result["peak"]] == list(explain_reference(digits[1], method, 4))
+
+
 def test_explain_class_and_layer_are_the_ones_given(fresh_registry, digits, capsys):
     code, out, err = run(capsys, "explain", "--model", "tiny-cnn", "--method", "gradcam", "--class", "3",
                          "--layer", "conv1", "--json", str(digits[0]))
@@ -208,9 +293,9 @@ def test_explain_output_writes_a_png_per_file_that_decodes(fresh_registry, digit
     [
         (["--model", "nope", "--method", "gradcam"], "no model named 'nope'"),
         (["--model", "tiny-cnn", "--method", "magic"], "Unknown --method 'magic'; for model 'tiny-cnn' choose one of "
-                                                       "gradcam, gradcam++, saliency, smoothgrad."),
+                                                       "gradcam, gradcam++, saliency, smoothgrad, integrated-gradients, occlusion."),
         (["--model", "tiny-cnn", "--method", "rollout"], "--method rollout does not apply to model 'tiny-cnn'; "
-                                                         "choose one of gradcam, gradcam++, saliency, smoothgrad."),
+                                                         "choose one of gradcam, gradcam++, saliency, smoothgrad, integrated-gradients, occlusion."),
         (["--model", "tiny-cnn", "--method", "gradcam", "--class", "10"], "--class must be from 0 to 9"),
         (["--model", "tiny-cnn", "--method", "gradcam", "--class", "-1"], "--class must be from 0 to 9"),
         (["--model", "tiny-cnn", "--method", "gradcam", "--class", "seven"], "invalid int value: 'seven'"),

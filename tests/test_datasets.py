@@ -216,6 +216,44 @@ def test_cifar10_from_cache_batches(isolated):
     assert cats_dogs.class_names == ("cat", "dog") and np.bincount(cats_dogs.y_train).tolist() == [6, 6]
 
 
+def test_the_cifar10_instructions_work_as_written(isolated, tmp_path):
+    import re
+    import subprocess
+    import tarfile
+
+    with pytest.raises(datasets.DatasetUnavailable, match="not on this machine"):
+        datasets.check_present("cifar10:cat,dog")
+    # A stand-in for the real tarball: the same layout, four images per batch.
+    staging = tmp_path / "staging" / "cifar-10-batches-py"
+    staging.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for name in [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]:
+        write_cifar_batch(staging / name, rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8), [0, 3, 5, 9])
+    with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as archive:
+        archive.add(staging, arcname="cifar-10-batches-py")
+    instructions = datasets.how_to_get("cifar10")
+    assert "cifar-10-python.tar.gz" in instructions and "data_batch_1 to data_batch_5 and test_batch" in instructions
+    [command] = re.findall(r"`(mkdir [^`]+)`", instructions)
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True)  # Run where the tarball was copied.
+    assert datasets.describe("cifar10").source.startswith("data cache")
+    datasets.check_present("cifar10:cat,dog")
+    assert datasets.load("cifar10").x_train.shape == (20, 32, 32, 3)
+
+
+def test_the_readme_gives_the_same_cifar10_instructions(monkeypatch):
+    import re
+
+    from imgrec import paths
+
+    monkeypatch.delenv("IMGREC_DATA_DIR", raising=False)  # The checkout's data/, as the README says.
+    readme = " ".join((paths.REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    [command] = re.findall(r"`(mkdir [^`]+)`", datasets.how_to_get("cifar10"))
+    assert f"`{command}`" in readme
+    for words in ("cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10.html",
+                  "`data_batch_1` to `data_batch_5` and `test_batch`"):
+        assert words in readme
+
+
 def test_cifar_reader_refuses_code_in_pickles(tmp_path):
     class Exploit:
         def __reduce__(self):
@@ -416,6 +454,119 @@ def test_mnist_sample_matches_its_label_name():
 
 
 # ---------------------------------------------------------------------------------------
+# The drawn shapes dataset.
+
+
+@pytest.fixture
+def small_shapes(monkeypatch):
+    """The shapes splits at 40 + 20 images, so loading through every source path takes a second."""
+    from imgrec.datasets import loading, shapes
+
+    monkeypatch.setattr(shapes, "TRAIN_SIZE", 40)
+    monkeypatch.setattr(shapes, "TEST_SIZE", 20)
+    shapes._split.cache_clear()
+    loading._read_source_cached.cache_clear()
+    yield shapes
+    shapes._split.cache_clear()
+    loading._read_source_cached.cache_clear()
+
+
+def test_shapes_are_drawn_the_same_from_a_seed_and_differ_between_seeds():
+    from imgrec.datasets import shapes
+
+    images, labels, masks = shapes.generate(8, seed=3)
+    again, same_labels, same_masks = shapes.generate(8, seed=3)
+    np.testing.assert_array_equal(images, again)
+    np.testing.assert_array_equal(masks, same_masks)
+    assert labels.tolist() == same_labels.tolist()
+    assert not np.array_equal(images, shapes.generate(8, seed=4)[0])
+    # Any image can be drawn alone, or in pieces: image i depends only on (seed, i).
+    piece, piece_labels, _ = shapes.generate(3, seed=3, start=5)
+    np.testing.assert_array_equal(piece, images[5:])
+    assert piece_labels.tolist() == labels[5:].tolist()
+    image, label, mask = shapes.sample(2)
+    test_images, test_labels, test_masks = shapes.generate(3, seed=shapes.TEST_SEED)
+    np.testing.assert_array_equal(image, test_images[2])
+    assert label == test_labels[2] and np.array_equal(mask, test_masks[2])
+
+
+def test_shapes_are_balanced_and_their_masks_are_the_object():
+    from imgrec.datasets import shapes
+
+    images, labels, masks = shapes.generate(80, seed=0)
+    assert images.shape == (80, 64, 64, 3) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [20, 20, 20, 20]
+    assert masks.shape == (80, 64, 64) and 0.0 <= masks.min() and masks.max() == 1.0
+    shares = (masks >= 0.5).mean(axis=(1, 2))
+    # Outer radius 7 to 18 pixels: from a small star (about 2% of the image) to a large circle (25%).
+    assert shares.min() > 0.01 and shares.max() < 0.3
+    for image, mask in zip(images, masks, strict=True):
+        inside, outside = image[mask >= 0.99].astype(float), image[mask == 0].astype(float)
+        # The object is one flat colour (its own pixels barely vary), unlike the noisy background.
+        assert inside.std(axis=0).max() < 1.0 < outside.std(axis=0).max()
+        # And it differs from the background, by construction at least 90 levels from its mean.
+        assert np.linalg.norm(inside.mean(axis=0) - outside.mean(axis=0)) > 40
+
+
+def test_shapes_load_through_the_catalog_with_fixed_splits(small_shapes):
+    assert "shapes" in datasets.names() and datasets.class_names("shapes") == datasets.SHAPES_CLASSES
+    assert datasets.input_shape("shapes-circle-vs-square") == (64, 64, 3)
+    data = datasets.load("shapes")
+    assert data.x_train.shape == (40, 64, 64, 3) and data.x_test.shape == (20, 64, 64, 3)
+    assert data.source.startswith("drawn by imgrec")
+    np.testing.assert_array_equal(data.x_test, small_shapes.generate(20, small_shapes.TEST_SEED)[0])
+    np.testing.assert_array_equal(data.x_train, small_shapes.generate(40, small_shapes.TRAIN_SEED)[0])
+    pair = datasets.load("shapes-circle-vs-square")
+    assert pair.class_names == ("circle", "square") and set(np.unique(pair.y_test)) == {0, 1}
+    keep = np.isin(data.y_test, [0, 1])
+    np.testing.assert_array_equal(pair.x_test, data.x_test[keep])
+    # The masks of a class subset are those of the same images.
+    images, labels, masks = small_shapes.test_with_masks("shapes-circle-vs-square")
+    np.testing.assert_array_equal(images, pair.x_test)
+    np.testing.assert_array_equal(labels, pair.y_test)
+    np.testing.assert_array_equal(masks, small_shapes.test_split()[2][keep])
+    assert len(small_shapes.test_with_masks("shapes", max_samples=5)[0]) == 5
+    with pytest.raises(ValueError, match="has no object masks"):
+        small_shapes.test_with_masks("mnist")
+    row = next(row for row in datasets.info() if row["name"] == "shapes")
+    assert (row["train_size"], row["test_size"]) == (40, 20)
+
+
+def test_a_shapes_subset_draws_only_its_images_and_they_are_the_whole_splits(small_shapes, monkeypatch):
+    from imgrec.datasets import loading
+
+    whole = datasets.load("shapes")
+    drawn = []
+    real_draw = small_shapes.draw
+    monkeypatch.setattr(small_shapes, "draw", lambda seed, indices: drawn.append(len(indices)) or real_draw(seed, indices))
+    for name in ("shapes", "shapes:star,circle"):
+        part = datasets.load(name, max_train=12, max_test=6, seed=3)
+        # The same images and labels as the general path: select the classes, then a stratified subset.
+        x_train, y_train = whole.x_train, whole.y_train
+        x_test, y_test = whole.x_test, whole.y_test
+        if name != "shapes":
+            x_train, y_train = loading._select_classes(x_train, y_train, (3, 0), 4)
+            x_test, y_test = loading._select_classes(x_test, y_test, (3, 0), 4)
+        for got, labels, images, expected in ((part.x_train, part.y_train, *loading._limit(x_train, y_train, 12, 3)),
+                                              (part.x_test, part.y_test, *loading._limit(x_test, y_test, 6, 3))):
+            np.testing.assert_array_equal(got, images)
+            np.testing.assert_array_equal(labels, expected)
+    assert drawn == [12, 6, 12, 6]  # Only the images kept were drawn.
+    assert small_shapes.labels(1, 9).tolist() == [small_shapes.label_of(1, index) for index in range(9)]
+
+
+def test_shapes_samples_are_the_first_test_images():
+    from imgrec.datasets import shapes
+
+    listed = datasets.samples("shapes")
+    assert len(listed) == 20 and listed[0].id == "shapes-00"
+    images, labels, _ = shapes.generate(4, seed=shapes.TEST_SEED)
+    for index in range(4):
+        assert listed[index].label == labels[index] and listed[index].label_name == datasets.SHAPES_CLASSES[labels[index]]
+        np.testing.assert_array_equal(datasets.load_sample(listed[index].id), images[index])
+
+
+# ---------------------------------------------------------------------------------------
 # Descriptions.
 
 
@@ -429,6 +580,8 @@ def test_describe_gives_the_facts_of_the_copy_on_this_machine(isolated):
     subset = datasets.describe("mnist:8,3")
     assert subset.subset and subset.class_names == ("8", "3") and subset.num_classes == 2
     assert subset.source == mnist.source and subset.name == "mnist:8,3"
+    # Its sizes are its own images' (labels 0..9 in turn: 4 of 40 and 1 of 10 each), not the whole dataset's.
+    assert (subset.train_size, subset.test_size) == (8, 2)
     boots = datasets.describe("fashion-sneaker-vs-boot")
     assert boots.subset and boots.class_names == ("Sneaker", "Ankle boot") and boots.base == "fashion-mnist"
     # Nothing here: no source and no sizes, but the shape and classes are still known.

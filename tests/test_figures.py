@@ -68,6 +68,9 @@ def test_topk_bar_puts_the_best_on_top_in_percent():
     with pytest.raises(ValueError, match="2 labels but 3"):
         figures.topk_bar(["a", "b"], [0.5, 0.3, 0.2])
     assert len(figures.topk_bar([], []).layout.annotations) == 1
+    # A short axis title: with long class names the plot narrows, and a long title was cut at its edge.
+    assert len(figure.layout.xaxis.title.text) <= 16
+    assert figure.data[0].hovertemplate == "%{y}: %{x:.1f}%<extra></extra>"  # One decimal, as everywhere.
 
 
 @pytest.mark.parametrize("shape", [(28, 28), (28, 28, 1), (32, 48, 3)])
@@ -181,19 +184,57 @@ def test_number_grid_writes_every_number():
     assert figure.layout.xaxis.constrain == "domain"  # No phantom columns -1 and n.
 
 
+def test_numbers_that_round_to_zero_lose_their_sign():
+    figure = figures.number_grid(np.array([[-0.0001, -0.0004, 0.0002], [-0.002, 0.0, -0.0]]), "Products", ".3f")
+    assert [list(row) for row in figure.data[0].text] == [["0.000", "0.000", "0.000"], ["-0.002", "0.000", "0.000"]]
+    assert figures.number_text(-0.00004, ".4f") == "0.0000" and figures.number_text(-1.5, ".1f") == "-1.5"
+
+
+def test_article_follows_the_first_letter():
+    assert [f"{figures.article(word)} {word}" for word in ("Activation", "BatchNormalization", "Add", "Dense")] == [
+        "an Activation", "a BatchNormalization", "an Add", "a Dense"]
+
+
 @pytest.mark.parametrize("with_image", [False, True])
 def test_attention_heads_grid_labels_layers_and_heads(with_image):
     maps = RNG.random((3, 5, 4, 4))
     rgb = RNG.integers(0, 256, (56, 56, 3), dtype=np.uint8) if with_image else None
     labels = ["Head 1", "Head 2", "Head 3", "Head 4", "Mean"]
-    figure = figures.attention_heads_grid(maps, rgb=rgb, head_labels=labels)
+    figure = figures.attention_heads_grid(maps, rgb=rgb, head_labels=labels, query=(1, 2))
     serialised(figure)
-    assert len(figure.data) == 1
     assert isinstance(figure.data[0], go.Image if with_image else go.Heatmap)
     texts = [annotation.text for annotation in figure.layout.annotations]
     assert texts == labels + ["Layer 1", "Layer 2", "Layer 3"]
+    # A colour scale, and the query patch outlined in every tile.
+    assert any(colour_bar_shown(trace) for trace in figure.data)
+    assert len(figure.layout.shapes) == 3 * 5
+    assert {shape.line.color for shape in figure.layout.shapes} == {figures.QUERY_COLOUR}
+    # Tiles as wide as the page's main column allows (at least 120 pixels for five heads), and the
+    # figure no taller than its rows (with their 2-pixel gaps): no blank band under the grid.
+    plot_height = figure.layout.height - figure.layout.margin.t - figure.layout.margin.b
+    if with_image:
+        assert plot_height / 3 >= 120 and plot_height / 3 == pytest.approx(figures.HEADS_WIDTH / 5, rel=0.05)
+    assert not figures.attention_heads_grid(maps, rgb=rgb, head_labels=labels).layout.shapes  # The class token.
     with pytest.raises(ValueError, match="head labels"):
         figures.attention_heads_grid(maps, head_labels=["a"])
+
+
+def colour_bar_shown(trace):
+    if isinstance(trace, go.Heatmap):
+        return trace.showscale is not False
+    return isinstance(trace, go.Scatter) and bool(trace.marker.showscale)
+
+
+def test_one_head_s_attention_map_has_its_weights_on_the_colour_bar_and_the_query_outlined():
+    weights = np.array([[0.1, 0.2], [0.3, 0.4]])
+    figure = figures.attention_map(weights, RNG.integers(0, 256, (56, 56, 3), dtype=np.uint8), query=(0, 1),
+                                   title="Layer 1, head 2")
+    serialised(figure)
+    [bar] = [trace for trace in figure.data if colour_bar_shown(trace)]
+    assert list(bar.marker.colorbar.ticktext) == ["0.10", "0.40"]
+    assert bar.marker.colorbar.title.text == "attention weight"
+    [shape] = figure.layout.shapes
+    assert (shape.x0, shape.x1, shape.y0, shape.y1) == (27.5, 55.5, -0.5, 27.5)
 
 
 def test_mean_distance_scatter_has_one_trace_per_head():
@@ -217,6 +258,21 @@ def test_training_curves_show_train_validation_and_smoothed_batches():
     assert len(empty.data) == 0 and len(empty.layout.annotations) == 1
 
 
+def test_a_long_runs_batch_curve_is_thinned_evenly_but_smoothed_over_every_batch():
+    rng = np.random.default_rng(0)
+    batches = [{"epoch": 1 + index // 1000, "batch": index % 1000 + 1, "loss": float(value)}
+               for index, value in enumerate(rng.uniform(0, 2, 5000))]
+    figure = figures.training_curves([], batches, smoothing=0.9, max_batch_points=600)
+    raw, smoothed = figure.data[0], figure.data[1]
+    assert len(raw.x) == len(smoothed.x) <= 600
+    kept = figures.evenly_spaced(5000, 600)
+    assert kept[0] == 0 and kept[-1] == 4999
+    assert list(raw.y) == [batches[index]["loss"] for index in kept]
+    every = figures.smooth([batch["loss"] for batch in batches], 0.9)
+    assert list(smoothed.y) == pytest.approx([every[index] for index in kept])
+    assert figures.evenly_spaced(5, 600) == [0, 1, 2, 3, 4]
+
+
 def test_smoothing_is_debiased():
     assert figures.smooth([2.0, 2.0, 2.0], 0.9) == pytest.approx([2.0, 2.0, 2.0])
     assert figures.smooth([1.0, 3.0], 0.0) == [1.0, 3.0]
@@ -229,11 +285,21 @@ def test_confusion_matrix(normalize):
     serialised(figure)
     assert len(figure.data) == 1
     text = [list(row) for row in figure.data[0].text]
-    assert text[0] == (["80%", "20%", "0%"] if normalize else ["8", "2", "0"])
-    assert text[2] == (["0%", "0%", "0%"] if normalize else ["0", "0", "0"])  # An empty row stays 0.
+    assert text[0] == (["80.0%", "20.0%", "0.0%"] if normalize else ["8", "2", "0"])
+    assert text[2] == (["0.0%", "0.0%", "0.0%"] if normalize else ["0", "0", "0"])  # An empty row stays 0.
     assert figure.layout.xaxis.title.text == "predicted class"
     with pytest.raises(ValueError, match="3 x 3"):
         figures.confusion_matrix([[1, 2]], ["a", "b", "c"])
+
+
+def test_confusion_matrix_labels_stand_level_and_long_names_break_into_lines():
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    figure = figures.confusion_matrix(np.eye(10) * 90 + 1, names)
+    assert figure.layout.xaxis.tickangle == 0
+    assert figure.layout.xaxis.tickfont.size >= 12 and figure.layout.yaxis.tickfont.size >= 12
+    assert list(figure.layout.xaxis.ticktext)[-1] == "Ankle<br>boot" and list(figure.layout.xaxis.tickvals) == names
+    many = figures.confusion_matrix(np.eye(20), [f"class {index}" for index in range(20)])
+    assert many.layout.xaxis.tickangle == -45  # Twenty side by side do not fit level.
 
 
 def test_per_class_bars_and_roc_curves():

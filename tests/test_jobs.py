@@ -126,6 +126,44 @@ def test_read_metrics_leaves_a_partial_last_line_for_later(runs):
     assert jobs.read_metrics("20261121-203015-ab12cd", cursor) == ([], 4)
 
 
+def test_read_events_reads_from_a_byte_offset_and_leaves_a_partial_line(runs):
+    run_id = "20261121-203015-ab12cd"
+    folder = write_queued_run(runs, run_id, TINY)
+    with open(folder / jobs.METRICS_FILE, "w") as log:
+        log.write('{"event": "batch", "step": 1}\nnot json\n{"event": "ep')
+    events, offset = jobs.read_events(run_id)
+    assert events == [{"event": "batch", "step": 1}]
+    assert offset == len('{"event": "batch", "step": 1}\nnot json\n')  # Past the damaged line, before the partial one.
+    with open(folder / jobs.METRICS_FILE, "a") as log:
+        log.write('och", "epoch": 1}\n')
+    assert jobs.read_events(run_id, offset) == ([{"event": "epoch", "epoch": 1}],
+                                                (folder / jobs.METRICS_FILE).stat().st_size)
+    with pytest.raises(jobs.JobError, match="offset"):
+        jobs.read_events(run_id, -1)
+
+
+def test_progress_reads_each_line_once_and_shares_it_between_callers(runs, monkeypatch):
+    from imgrec.jobs import events as events_module
+
+    run_id = "20261121-203015-ab12cd"
+    folder = write_queued_run(runs, run_id, TINY)
+    assert jobs.progress(run_id) == jobs.Progress()  # No metrics file yet.
+    with open(folder / jobs.METRICS_FILE, "w") as log:
+        log.write('{"event": "batch", "step": 1, "loss": 2.0}\n{"event": "epoch", "epoch": 1}\n')
+    reads = []
+    original = events_module._read_from
+    monkeypatch.setattr(events_module, "_read_from", lambda path, offset: reads.append(offset) or original(path, offset))
+    first = jobs.progress(run_id)
+    assert [event["step"] for event in first.batches] == [1] and [event["epoch"] for event in first.epochs] == [1]
+    assert jobs.progress(run_id) is first and reads == [0]  # Unchanged file: no read, the same snapshot for all.
+    with open(folder / jobs.METRICS_FILE, "a") as log:
+        log.write('{"event": "batch", "step": 2, "loss": 1.0}\n{"event": "done", "seconds": 3.0}\n')
+    second = jobs.progress(run_id)
+    assert reads == [0, first.version[0]]  # Only the new lines were read.
+    assert [event["step"] for event in second.batches] == [1, 2] and second.done == {"event": "done", "seconds": 3.0}
+    assert second.version != first.version and first.batches == ({"event": "batch", "step": 1, "loss": 2.0},)
+
+
 def test_stop_check_reads_the_cancel_file_at_most_every_interval(tmp_path):
     cancel_path = tmp_path / "cancel"
     check = jobs.StopCheck(cancel_path, deadline=time.time() + 60, interval=0.2)
@@ -297,7 +335,12 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
         assert curve["tpr"] == pytest.approx(reference["tpr"], abs=6e-5)
         assert all(len(f"{value}") <= 6 for value in curve["fpr"] + curve["tpr"])  # At most 4 decimals: "0.1234".
     assert jobs.model_bytes(run_id) == (folder / jobs.MODEL_FILE).read_bytes()
-    assert list((folder / jobs.TENSORBOARD_DIR / "train").glob("events.out.tfevents.*"))
+    # The TensorBoard logs hold the run's epoch scalars, as TensorBoard's own reader reads them.
+    epochs = [event for event in events if event["event"] == "epoch"]
+    for log, tag, key in (("train", "epoch_loss", "loss"), ("validation", "epoch_accuracy", "val_accuracy")):
+        steps, values = zip(*tensorboard_scalars(folder / jobs.TENSORBOARD_DIR / log, tag), strict=True)
+        assert list(steps) == [event["epoch"] for event in epochs] == [1, 2]
+        assert list(values) == pytest.approx([event[key] for event in epochs], rel=1e-6)  # Stored as float32.
     assert not list(folder.glob(".*.tmp"))
 
     assert cli.main(["runs", "save", run_id, "--name", "tiny-digits"]) == 0
@@ -308,6 +351,50 @@ def test_a_tiny_run_through_the_cli_trains_evaluates_and_saves(runs, tmp_path, c
 
     assert cli.main(["runs"]) == 0
     assert run_id in capsys.readouterr().out
+
+
+def tensorboard_scalars(log_dir, tag):
+    """`[(step, value)]` of one scalar in a TensorBoard log folder, read with TensorBoard's own event reader."""
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.util import tensor_util
+
+    reader = event_accumulator.EventAccumulator(str(log_dir), size_guidance={event_accumulator.TENSORS: 0})
+    reader.Reload()
+    return [(event.step, float(tensor_util.make_ndarray(event.tensor_proto))) for event in reader.Tensors(tag)]
+
+
+def test_runs_tensorboard_serves_a_runs_logs_on_loopback_until_ctrl_c(runs):
+    import urllib.request
+
+    from imgrec.jobs import tensorboard
+
+    run_id = "20261121-203015-ab12cd"
+    folder = write_queued_run(runs, run_id, TINY)
+    finished = subprocess.run([sys.executable, "-m", "imgrec", "runs", "tensorboard", run_id], capture_output=True,
+                              text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)})
+    assert finished.returncode == 2 and "has no TensorBoard logs yet" in finished.stderr
+    # The worker's own writer, with the events of a two-epoch run.
+    writer = tensorboard.TensorBoardScalars(folder / jobs.TENSORBOARD_DIR)
+    for epoch in (1, 2):
+        writer.write({"event": "epoch", "epoch": epoch, "loss": 1.0 / epoch, "accuracy": 0.5, "val_loss": 1.5 / epoch,
+                      "val_accuracy": 0.25 * epoch})
+    writer.close()
+    assert tensorboard_scalars(folder / jobs.TENSORBOARD_DIR / "validation", "epoch_loss") == [(1, 1.5), (2, 0.75)]
+    server = subprocess.Popen([sys.executable, "-m", "imgrec", "runs", "tensorboard", run_id, "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)})
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"http://\S+", line).group(0)
+        assert url.startswith("http://127.0.0.1:"), line  # Loopback unless --host says otherwise.
+        tags = json.loads(wait_until(lambda: urllib.request.urlopen(f"{url}data/plugin/scalars/tags", timeout=10)
+                                     .read(), timeout=60))
+        assert set(tags) == {"train", "validation"} and {"epoch_loss", "epoch_accuracy"} <= set(tags["validation"])
+        assert urllib.request.urlopen(url, timeout=10).status == 200
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0 and out.strip().endswith("stopped") and "Traceback" not in err, err
 
 
 def test_cli_user_errors_exit_2_with_one_line():

@@ -16,10 +16,10 @@ PACKAGE = REPO / "imgrec"
 # Bottom to top. A name is a top-level module or package of imgrec.
 LAYERS = {
     1: ("paths", "atomic", "runtime"),
-    2: ("images", "image_formats", "preprocess", "overlays", "inference"),
+    2: ("images", "image_formats", "preprocess", "overlays", "inference", "edits"),
     3: ("architectures", "pretrained", "datasets"),
     4: ("registry",),
-    5: ("training", "metrics", "explain", "figures", "export", "mistakes", "embedding", "reconstruction"),
+    5: ("training", "metrics", "explain", "trust", "figures", "export", "mistakes", "embedding", "reconstruction"),
     6: ("jobs", "search"),
     7: ("cli", "__main__"),
 }

@@ -192,3 +192,212 @@ def test_a_real_random_search_trains_each_trial_as_a_run(tmp_path, monkeypatch):
         history = jobs.result(trial["run_id"], runs_dir=tmp_path)["training"]["history"]
         assert trial["value"] == pytest.approx(history[-1]["val_accuracy"])
     assert finished.best() in finished.trials
+
+
+def test_a_cancelled_search_records_how_its_running_trials_end(monkeypatch, tmp_path):
+    fake = FakeJobs(monkeypatch)
+    # A running run takes a moment to stop: cancel() answers "running" until it has.
+    monkeypatch.setattr(jobs, "cancel", lambda run_id, wait=True, runs_dir=None: {"id": run_id, "status": jobs.RUNNING})
+    space = search.SearchSpace(dropout=None, l2=None, optimizers=("adam", "sgd"), grid_points=2)
+    created = search.Search.create("grid", space, 4, BASE, concurrency=2, runs_dir=tmp_path)
+    created.advance()
+    for run_id in fake.in_flight():
+        fake.runs[run_id]["status"] = jobs.RUNNING
+    current = created.cancel()
+    assert current.state == "cancelled" and not current.settled
+    assert [trial["status"] for trial in current.trials] == ["running", "running", "cancelled", "cancelled"]
+    for run_id in fake.in_flight():
+        fake.runs[run_id].update(status=jobs.CANCELLED, reason="Cancelled.")
+    current = current.advance()
+    assert current.settled and [trial["status"] for trial in current.trials] == ["cancelled"] * 4
+    assert len(fake.runs) == 2  # Nothing new was submitted after the cancel.
+
+
+def test_a_reader_restarts_a_dead_driver_but_not_one_that_just_died(monkeypatch, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    import types
+
+    from imgrec.jobs import processes
+    from imgrec.search import driver
+
+    FakeJobs(monkeypatch)
+    started = []
+
+    def fake_start(command, cwd, log_path):
+        started.append(command)
+        return types.SimpleNamespace(pid=os.getpid())  # This process stands in for the driver.
+
+    monkeypatch.setattr(processes, "start_detached", fake_start)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    created = search.Search.create("random", search.SearchSpace(), 2, BASE, runs_dir=tmp_path)
+    with created.editing():
+        created.driver = {"pid": dead.pid, "pid_start": None, "started": time.time()}
+    assert search.ensure_driver(created.id, runs_dir=tmp_path) is False and started == []  # It only just died.
+    with created.editing():
+        created.driver["started"] = time.time() - driver.RESTART_AFTER_SECONDS - 1
+    assert search.ensure_driver(created.id, runs_dir=tmp_path) is True
+    assert started == [driver.driver_command(created.id, tmp_path)]
+    assert search.Search.load(created.id, runs_dir=tmp_path).driver["pid"] == os.getpid()
+    assert search.ensure_driver(created.id, runs_dir=tmp_path) is False  # Its driver is alive: no second one.
+    assert search.recover(runs_dir=tmp_path) == []
+
+
+# Real driver processes, each trial a real run on the 8x8 digits.
+
+TINY_TRIALS = {"dataset": "digits", "architecture": "cnn", "max_samples": 120, "epochs": 1}
+LONG_TRIALS = {"dataset": "digits", "architecture": "cnn", "epochs": 500, "batch_size": 8}
+DRIVER_TIMEOUT = 400  # Seconds for a search of two tiny trials on a busy 2-core machine.
+
+
+@pytest.fixture
+def runs_folder(tmp_path, monkeypatch):
+    """A fresh runs folder; ends any driver or worker a failing test left behind."""
+    import os
+    import signal
+
+    from imgrec.jobs import folders, processes
+
+    folder = tmp_path / "runs"
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(folder))
+    monkeypatch.setenv("IMGREC_RUN_THREADS", "1")
+    monkeypatch.setenv("IMGREC_MAX_RUNS", "2")
+    yield folder
+    for values in search.list_searches(folder):
+        if processes.worker_alive(values.get("driver") or {}):
+            os.kill(values["driver"]["pid"], signal.SIGKILL)
+    for _, _, state in folders.scan(folder):
+        if state["status"] == jobs.RUNNING and processes.worker_alive(state):
+            os.kill(state["pid"], signal.SIGKILL)
+
+
+def run_status_on_disk(folder, run_id):
+    return json.loads((folder / run_id / jobs.STATUS_FILE).read_text())["status"]
+
+
+def wait_for_exit(driver, timeout=10.0):
+    """Says whether a search's driver process has exited, waiting up to `timeout` seconds."""
+    import time
+
+    from imgrec.jobs import processes
+
+    deadline = time.monotonic() + timeout
+    while processes.worker_alive(driver) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(driver.get("pid")) and not processes.worker_alive(driver)
+
+
+def watch_file_until_settled(folder, search_id, timeout=DRIVER_TIMEOUT):
+    """Reads the search's file (never advancing it) until it has ended; fails if a trial lags its run.
+
+    A trial may show "queued" or "running" for at most a few driver polls after its run ended.
+    """
+    import time
+
+    ended_at = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = search.Search.load(search_id, runs_dir=folder)
+        if current.settled:
+            return current
+        for trial in current.in_flight():
+            if trial["run_id"] and run_status_on_disk(folder, trial["run_id"]) in jobs.FINISHED_STATES:
+                first_seen = ended_at.setdefault(trial["run_id"], time.monotonic())
+                assert time.monotonic() - first_seen < 10 * search.driver.POLL_SECONDS, (
+                    f"trial {trial['number']} still {trial['status']} after its run ended")
+        time.sleep(0.2)
+    pytest.fail(f"search {search_id} did not end within {timeout} s")
+
+
+@pytest.mark.slow
+def test_a_search_submitted_on_the_command_line_finishes_with_no_page_open(runs_folder, tmp_path, capsys):
+    from imgrec import cli
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY_TRIALS))
+    assert cli.main(["search", "submit", str(config), "--kind", "random", "--trials", "2", "--json"]) == 0
+    search_id = json.loads(capsys.readouterr().out)["id"]
+    # Nobody advances it here: only its driver process can.
+    finished = watch_file_until_settled(runs_folder, search_id)
+    assert finished.state == "done" and [trial["status"] for trial in finished.trials] == ["done", "done"]
+    assert all(run_status_on_disk(runs_folder, trial["run_id"]) == jobs.DONE for trial in finished.trials)
+    assert wait_for_exit(finished.driver)  # It exits once the search has ended.
+
+    assert cli.main(["search", "show", search_id, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["id"] == search_id and shown["status"] == "done" and len(shown["trials"]) == 2
+    for trial, run in zip(shown["trials"], finished.trials, strict=True):
+        assert trial["status"] == "done" and trial["run_id"] == run["run_id"]
+        assert set(trial["params"]) == set(search.PARAMETERS)
+        assert 0.0 <= trial["validation_accuracy"] <= 1.0
+        history = jobs.result(trial["run_id"], runs_dir=runs_folder)["training"]["history"]
+        assert trial["validation_accuracy"] == pytest.approx(history[-1]["val_accuracy"])
+        assert jobs.read_config(trial["run_id"], runs_dir=runs_folder)["learning_rate"] == trial["params"]["learning_rate"]
+    assert cli.main(["search", "wait", search_id, "--timeout", "5"]) == 0
+    assert capsys.readouterr().out.startswith(f"{search_id}  done")
+    assert cli.main(["search", "list", "--json"]) == 0
+    assert [row["id"] for row in json.loads(capsys.readouterr().out)] == [search_id]
+    assert cli.main(["search"]) == 0 and search_id in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_dead_driver_is_restarted_at_start_and_cancel_stops_every_trial(runs_folder):
+    import os
+    import signal
+    import time
+
+    from imgrec.jobs import processes
+
+    space = search.SearchSpace(dropout=None, l2=None, optimizers=("adam",))
+    search_id = search.submit("random", space, 4, LONG_TRIALS, runs_dir=runs_folder)
+
+    def running_trials():
+        current = search.Search.load(search_id, runs_dir=runs_folder)
+        return [trial for trial in current.trials
+                if trial["run_id"] and run_status_on_disk(runs_folder, trial["run_id"]) == jobs.RUNNING]
+
+    deadline = time.monotonic() + DRIVER_TIMEOUT
+    while len(running_trials()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(running_trials()) == 2  # Two training slots: two trials at once.
+    # The server's machine restarts: the driver is gone, the app's start recovers it.
+    first = search.Search.load(search_id, runs_dir=runs_folder).driver
+    # A restart comes only once the dead driver is older than RESTART_AFTER_SECONDS.
+    time.sleep(max(0.0, first["started"] + search.driver.RESTART_AFTER_SECONDS - time.time()))
+    os.kill(first["pid"], signal.SIGKILL)
+    while processes.worker_alive(first):
+        time.sleep(0.05)
+    assert search.recover(runs_dir=runs_folder) == [search_id]
+    second = search.Search.load(search_id, runs_dir=runs_folder).driver
+    assert second["pid"] != first["pid"] and processes.worker_alive(second)
+    assert search.recover(runs_dir=runs_folder) == []  # One driver at a time.
+
+    cancelled = search.cancel(search_id, runs_dir=runs_folder)
+    assert cancelled.state == "cancelled" and cancelled.settled
+    assert [trial["status"] for trial in cancelled.trials] == ["cancelled"] * 4
+    runs = [trial["run_id"] for trial in cancelled.trials if trial["run_id"]]
+    assert len(runs) == 2 and all(run_status_on_disk(runs_folder, run_id) == jobs.CANCELLED for run_id in runs)
+    assert wait_for_exit(second)  # The driver ended with its search.
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["search", "submit", "--kind", "magic", "--trials", "2"], "invalid choice: 'magic'"),
+    (["search", "submit", "--kind", "grid"], "the following arguments are required: --trials"),
+    (["search", "submit", "--trials", "0"], "The trial budget must be a whole number from 1 to 100"),
+    (["search", "submit", "--trials", "2", "--epochs", "0"], "epochs must be between 1 and 500"),
+    (["search", "show", "../../etc/passwd"], "Invalid search id"),
+    (["search", "show", "search-20990101-000000-abcdef"], "There is no search"),
+    (["search", "cancel", "search-20990101-000000-abcdef"], "There is no search"),
+    (["search", "wait", "search-20990101-000000-abcdef", "--timeout", "-1"], "--timeout must be"),
+])
+def test_search_cli_user_errors_exit_2_with_one_line(runs_folder, capsys, argv, message):
+    from imgrec import cli
+
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert len(captured.err.splitlines()) == 1 and captured.err.startswith("error: ") and message in captured.err
+    assert search.list_searches(runs_folder) == []

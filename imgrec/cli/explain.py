@@ -47,37 +47,6 @@ def output_paths(output, count):
     return [path.with_name(f"{path.stem}-{number}{path.suffix}") for number in range(1, count + 1)]
 
 
-def _read_images(file_names):
-    from imgrec import images
-
-    pictures = []
-    for file_name in file_names:
-        path = pathlib.Path(file_name)
-        if not path.is_file():
-            raise common.UserError(f"{file_name}: no such file.")
-        try:
-            pictures.append(images.read_image_file(path))
-        except images.ImageError as error:
-            raise common.UserError(f"{file_name}: {error}") from None
-        except OSError as error:
-            raise common.UserError(f"{file_name}: cannot be read ({error.strerror or error}).") from None
-    return pictures
-
-
-def _explainer(classifier, method):
-    """Returns the explainer record named `method` if it applies to the model; else a UserError listing those that do."""
-    from imgrec import explain
-
-    records = {record.name: record for record in explain.applicable(classifier.model)}
-    if method in records:
-        return records[method]
-    choices = ", ".join(records)
-    if method in explain.EXPLAINERS:
-        raise common.UserError(f"--method {method} does not apply to model {classifier.name!r}; "
-                               f"choose one of {choices}.")
-    raise common.UserError(f"Unknown --method {method!r}; for model {classifier.name!r} choose one of {choices}.")
-
-
 def overlay_png(model_input, heatmap):
     """Returns PNG bytes of the heatmap over the model's input, enlarged with square pixels (see `OVERLAY_SIDE`)."""
     from PIL import Image
@@ -96,10 +65,10 @@ def cmd_explain(args):
     from imgrec import explain, registry
 
     outputs = output_paths(args.output, len(args.files))
-    pictures = _read_images(args.files)
+    pictures = common.read_images(args.files)
     classifier = registry.load(args.model)
     common.require_classifier(classifier, "explain")
-    record = _explainer(classifier, args.method)
+    record = common.applicable_explainer(classifier, args.method)
     options = {}
     if args.layer is not None:
         layer_option = record.option("layer")
@@ -110,10 +79,7 @@ def cmd_explain(args):
             raise common.UserError(f"--layer {args.layer}: model {args.model!r} has no 2-D feature map of that name; "
                                    f"choose one of {', '.join(layers)}.")
         options["layer"] = args.layer
-    count = len(classifier.class_names)
-    if args.class_index is not None and not 0 <= args.class_index < count:
-        raise common.UserError(f"--class must be from 0 to {count - 1} for model {args.model!r} ({count} classes), "
-                               f"got {args.class_index}.")
+    common.check_class_index(classifier, args.class_index)
     results = []
     for file_name, rgb, output in zip(args.files, pictures, outputs, strict=True):
         model_input = classifier.preprocess(rgb)

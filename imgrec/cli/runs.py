@@ -1,10 +1,10 @@
-"""The `runs` command: background training runs listed, submitted, shown, cancelled, waited for, saved and deleted."""
+"""The `runs` command: background training runs submitted, listed, shown, cancelled, awaited, saved, deleted; TensorBoard."""
 
-import argparse
-import math
+import threading
 
 from imgrec import atomic, jobs, runtime
 from imgrec.cli import common
+from imgrec.jobs import tensorboard_server
 
 
 def add_commands(commands):
@@ -17,43 +17,30 @@ def add_commands(commands):
     runs.add_argument("--json", action="store_true", help="print JSON")
     runs.set_defaults(func=cmd_runs_list)
     actions = runs.add_subparsers(dest="runs_action", metavar="ACTION")
-    # An action's --json only sets the value when given, so `runs --json show ID` works too.
-    json_flag = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print JSON"}
 
-    submit_parser = actions.add_parser("submit", help="queue a run from a JSON config file or a preset")
+    submit_parser = common.add_action(actions, "submit", "queue a run from a JSON config file or a preset",
+                                      cmd_runs_submit)
     submit_parser.add_argument("config", nargs="?", metavar="CONFIG.json")
     submit_parser.add_argument("--preset", metavar="NAME")
     submit_parser.add_argument("--epochs", type=int)
     submit_parser.add_argument("--max-samples", type=int)
-    submit_parser.add_argument("--json", **json_flag)
-    submit_parser.set_defaults(func=cmd_runs_submit)
-
-    show_parser = actions.add_parser("show", help="status, reason, latest metrics and test accuracy of a run")
-    show_parser.add_argument("run_id", metavar="ID")
-    show_parser.add_argument("--json", **json_flag)
-    show_parser.set_defaults(func=cmd_runs_show)
-
-    cancel_parser = actions.add_parser("cancel", help="stop a queued or running run")
-    cancel_parser.add_argument("run_id", metavar="ID")
-    cancel_parser.add_argument("--json", **json_flag)
-    cancel_parser.set_defaults(func=cmd_runs_cancel)
-
-    wait_parser = actions.add_parser("wait", help="block until a run ends; exit 0 when done, 1 when not")
-    wait_parser.add_argument("run_id", metavar="ID")
+    common.add_action(actions, "show", "status, reason, latest metrics and test accuracy of a run", cmd_runs_show,
+                      id_name="run_id")
+    common.add_action(actions, "cancel", "stop a queued or running run", cmd_runs_cancel, id_name="run_id")
+    wait_parser = common.add_action(actions, "wait", "block until a run ends; exit 0 when done, 1 when not",
+                                    cmd_runs_wait, id_name="run_id")
     wait_parser.add_argument("--timeout", type=float, metavar="S")
-    wait_parser.add_argument("--json", **json_flag)
-    wait_parser.set_defaults(func=cmd_runs_wait)
-
-    save_parser = actions.add_parser("save", help="save a finished run's model in the registry")
-    save_parser.add_argument("run_id", metavar="ID")
+    save_parser = common.add_action(actions, "save", "save a finished run's model in the registry", cmd_runs_save,
+                                    id_name="run_id")
     save_parser.add_argument("--name", required=True)
     save_parser.add_argument("--overwrite", action="store_true")
-    save_parser.add_argument("--json", **json_flag)
-    save_parser.set_defaults(func=cmd_runs_save)
-
-    delete_parser = actions.add_parser("delete", help="delete a run folder (not while it runs)")
-    delete_parser.add_argument("run_id", metavar="ID")
-    delete_parser.set_defaults(func=cmd_runs_delete)
+    board_parser = common.add_action(actions, "tensorboard", "serve a run's TensorBoard logs on a local port until "
+                                     "Ctrl-C", cmd_runs_tensorboard, id_name="run_id", json_flag=False)
+    board_parser.add_argument("--host", default=tensorboard_server.DEFAULT_HOST,
+                              help="address to listen on (default: 127.0.0.1, this machine only)")
+    board_parser.add_argument("--port", type=int, help="port (default: 6006 or the next free one; 0: any free one)")
+    common.add_action(actions, "delete", "delete a run folder (not while it runs)", cmd_runs_delete, id_name="run_id",
+                      json_flag=False)
 
 
 def _print_json(value):
@@ -82,30 +69,12 @@ def cmd_runs_list(args):
     return 0
 
 
-def _config_from_args(args):
-    from imgrec import training
-
-    if bool(args.preset) == bool(args.config):
-        raise common.UserError("Give exactly one of CONFIG.json or --preset NAME.")
-    if args.preset:
-        values = training.preset(args.preset).to_dict()
-    else:
-        values = common.read_config_file(args.config)
-    if args.epochs is not None:
-        values["epochs"] = args.epochs
-    if args.max_samples is not None:
-        values["max_samples"] = args.max_samples
-    return values
-
-
 def cmd_runs_submit(args):
     """`runs submit (CONFIG.json | --preset NAME) [--epochs N] [--max-samples N] [--json]`: prints the id."""
-    runtime.quiet_tensorflow_import()  # TrainConfig lives beside Keras; its import must not spray stderr.
-    run_id = jobs.submit(_config_from_args(args))
-    if getattr(args, "json", False):
-        _print_json({"id": run_id})
-    else:
-        print(run_id)
+    if bool(args.preset) == bool(args.config):
+        raise common.UserError("Give exactly one of CONFIG.json or --preset NAME.")
+    run_id = jobs.submit(common.config_from_args(args))
+    common.print_id(args, run_id)
     return 0
 
 
@@ -167,9 +136,7 @@ def cmd_runs_cancel(args):
 
 def cmd_runs_wait(args):
     """`runs wait ID [--timeout S] [--json]`: exits 0 when the run is done, 1 when it failed or was cancelled."""
-    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout >= 0):
-        raise common.UserError("--timeout must be a number of seconds of at least 0.")
-    view = jobs.wait(args.run_id, timeout=args.timeout)
+    view = jobs.wait(args.run_id, timeout=common.checked_timeout(args.timeout))
     if getattr(args, "json", False):
         _print_json(view)
     else:
@@ -185,6 +152,17 @@ def cmd_runs_save(args):
         _print_json(card.to_json())
     else:
         print(f"saved run {args.run_id} as model {card.name} ({card.accuracy_text()})")
+    return 0
+
+
+def cmd_runs_tensorboard(args):
+    """`runs tensorboard ID [--host H] [--port P]`: serves the run's logs, prints the URL, stops on Ctrl-C."""
+    url = tensorboard_server.serve(args.run_id, host=args.host, port=args.port)
+    print(f"TensorBoard for run {args.run_id}: {url}  (Ctrl-C stops it)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("stopped")
     return 0
 
 

@@ -12,8 +12,11 @@ unless a download is attempted, so listing datasets stays cheap.
 - `loading`: `load` and `split_validation`.
 - `inventory`: `info`, `describe` and `fetch_to_cache`.
 - `samples`: labelled sample images (`samples`, `load_sample`).
+- `shapes`: the drawn shapes dataset and its object masks (`shapes.test_with_masks`).
+- `domains`: which images a model knows (`collections_for`, `domain_mismatch`).
 """
 
+from imgrec.datasets import shapes
 from imgrec.datasets.catalog import (
     ALIASES,
     CIFAR10_CLASSES,
@@ -22,6 +25,7 @@ from imgrec.datasets.catalog import (
     FASHION_MNIST_CLASSES,
     MNIST_5K_TEST_SIZE,
     MNIST_CLASSES,
+    SHAPES_CLASSES,
     Dataset,
     DatasetUnavailable,
     Sample,
@@ -30,11 +34,12 @@ from imgrec.datasets.catalog import (
     input_shape,
     names,
 )
+from imgrec.datasets.domains import collections_for, domain_mismatch
 from imgrec.datasets.formats import read_cifar_batch, read_idx, write_idx
-from imgrec.datasets.inventory import Description, describe, fetch_to_cache, info
+from imgrec.datasets.inventory import Description, check_present, describe, fetch_to_cache, info
 from imgrec.datasets.loading import load, split_validation
 from imgrec.datasets.samples import COLLECTIONS, load_sample, samples
-from imgrec.datasets.sources import is_online
+from imgrec.datasets.sources import how_to_get, is_online
 
 __all__ = [
     "ALIASES",
@@ -45,13 +50,18 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "MNIST_5K_TEST_SIZE",
     "MNIST_CLASSES",
+    "SHAPES_CLASSES",
     "Dataset",
     "DatasetUnavailable",
     "Description",
     "Sample",
+    "check_present",
     "class_names",
+    "collections_for",
     "describe",
+    "domain_mismatch",
     "fetch_to_cache",
+    "how_to_get",
     "imagenet_class_names",
     "info",
     "input_shape",
@@ -62,6 +72,7 @@ __all__ = [
     "read_cifar_batch",
     "read_idx",
     "samples",
+    "shapes",
     "split_validation",
     "write_idx",
 ]

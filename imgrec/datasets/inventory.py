@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from imgrec import paths
-from imgrec.datasets import catalog, formats, loading, sources
+from imgrec.datasets import catalog, formats, loading, shapes, sources
 
 
 def _source_sizes(source: sources.Source) -> tuple[int, int] | None:
@@ -33,9 +33,33 @@ def _source_sizes(source: sources.Source) -> tuple[int, int] | None:
         if source.kind == "sklearn":
             test = int(np.ceil(1797 * catalog.DIGITS_TEST_FRACTION))
             return 1797 - test, test
+        if source.kind == "generated":
+            return shapes.TRAIN_SIZE, shapes.TEST_SIZE
     except (OSError, ValueError, KeyError):
         return None
     return None
+
+
+def _subset_sizes(source: sources.Source, sizes: tuple[int, int] | None,
+                  selected: tuple[int, ...]) -> tuple[int, int] | None:
+    """Train and test sizes of a class subset: counted from the label files (60 kB for MNIST), or None when unknown."""
+    files = source.files()
+    if sizes is None or files is None:
+        return None
+    try:
+        if source.kind == "idx":
+            labels = formats.read_idx(files["y_train"]), formats.read_idx(files["y_test"])
+        elif source.kind == "npz":
+            with np.load(files["file"], allow_pickle=False) as archive:
+                labels = archive["y_train"], archive["y_test"]
+        elif source.kind == "cifar":
+            # CIFAR-10 has exactly 5,000 training and 1,000 test images of each class.
+            return sizes[0] // 10 * len(selected), sizes[1] // 10 * len(selected)
+        else:
+            return None
+    except (OSError, ValueError, KeyError):
+        return None
+    return tuple(int(np.isin(np.asarray(split).reshape(-1), selected).sum()) for split in labels)
 
 
 def _sources_of(base: str) -> tuple[list[dict], sources.Source | None, tuple[int, int] | None]:
@@ -61,7 +85,8 @@ def info() -> list[dict]:
         One dict per dataset with `name`, `title`, `licence`, `citation`, `note`, `shape`,
         `num_classes`, `class_names`, `sources` (a list of `{"name", "present",
         "location"}` in the order tried), `present_source` (the one `load` would use, or
-        None), and `train_size` / `test_size` (None when no source is present).
+        None), `train_size` / `test_size` (None when no source is present), and `how_to_get`
+        (the sentence that says which files to get and where they go).
     """
     rows = []
     for base, spec in catalog.SPECS.items():
@@ -80,6 +105,7 @@ def info() -> list[dict]:
                 "present_source": chosen.describe() if chosen is not None else None,
                 "train_size": sizes[0] if sizes else None,
                 "test_size": sizes[1] if sizes else None,
+                "how_to_get": sources.how_to_get(base),
             }
         )
     return rows
@@ -96,8 +122,8 @@ class Description:
     class_names: tuple[str, ...]  # Its classes: for a class subset, only the selected ones, in order.
     subset: bool  # True for a class subset ("DATASET:A,B" or an alias such as "mnist-3-vs-8").
     source: str | None  # Where `load` would read it from, for people; None when no copy is here.
-    train_size: int | None  # Training images of the base dataset (a subset uses its share); None unknown.
-    test_size: int | None  # Test images of the base dataset; None when unknown.
+    train_size: int | None  # Training images (of its classes only, for a subset); None when unknown.
+    test_size: int | None  # Test images (of its classes only, for a subset); None when unknown.
 
     @property
     def num_classes(self) -> int:
@@ -113,7 +139,8 @@ class Description:
 def describe(name: str) -> Description:
     """Describes one dataset, or a class subset of one, as this machine would load it.
 
-    Cheap, as `info` is: headers only, and the network at most once a minute.
+    Cheap, as `info` is: headers only (and a class subset's label files, to count its
+    images), and the network at most once a minute.
 
     Args:
         name: A `names()` entry or `"DATASET:A,B"`.
@@ -132,6 +159,8 @@ def describe(name: str) -> Description:
     base, selected = catalog.parse_name(name)
     spec = catalog.SPECS[base]
     _, chosen, sizes = _sources_of(base)
+    if selected is not None and chosen is not None:
+        sizes = _subset_sizes(chosen, sizes, selected)
     return Description(
         name=name, base=base, title=spec.title, shape=spec.shape, class_names=catalog.class_names(name),
         subset=selected is not None, source=chosen.describe() if chosen is not None else None,
@@ -194,3 +223,22 @@ def _same_folder(first: Path, second: Path) -> bool:
         return first.resolve() == second.resolve()
     except OSError:
         return False
+
+
+def check_present(name: str) -> None:
+    """Checks that a dataset (or a class subset of one) can be loaded here, before anything is queued for it.
+
+    Args:
+        name: A `names()` entry or `"DATASET:A,B"`.
+
+    Raises:
+        ValueError: if the name or one of its classes is unknown.
+        DatasetUnavailable: when no source of it is present (offline, a download is no source); the
+            message names the files to get and where they go.
+    """
+    description = describe(name)
+    if description.source is None:
+        raise catalog.DatasetUnavailable(
+            f"{description.title} is not on this machine, so nothing can train on it yet. "
+            f"{sources.how_to_get(description.base)}"
+        )

@@ -1,6 +1,7 @@
-"""Labelled sample images that pip packages ship: foolbox's 20 per collection and scikit-image's photos.
+"""Labelled sample images: foolbox's 20 per collection, scikit-image's photos, and 20 drawn shapes.
 
-The files are read from the packages' `data/` folders; neither package is imported.
+The files are read from the packages' `data/` folders; neither package is imported. The
+shapes samples are the first test images of `shapes`, drawn when loaded.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imgrec.datasets import catalog, sources
+from imgrec.datasets import catalog, shapes, sources
 
 _FOOLBOX_COLLECTIONS = {
     "mnist": "mnist",
@@ -28,9 +29,12 @@ _COLLECTION_TITLES = {
     "cifar100": "CIFAR-100",
     "imagenet": "ImageNet",
     "photos": "Photo",
+    "shapes": "Shapes",
 }
 COLLECTIONS = tuple(_COLLECTION_TITLES)
 
+# The first test images of the shapes dataset, drawn on demand: five of each class on average.
+_SHAPES_SAMPLES = 20
 # skimage.data photos that are files inside the wheel; others download through pooch.
 _PHOTOS = {
     "astronaut": ("astronaut.png", "Astronaut Eileen Collins"),
@@ -90,6 +94,12 @@ def _sample_files() -> dict[str, tuple[catalog.Sample, Path]]:
                     id=f"photos-{key}", title=title, collection="photos", label=None, label_name=None
                 )
                 found[sample.id] = (sample, path)
+    for index in range(_SHAPES_SAMPLES):
+        label = shapes.label_of(shapes.TEST_SEED, index)
+        label_name = catalog.SHAPES_CLASSES[label]
+        sample = catalog.Sample(id=f"shapes-{index:02d}", title=f"Shapes sample {index}: {label_name}",
+                                collection="shapes", label=int(label), label_name=label_name)
+        found[sample.id] = (sample, None)  # Drawn, not read: no file.
     return found
 
 
@@ -98,11 +108,12 @@ def samples(collection: str | None = None) -> list[catalog.Sample]:
 
     Args:
         collection: Only this collection (`"mnist"`, `"fashion-mnist"`, `"cifar10"`,
-            `"cifar100"`, `"imagenet"`, `"photos"`). Defaults to `None` (all).
+            `"cifar100"`, `"imagenet"`, `"photos"`, `"shapes"`). Defaults to `None` (all).
 
     Returns:
-        Samples in collection order, then index order. Empty when the packages that ship
-        them (foolbox, scikit-image) are not installed.
+        Samples in collection order, then index order. The shapes samples are always there
+        (they are drawn); the others only when the packages that ship them (foolbox,
+        scikit-image) are installed.
 
     Raises:
         ValueError: if the collection is unknown.
@@ -133,7 +144,9 @@ def load_sample(sample_id: str) -> np.ndarray:
     entry = _sample_files().get(sample_id)
     if entry is None:
         raise ValueError(f"No sample {sample_id!r}; `samples()` lists the ids present on this machine.")
-    _, path = entry
+    sample, path = entry
+    if sample.collection == "shapes":
+        return shapes.sample(int(sample.id.rsplit("-", 1)[1]))[0]
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"), dtype=np.uint8)

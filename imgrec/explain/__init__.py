@@ -5,13 +5,14 @@ output: float32 `(height, width, channels)` in 0..255) and returns numpy arrays;
 is `overlays.py`'s job and drawing `figures/`'s. Heatmaps are `(height, width)` at the
 model's input size, in [0, 1].
 
-Each explanation technique is one module registered as an `Explainer` record
-(`base.py`): `gradcam`, `gradcam_plus_plus`, `saliency`, `smoothgrad`, `rollout`. Callers
-pick one by name through `explain(model, image, method, class_index, **options)` and list
-what applies with `applicable(model)`. The machinery they share is in its own modules:
-`layers` (finding layers, also in nested models), `graph` (how they connect), `taps`
-(sub-models that return inner tensors), `gradients` (class scores and their gradients),
-`cache` (compiled functions per model) and `checks` (arguments).
+Each explanation technique is one module registered as an `Explainer` record (`base.py`):
+`gradcam`, `gradcam_plus_plus`, `saliency`, `smoothgrad`, `integrated_gradients`, `occlusion`,
+`rollout`. Callers pick one by name through `explain(model, image, method, class_index,
+**options)` and list what applies with `applicable(model)`. The machinery they share is in
+its own modules: `layers` (finding layers, also in nested models), `graph` (how they connect),
+`taps` (sub-models that return inner tensors), `gradients` (class scores and their
+gradients), `cache` (compiled functions per model), `checks` (arguments) and `baselines`
+(the neutral images Integrated Gradients starts from and occlusion paints with).
 
 Written here rather than taken from tf-keras-vis: its 0.8.7 runs on Keras 3.15 / TF 2.21
 for flat models but fails on nested ones ("Output with path `1` is not connected to
@@ -34,7 +35,7 @@ from imgrec.explain.cache import clear_cache
 from imgrec.explain.checks import num_classes
 from imgrec.explain.explainers import EXPLAINERS, applicable, explain
 from imgrec.explain.features import activation_ranges, conv_kernels, feature_maps
-from imgrec.explain.gradients import input_gradients
+from imgrec.explain.gradients import class_scores, input_gradients
 from imgrec.explain.graph import layer_edges
 from imgrec.explain.layers import find_layer, last_conv_layer_name, layer_table, spatial_layers
 from imgrec.explain.rollout import attention_rollout, rollout_heatmap
@@ -47,6 +48,7 @@ __all__ = [
     "applicable",
     "attention_maps",
     "attention_rollout",
+    "class_scores",
     "clear_cache",
     "conv_arithmetic",
     "conv_kernels",

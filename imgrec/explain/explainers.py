@@ -2,10 +2,18 @@
 
 import numpy as np
 
-from imgrec.explain import gradcam, gradcam_plus_plus, rollout, saliency, smoothgrad
+from imgrec.explain import (
+    gradcam,
+    gradcam_plus_plus,
+    integrated_gradients,
+    occlusion,
+    rollout,
+    saliency,
+    smoothgrad,
+)
 
 # Name -> `base.Explainer`, in the order pages list them: the Grad-CAM family first (coarse,
-# class-specific regions), then the pixel gradients, then attention.
+# class-specific regions), then the pixel gradients, then occlusion (forward passes only), then attention.
 EXPLAINERS = {
     record.name: record
     for record in (
@@ -13,6 +21,8 @@ EXPLAINERS = {
         gradcam_plus_plus.EXPLAINER,
         saliency.EXPLAINER,
         smoothgrad.EXPLAINER,
+        integrated_gradients.EXPLAINER,
+        occlusion.EXPLAINER,
         rollout.EXPLAINER,
     )
 }
@@ -24,7 +34,7 @@ def applicable(model):
     Example:
 
     >>> [record.name for record in applicable(architectures.build("mlp", (28, 28, 1), 10))]
-    ['saliency', 'smoothgrad']
+    ['saliency', 'smoothgrad', 'integrated-gradients', 'occlusion']
     """
     return [record for record in EXPLAINERS.values() if record.applies_to(model)]
 

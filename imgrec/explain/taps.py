@@ -4,7 +4,9 @@ When every tapped layer belongs to the model itself this is keras-io's two-liner
 `keras.Model(model.inputs, [layer.output, model.output])`. A layer inside a nested model (a
 pretrained base inside a classifier) is not connected to the outer inputs, which is where
 other explainer libraries fail with "Graph disconnected"; here the outer graph is re-run
-with the nested model swapped for a tap model of its own, whose extra outputs are kept.
+with the nested model swapped for a tap model of its own, whose extra outputs are kept. A
+Sequential model's chain is always re-run: one loaded from a file has layers whose `.output`
+belongs to an earlier build of it.
 """
 
 import numpy as np
@@ -59,7 +61,10 @@ def tap_model(model, taps, with_output=True):
     import keras
 
     own = {id(layer) for layer in model.layers}
-    if all(id(layer) in own for layer, _ in taps):
+    # A Sequential model loaded from a file called its layers once per layer added while it was
+    # rebuilt, so a layer's `.output` (its first call) is not on the graph of `model.outputs`:
+    # gradients between the two are None. Its chain is re-run instead, as nested models are.
+    if all(id(layer) in own for layer, _ in taps) and not isinstance(model, keras.Sequential):
         tensors = [_tap_tensor(layer, which) for layer, which in taps]
         # outputs[0], not .output: a Sequential's .output is undefined until it is called.
         # One input tensor, not the inputs list: a model built on a list warns when called

@@ -8,7 +8,8 @@ and axis labels say what the reader is looking at.
 The modules: `common` (the look, layout, words), `images` (top classes, one image),
 `mosaic` (many small maps as one trace), `grids` (feature maps, kernels, numbers, attention),
 `training` (curves, confusion matrix, per-class scores, ROC, runs compared), `learned` (filter
-pictures, the data map, reconstructions, the latent walk) and `architecture` (the layers as a graph).
+pictures, the data map, reconstructions, the latent walk), `architecture` (the layers as a
+graph) and `trust` (deletion and insertion curves against random maps).
 """
 
 from imgrec.figures.architecture import KIND_FILLS, architecture_dot
@@ -19,12 +20,18 @@ from imgrec.figures.common import (
     FONT_SIZE,
     SEQUENTIAL,
     TEMPLATE,
+    article,
+    number_text,
     ordinal,
     plural,
 )
 from imgrec.figures.grids import (
+    ATTENTION_MAP_PIXELS,
+    HEADS_WIDTH,
+    QUERY_COLOUR,
     SCALES,
     attention_heads_grid,
+    attention_map,
     heatmap_grid,
     kernel_grid,
     mean_distance_scatter,
@@ -34,36 +41,46 @@ from imgrec.figures.images import image_figure, topk_bar
 from imgrec.figures.learned import embedding_map, filter_grid, image_pairs, latent_walk
 from imgrec.figures.mosaic import LABEL_FONT_SIZE, LABEL_PIXELS, MAX_TILE, MOSAIC_MARGIN, MOSAIC_WIDTH
 from imgrec.figures.training import (
+    MAX_BATCH_POINTS,
     TRAIN_COLOUR,
     VALIDATION_COLOUR,
     confusion_matrix,
+    evenly_spaced,
     per_class_bars,
     roc_curves,
     runs_overlay,
     smooth,
     training_curves,
 )
+from imgrec.figures.trust import trust_curves
 
 __all__ = [
     "ACCENT",
+    "ATTENTION_MAP_PIXELS",
     "BASE_COLOUR",
     "DIVERGING",
     "FONT_SIZE",
+    "HEADS_WIDTH",
     "KIND_FILLS",
     "LABEL_FONT_SIZE",
     "LABEL_PIXELS",
+    "MAX_BATCH_POINTS",
     "MAX_TILE",
     "MOSAIC_MARGIN",
     "MOSAIC_WIDTH",
+    "QUERY_COLOUR",
     "SCALES",
     "SEQUENTIAL",
     "TEMPLATE",
     "TRAIN_COLOUR",
     "VALIDATION_COLOUR",
     "architecture_dot",
+    "article",
     "attention_heads_grid",
+    "attention_map",
     "confusion_matrix",
     "embedding_map",
+    "evenly_spaced",
     "filter_grid",
     "heatmap_grid",
     "image_figure",
@@ -72,6 +89,7 @@ __all__ = [
     "latent_walk",
     "mean_distance_scatter",
     "number_grid",
+    "number_text",
     "ordinal",
     "per_class_bars",
     "plural",
@@ -80,4 +98,5 @@ __all__ = [
     "smooth",
     "topk_bar",
     "training_curves",
+    "trust_curves",
 ]

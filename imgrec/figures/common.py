@@ -1,6 +1,6 @@
 """What every figure shares: one look (template, font, colours), the layout call, empty figures and plain words.
 
-The words (`ordinal`, `plural`) are here because titles need them and pages reuse them.
+The words (`article`, `number_text`, `ordinal`, `plural`) are here because titles need them and pages reuse them.
 """
 
 import numpy as np
@@ -34,6 +34,17 @@ def ordinal(number):
     number = int(number)
     suffix = "th" if 11 <= number % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
+
+
+def article(word):
+    """Returns "a" or "an" for a word, by its first letter: "an Activation", "a BatchNormalization"."""
+    return "an" if str(word)[:1].lower() in "aeiou" else "a"
+
+
+def number_text(value, fmt=".2f"):
+    """Formats a number, never as "-0.000": a value that rounds to zero is written without a sign."""
+    text = format(value, fmt)
+    return text[1:] if text.startswith("-") and not any(digit in text for digit in "123456789") else text
 
 
 def plural(count, noun, nouns=None):

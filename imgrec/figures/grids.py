@@ -4,10 +4,19 @@ import numpy as np
 import plotly.graph_objects as go
 
 from imgrec import overlays
-from imgrec.figures import common, mosaic
+from imgrec.figures import common, images, mosaic
 
 # The colour scales of `heatmap_grid`: each map on its own, one for the layer, one for all layers.
 SCALES = ("channel", "layer", "global")
+# The heads grid is sized for this many pixels across: the main column's full width at
+# 1280x800 (about 820 px) less the layer labels and the colour bar.
+HEADS_WIDTH = 660
+OVERLAY_ALPHA = 0.55  # How strongly an attention map colours the image under it.
+# The overlays' own colours ("jet", `overlays.colorize`) as a Plotly colour scale, for their colour bars.
+OVERLAY_COLOURS = [[float(stop), "rgb({}, {}, {})".format(*overlays.colorize(np.array([stop]))[0])]
+                   for stop in np.linspace(0.0, 1.0, 11)]
+ATTENTION_MAP_PIXELS = 300  # The side of one head's map up close, in half the page's width.
+QUERY_COLOUR = "#ff00ff"  # The query patch's outline: magenta, a colour the jet overlay never takes.
 
 
 def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=None, max_channels=64):
@@ -138,7 +147,7 @@ def number_grid(values, title, fmt=".2f"):
         values = values[None, :]
     if values.ndim != 2:
         raise ValueError(f"Expected a 2-D array of numbers, got shape {values.shape}.")
-    text = [[("" if not np.isfinite(value) else format(value, fmt)) for value in row] for row in values]
+    text = [[("" if not np.isfinite(value) else common.number_text(value, fmt)) for value in row] for row in values]
     finite = values[np.isfinite(values)]
     signed = finite.size and finite.min() < 0 < finite.max()
     limit = float(np.abs(finite).max()) if finite.size else 1.0
@@ -159,8 +168,8 @@ def number_grid(values, title, fmt=".2f"):
     cell = min(56, max(24, 420 / max(values.shape)))
     return common.layout(figure, title, 140 + cell * values.shape[0], margin={"b": 70})
 
-def attention_heads_grid(maps, rgb=None, head_labels=None):
-    """Draws one attention map per layer (rows) and head (columns).
+def attention_heads_grid(maps, rgb=None, head_labels=None, query=None):
+    """Draws one attention map per layer (rows) and head (columns), with a colour scale and the query marked.
 
     Args:
         maps: `(layers, heads, rows, cols)` attention over the patch grid, e.g. one query's
@@ -168,51 +177,110 @@ def attention_heads_grid(maps, rgb=None, head_labels=None):
         rgb: the image to draw each map over. Defaults to `None` (maps alone).
         head_labels: column titles. Defaults to "Head 1", "Head 2"...; pass e.g.
             `[..., "Mean"]` when the last column is the heads' average.
+        query: the query patch `(row, col)`, outlined in every tile. Defaults to `None`
+            (the class token, which is no patch).
 
     Returns:
-        A figure with one trace (an Image mosaic over `rgb`, else a Heatmap mosaic) and one
-        annotation per row and per column.
+        A figure with the mosaic (an Image over `rgb`, else a Heatmap), a colour bar, one
+        annotation per row and per column, and one outline per tile for the query. It is
+        sized for HEADS_WIDTH pixels across, so its tiles fill the page's width.
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 4:
         raise ValueError(f"Expected attention maps (layers, heads, rows, cols), got shape {maps.shape}.")
-    layers, heads = maps.shape[:2]
+    layers, heads, grid_rows, grid_cols = maps.shape
     labels = list(head_labels) if head_labels is not None else [f"Head {index + 1}" for index in range(heads)]
     if len(labels) != heads:
         raise ValueError(f"Got {len(labels)} head labels for {heads} heads.")
-    flat = maps.reshape(layers * heads, *maps.shape[2:])
+    # Each map on its own scale: a head's pattern matters here, not its absolute weight.
+    flat = np.stack([overlays.stretch(item) for item in maps.reshape(layers * heads, grid_rows, grid_cols)])
     if rgb is not None:
         base = common.to_rgb_uint8(rgb)
         side = min(96, max(base.shape[:2]))
-        # Each map on its own scale: a head's pattern matters here, not its absolute weight.
         tile_height = max(1, round(side * base.shape[0] / max(base.shape[:2])))
         tile_width = max(1, round(side * base.shape[1] / max(base.shape[:2])))
         from PIL import Image
 
         small = np.asarray(Image.fromarray(base).resize((tile_width, tile_height), Image.Resampling.BILINEAR))
-        tiles = np.stack([overlays.overlay(small, _nearest(overlays.stretch(item), tile_height, tile_width), 0.55)
+        tiles = np.stack([overlays.overlay(small, _nearest(item, tile_height, tile_width), OVERLAY_ALPHA)
                           for item in flat])
         canvas, origins = mosaic.arrange(tiles, heads, gap=2, fill=255)
-        trace = go.Image(source=mosaic.png_source(canvas), hoverinfo="skip")
-        width = tile_width
+        traces = [go.Image(source=mosaic.png_source(canvas), hoverinfo="skip"), _colour_bar_only()]
     else:
-        tiles = np.stack([overlays.stretch(item) for item in flat])
-        canvas, origins = mosaic.arrange(tiles, heads)
-        trace = go.Heatmap(z=canvas, zmin=0, zmax=1, colorscale=common.SEQUENTIAL, hoverongaps=False,
-                           colorbar={"title": {"text": "attention<br>(each map<br>max = 1)"}, "thickness": 14},
-                           hovertemplate="%{z:.3f}<extra></extra>")
-        width = tiles.shape[2]
-    figure = mosaic.axes(go.Figure(trace))
-    annotations = mosaic.tile_labels(origins[:heads], labels, width)
+        tile_height, tile_width = grid_rows, grid_cols
+        canvas, origins = mosaic.arrange(flat, heads)
+        traces = [go.Heatmap(z=canvas, zmin=0, zmax=1, colorscale=OVERLAY_COLOURS, hoverongaps=False,
+                             colorbar=_attention_colour_bar(), hovertemplate="%{z:.3f}<extra></extra>")]
+    figure = mosaic.axes(go.Figure(traces))
+    annotations = mosaic.tile_labels(origins[:heads], labels, tile_width)
     for layer in range(layers):
         top, left = origins[layer * heads]
         annotations.append(
-            {"x": left - 1, "y": top + (tiles.shape[1] - 1) / 2, "text": f"Layer {layer + 1}", "showarrow": False,
-             "xanchor": "right", "textangle": -90, "xref": "x", "yref": "y", "font": {"size": 12}}
+            {"x": left - 1, "y": top + (tile_height - 1) / 2, "text": f"Layer {layer + 1}", "showarrow": False,
+             "xanchor": "right", "textangle": -90, "xref": "x", "yref": "y", "font": {"size": 13}}
         )
-    tile_pixels = min(150, 1000 / heads)
-    return common.layout(figure, "Where each head looks, layer by layer", 100 + layers * (tile_pixels + 20),
-                         annotations=annotations)
+    if query is not None:
+        row, col = query
+        cell_height, cell_width = tile_height / grid_rows, tile_width / grid_cols
+        figure.update_layout(shapes=[
+            {"type": "rect", "xref": "x", "yref": "y", "line": {"color": QUERY_COLOUR, "width": 2},
+             "x0": left + col * cell_width - 0.5, "x1": left + (col + 1) * cell_width - 0.5,
+             "y0": top + row * cell_height - 0.5, "y1": top + (row + 1) * cell_height - 0.5}
+            for top, left in origins
+        ])
+    # Tiles as wide as the page allows, at most 150 pixels; the height follows, so no blank space is left below.
+    scale = min(150.0, HEADS_WIDTH / heads) / tile_width
+    margin = {"l": 40, "r": 10, "t": 90, "b": 10}
+    return common.layout(figure, "Where each head looks, layer by layer", margin["t"] + margin["b"]
+                         + canvas.shape[0] * scale, margin=margin, annotations=annotations)
+
+
+def attention_map(weights, rgb, query=None, title=None):
+    """One head's attention over the patches, large, over the image: the colour scale in attention weights.
+
+    Args:
+        weights: `(rows, cols)` attention of one query over the patches.
+        rgb: the image, e.g. the model's input enlarged.
+        query: the query patch `(row, col)` to outline, or `None` (the class token).
+        title: the figure's title. Defaults to `None`.
+
+    Returns:
+        A figure with the overlay (an Image), a colour bar labelled with the smallest and
+        largest weight, and an outline around the query patch.
+    """
+    weights = np.asarray(weights, dtype=np.float32)
+    if weights.ndim != 2:
+        raise ValueError(f"Expected attention weights (rows, cols), got shape {weights.shape}.")
+    base = common.to_rgb_uint8(rgb)
+    height, width = base.shape[:2]
+    figure = images.image_figure(overlays.overlay(base, _nearest(overlays.stretch(weights), height, width),
+                                                  OVERLAY_ALPHA), title=title)
+    low, high = float(np.nanmin(weights)), float(np.nanmax(weights))
+    # The title stands along the bar, and the margins are thin: in half the page's width the
+    # image keeps about 300 pixels.
+    figure.add_trace(_colour_bar_only(ticktext=[f"{low:.2f}", f"{high:.2f}"],
+                                      title={"text": "attention weight", "side": "right"}))
+    figure.update_layout(height=ATTENTION_MAP_PIXELS + 70, margin={"l": 10, "r": 10, "t": 50, "b": 20})
+    if query is not None:
+        row, col = query
+        cell_height, cell_width = height / weights.shape[0], width / weights.shape[1]
+        figure.add_shape(type="rect", x0=col * cell_width - 0.5, x1=(col + 1) * cell_width - 0.5,
+                         y0=row * cell_height - 0.5, y1=(row + 1) * cell_height - 0.5,
+                         line={"color": QUERY_COLOUR, "width": 3})
+    return figure
+
+
+def _attention_colour_bar(ticktext=("least", "most"), title="attention<br>(each map)"):
+    title = title if isinstance(title, dict) else {"text": title}
+    return {"title": {**title, "font": {"size": 12}}, "thickness": 14, "tickvals": [0.0, 1.0],
+            "ticktext": list(ticktext), "len": 0.9}
+
+
+def _colour_bar_only(ticktext=("least", "most"), title="attention<br>(each map)"):
+    """A trace with no visible point that only draws the overlays' colour bar (an Image trace has none)."""
+    return go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
+                      marker={"color": [0.0], "cmin": 0.0, "cmax": 1.0, "colorscale": OVERLAY_COLOURS,
+                              "showscale": True, "colorbar": _attention_colour_bar(ticktext, title)})
 
 
 def _nearest(values, height, width):

@@ -36,10 +36,11 @@ def topk_bar(labels, probabilities, highlight=None):
             marker_color=colours,
             text=[f"{value:.1f}%" for value in percentages],
             textposition="auto",
-            hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
+            hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
         )
     )
-    figure.update_xaxes(title_text="Probability the model gives (%)", range=[0, 100])
+    # A short title: with long class names the plot narrows, and a long title was cut at its edge.
+    figure.update_xaxes(title_text="Probability (%)", range=[0, 100])
     # Reversed, so rank 1 sits on top as in a list.
     figure.update_yaxes(autorange="reversed", automargin=True)
     return common.layout(figure, "What the model thinks it sees", 120 + 36 * len(labels), showlegend=False)

@@ -1,6 +1,7 @@
 """Figures of training and evaluation: learning curves, the confusion matrix, per-class scores, ROC, runs compared."""
 
 import math
+import textwrap
 
 import numpy as np
 import plotly.graph_objects as go
@@ -9,6 +10,7 @@ from plotly.subplots import make_subplots
 from imgrec.figures import common
 
 TRAIN_COLOUR = "#1f77b4"
+LEVEL_LABELS = 12  # Up to this many classes, the confusion matrix's column labels stand level.
 VALIDATION_COLOUR = "#ff7f0e"
 
 
@@ -36,7 +38,17 @@ def _accuracy_key(record, prefix=""):
     return None
 
 
-def training_curves(epochs, batches=None, smoothing=0.9):
+MAX_BATCH_POINTS = 600  # Batch-loss points drawn at most: a 1,200-pixel chart has two pixels per point.
+
+
+def evenly_spaced(count, limit):
+    """Returns at most `limit` indices spread evenly over `range(count)`, always the first and the last."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({round(index * (count - 1) / (limit - 1)) for index in range(limit)})
+
+
+def training_curves(epochs, batches=None, smoothing=0.9, max_batch_points=MAX_BATCH_POINTS):
     """Loss and accuracy per epoch, training against validation, plus the smoothed per-batch loss.
 
     Args:
@@ -45,6 +57,9 @@ def training_curves(epochs, batches=None, smoothing=0.9):
         batches: batch events (`{"epoch", "batch", "loss", ...}`), drawn at fractional
             epochs. Defaults to `None`.
         smoothing: the moving-average weight of the batch loss, in [0, 1). Defaults to `0.9`.
+        max_batch_points: batch points drawn at most, evenly spread (the smoothing still sees
+            every batch), so a long run's figure stays small to send and quick to draw.
+            Defaults to `600`.
 
     Returns:
         A figure with two panels (loss, accuracy) and one Scatter trace per series present.
@@ -60,12 +75,17 @@ def training_curves(epochs, batches=None, smoothing=0.9):
     figure = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.1)
     if batches:
         steps_per_epoch = max(int(record.get("batch", 1)) for record in batches) or 1
-        x = [int(record.get("epoch", 1)) - 1 + int(record.get("batch", 0)) / steps_per_epoch for record in batches]
         loss = [float(record["loss"]) for record in batches]
-        figure.add_trace(go.Scatter(x=x, y=loss, mode="lines", name="batch loss", opacity=0.25,
-                                    line={"color": TRAIN_COLOUR, "width": 1}, hoverinfo="skip"), row=1, col=1)
-        figure.add_trace(go.Scatter(x=x, y=smooth(loss, smoothing), mode="lines", name="batch loss (smoothed)",
-                                    line={"color": TRAIN_COLOUR, "width": 2, "dash": "dot"}), row=1, col=1)
+        smoothed = smooth(loss, smoothing)
+        kept = evenly_spaced(len(batches), max_batch_points)
+        x = [int(batches[index].get("epoch", 1)) - 1 + int(batches[index].get("batch", 0)) / steps_per_epoch
+             for index in kept]
+        figure.add_trace(go.Scatter(x=x, y=[loss[index] for index in kept], mode="lines", name="batch loss",
+                                    opacity=0.25, line={"color": TRAIN_COLOUR, "width": 1}, hoverinfo="skip"),
+                         row=1, col=1)
+        figure.add_trace(go.Scatter(x=x, y=[smoothed[index] for index in kept], mode="lines",
+                                    name="batch loss (smoothed)", line={"color": TRAIN_COLOUR, "width": 2, "dash": "dot"}),
+                         row=1, col=1)
     x = [int(record.get("epoch", index + 1)) for index, record in enumerate(epochs)]
     series = [
         ("loss", "training loss", TRAIN_COLOUR, 1),
@@ -112,7 +132,7 @@ def confusion_matrix(matrix, class_names, normalize=False, clickable=False, high
         raise ValueError(f"Expected a {len(names)} x {len(names)} matrix, got shape {counts.shape}.")
     totals = counts.sum(axis=1, keepdims=True)
     values = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0) if normalize else counts
-    text = [[(f"{value:.0%}" if normalize else f"{int(value)}") for value in row] for row in values]
+    text = [[(f"{value:.1%}" if normalize else f"{int(value)}") for value in row] for row in values]
     heatmap = go.Heatmap(
         z=values, x=names, y=names, colorscale="Blues", customdata=counts,
         colorbar={"title": {"text": "share of row" if normalize else "images"}, "thickness": 14},
@@ -134,8 +154,14 @@ def confusion_matrix(matrix, class_names, normalize=False, clickable=False, high
             customdata=counts.ravel(), name="cells",
             hovertemplate="true %{y}, predicted %{x}: %{customdata:.0f} images (click to see them)<extra></extra>",
         ))
-    figure.update_xaxes(title_text="predicted class", side="bottom", type="category", tickangle=-45)
-    figure.update_yaxes(title_text="true class", autorange="reversed", type="category")
+    # Level labels that read at a glance: long names break into lines rather than tilt; only
+    # more classes than fit side by side are turned.
+    level = len(names) <= LEVEL_LABELS
+    ticktext = ["<br>".join(textwrap.wrap(name, 9, break_long_words=False)) or name for name in names]
+    figure.update_xaxes(title_text="predicted class", side="bottom", type="category", tickangle=0 if level else -45,
+                        tickvals=names, ticktext=ticktext if level else names, tickfont={"size": common.FONT_SIZE - 1})
+    figure.update_yaxes(title_text="true class", autorange="reversed", type="category",
+                        tickfont={"size": common.FONT_SIZE - 1})
     if highlight is not None:
         row, column = (int(index) for index in highlight)
         figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,

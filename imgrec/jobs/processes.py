@@ -3,6 +3,7 @@
 import contextlib
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 import threading
@@ -10,6 +11,8 @@ import time
 
 from imgrec import paths
 from imgrec.jobs import folders
+
+DIED_REASON = "The worker process died (killed or crashed)."
 
 # Workers started by this process, so they are reaped (no zombies) as soon as they end.
 _CHILDREN = {}
@@ -72,41 +75,54 @@ def worker_command(folder):
     return [sys.executable, "-m", "imgrec.jobs", "worker", str(folder)]
 
 
+def start_detached(command, cwd, log_path):
+    """Starts a background process of this checkout in a session of its own, its output appended to a log.
+
+    Its own session: it survives the web server restarting, and a Ctrl-C in the terminal that
+    started the server does not reach it. This process reaps it when it ends (no zombies).
+
+    Args:
+        command: the command line, e.g. `[sys.executable, "-m", "imgrec.jobs", "worker", RUN_DIR]`.
+        cwd: its working folder.
+        log_path: the file that receives its stdout and stderr.
+
+    Returns:
+        The `subprocess.Popen`.
+
+    Raises:
+        OSError: when it cannot start.
+    """
+    environment = dict(os.environ)
+    # It must import this checkout of imgrec whatever its working folder.
+    environment["PYTHONPATH"] = os.pathsep.join(
+        part for part in (str(paths.REPO_ROOT), environment.get("PYTHONPATH")) if part
+    )
+    environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, cwd=cwd, env=environment, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    with _CHILDREN_LOCK:
+        _CHILDREN[process.pid] = process
+    return process
+
+
 def start_worker(folder, state, threads):
     """Starts the worker of a queued run and marks it running (call under the lock).
 
     Returns:
         True when the worker started; False when it could not, and the run is marked failed.
     """
-    environment = dict(os.environ)
-    # The worker must import this checkout of imgrec whatever its working folder.
-    environment["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(paths.REPO_ROOT), environment.get("PYTHONPATH")) if part
-    )
-    environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     now = time.time()
     try:
-        with open(folder / folders.LOG_FILE, "ab") as log:
-            process = subprocess.Popen(
-                worker_command(folder),
-                cwd=folder,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own session: the run survives the web server restarting, and a Ctrl-C
-                # in the terminal that started the server does not kill every run.
-                start_new_session=True,
-            )
+        process = start_detached(worker_command(folder), folder, folder / folders.LOG_FILE)
     except OSError as error:
         state.update(status=folders.FAILED, reason=f"The worker process could not start: {error.strerror or error}.",
                      finished=now)
         folders.write_json(folder / folders.STATUS_FILE, state)
         return False
-    with _CHILDREN_LOCK:
-        _CHILDREN[process.pid] = process
     identity = process_identity(process.pid)
     state.update(status=folders.RUNNING, phase="starting", pid=process.pid,
-                 pid_start=identity[0] if identity else None, started=now, threads=threads)
+                 pid_start=identity[0] if identity else None, started=now, threads=threads,
+                 executor="local", node_id=socket.gethostname())
     folders.write_json(folder / folders.STATUS_FILE, state)
     return True

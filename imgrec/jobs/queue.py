@@ -1,24 +1,23 @@
 """The queue of runs: submit, start when a slot is free, settle dead or overdue workers, report, cancel, wait, delete.
 
-The web server never trains: it writes a run folder and starts a worker process, then polls
-the folder. Every state change happens under the runs folder's lock (`folders.locked`); a
-worker calls `pump()` when it ends, so the queue advances with no page open.
+The web server never trains: it writes a run folder and starts a worker (a process here, or
+a job on a Ray cluster: `executors`), then polls the folder. Every state change happens under
+the runs folder's lock (`folders.locked`); a worker calls `pump()` when it ends, so the queue
+advances with no page open. Nothing here depends on where runs execute.
 
 Importing this module is cheap (no TensorFlow): listing and polling runs must stay fast in
 the web server and on the command line.
 """
 
-import json
 import math
 import os
 import shutil
-import signal
 import time
 
 from imgrec import atomic
-from imgrec.jobs import errors, folders, processes, settings
+from imgrec.jobs import errors, executors, folders, processes, quota, settings
 
-DIED_REASON = "The worker process died (killed or crashed)."
+DIED_REASON = processes.DIED_REASON
 CONFIG_SUMMARY_KEYS = ("architecture", "dataset", "epochs", "max_samples", "batch_size", "optimizer", "learning_rate")
 
 
@@ -31,21 +30,31 @@ def _cancel_requested_at(folder):
 
 
 def _settle_running(folder, state, now):
-    """Ends a running run whose worker died, or escalates a stop it ignored (call under the lock).
+    """Ends a running run that reported its end or whose worker died, or escalates a stop it ignored (call under the lock).
 
     Returns:
-        True when the run is no longer running.
+        True when the run is no longer running (finished, or back in the queue).
     """
+    executor = executors.for_state(state)
+    if not executor.reachable:
+        return False
+    executor.refresh(folder, state)
+    if state["status"] != folders.RUNNING:
+        if state["status"] in folders.FINISHED_STATES:
+            executor.release(folder, state)
+        return True
     cancel_requested = _cancel_requested_at(folder)
     limit = state.get("time_limit") or settings.DEFAULT_TIME_LIMIT
     past_limit = state.get("started") is not None and now > state["started"] + limit
-    if not processes.worker_alive(state):
+    died = executor.death(folder, state)
+    if died is not None:
         if cancel_requested is not None:
             folders.finish(folder, state, folders.CANCELLED, "Cancelled.")
         elif past_limit:
             folders.finish(folder, state, folders.FAILED, settings.time_limit_reason(limit))
         else:
-            folders.finish(folder, state, folders.FAILED, DIED_REASON)
+            folders.finish(folder, state, folders.FAILED, died)
+        executor.release(folder, state)
         return True
     # The worker is alive: a cooperative stop it has not honoured in time becomes a signal.
     if cancel_requested is not None:
@@ -58,71 +67,116 @@ def _settle_running(folder, state, now):
     if overdue <= 0:
         return False
     if overdue <= settings.KILL_GRACE:
-        processes.signal_worker(state, signal.SIGTERM)
+        executor.stop(state, force=False)
         return False
-    processes.signal_worker(state, signal.SIGKILL)
+    executor.stop(state, force=True)
     folders.finish(folder, state, status_name, reason)
+    executor.release(folder, state)
     return True
 
 
 def _pump_locked(root):
-    """Settles dead or overdue runs, then starts queued runs (call under the lock).
+    """Settles finished, dead or overdue runs, then starts queued runs (call under the lock).
 
     Returns:
         `(ended, started)`: ids of runs this call ended and started.
     """
     now = time.time()
     # Read before anything starts: a bad setting must not leave a worker half-registered.
-    limit, threads = settings.max_runs(), settings.threads_per_run()
+    executor = executors.current()
+    limit, threads = executor.capacity(), executor.threads()
     runs = folders.scan(root)
     ended, running = [], 0
     for run_id, folder, state in runs:
         if state["status"] != folders.RUNNING:
             continue
         if _settle_running(folder, state, now):
-            ended.append(run_id)
-        else:
+            if state["status"] in folders.FINISHED_STATES:
+                ended.append(run_id)
+        elif executors.for_state(state).name == executor.name:
             running += 1
     started = []
+    # After settling: a run Ray gave back to the queue may start again at once.
     for run_id, folder, state in folders.oldest_first([run for run in runs if run[2]["status"] == folders.QUEUED]):
         if running >= limit:
             break
-        if processes.start_worker(folder, state, threads):
+        outcome = executor.start(folder, state, threads)
+        if outcome is None:  # The executor cannot be reached now: the rest wait too.
+            break
+        if outcome:
             running += 1
             started.append(run_id)
     return ended, started
 
 
-def submit(config, *, runs_dir=None):
+def check_config(config):
+    """Checks a run's settings as `submit` does, and that its data is on this machine; returns them as a dict.
+
+    The one check for the app's form, the command line and searches, so none of them accepts a
+    run that would only fail in its worker (CIFAR-10 offline, say).
+
+    Args:
+        config: a `training.TrainConfig` or a dict of its settings.
+
+    Returns:
+        The settings as a `TrainConfig` dict: exactly what the worker will read back.
+
+    Raises:
+        training.ConfigError: for an invalid setting.
+        datasets.DatasetUnavailable: when the dataset is not here; its message says which files
+            to get and where they go.
+        JobError: for something that is not a config at all.
+    """
+    from imgrec import datasets, training
+
+    if isinstance(config, training.TrainConfig):
+        config = config.to_dict()
+    if not isinstance(config, dict):
+        raise errors.JobError("A run needs a TrainConfig or a dict of training settings.")
+    checked = training.TrainConfig.from_dict(config).to_dict()
+    datasets.check_present(checked["dataset"])
+    return checked
+
+
+def submit(config, *, runs_dir=None, owner=None):
     """Queues a training run and starts it when a slot is free.
 
     Args:
         config: a `training.TrainConfig` or a dict of its settings (validated here).
         runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
+        owner: who asks, e.g. the app's session id: an owner may have at most
+            `IMGREC_MAX_RUNS_PER_SESSION` runs queued or running (2 by default), so one student
+            cannot fill a class's queue. Defaults to `None` (no limit: the command line, scripts).
 
     Returns:
         The new run's id, e.g. `"20261121-203015-ab12cd"`.
 
     Raises:
         training.ConfigError: for an invalid config.
-        JobError: when the queue is full or a setting in the environment is invalid.
+        datasets.DatasetUnavailable: when its dataset is not on this machine (see `check_config`).
+        JobError: when the queue is full, the owner has too many runs, or a setting in the
+            environment is invalid.
     """
-    from imgrec import training
-
-    if isinstance(config, training.TrainConfig):
-        config = config.to_dict()
-    if not isinstance(config, dict):
-        raise errors.JobError("A run needs a TrainConfig or a dict of training settings.")
     # A round trip through from_dict validates every setting and guarantees the file the
     # worker reads back is exactly what was checked here.
-    checked = training.TrainConfig.from_dict(config).to_dict()
+    checked = check_config(config)
     limit_seconds = settings.time_limit()
-    settings.threads_per_run()  # A bad IMGREC_MAX_RUNS or IMGREC_RUN_THREADS fails here, in front of the user.
+    executors.current().threads()  # A bad IMGREC_MAX_RUNS or IMGREC_RUN_THREADS fails here, in front of the user.
+    per_owner = settings.max_runs_per_session() if owner is not None else None
     root = folders.root_of(runs_dir)
     with folders.locked(root):
-        waiting = sum(1 for _, _, state in folders.scan(root) if state["status"] == folders.QUEUED)
+        runs = folders.scan(root)
+        waiting = sum(1 for _, _, state in runs if state["status"] == folders.QUEUED)
         if waiting >= settings.MAX_QUEUED:
             raise errors.JobError(f"The queue is full ({waiting} runs waiting); try again when some have finished.")
+        if per_owner is not None:
+            mine = sum(1 for _, _, state in runs
+                       if state.get("owner") == owner and state["status"] in (folders.QUEUED, folders.RUNNING))
+            if mine >= per_owner:
+                raise errors.JobError(
+                    f"You already have {mine} runs queued or training, the most one session may have; "
+                    "wait for one to finish or cancel one.")
+        quota.make_room(root)  # Prunes the oldest finished runs, or refuses when only unfinished ones fill it.
         run_id = folders.new_run_id(root)
         # Built under a hidden name and renamed whole, so nobody ever sees half a run folder.
         staging = root / f".tmp-{run_id}"
@@ -131,7 +185,7 @@ def submit(config, *, runs_dir=None):
             folders.write_json(staging / folders.CONFIG_FILE, checked)
             folders.write_json(staging / folders.STATUS_FILE, {
                 "status": folders.QUEUED, "reason": None, "pid": None, "created": time.time(), "started": None,
-                "finished": None, "time_limit": limit_seconds,
+                "finished": None, "time_limit": limit_seconds, "owner": owner,
             })
             os.rename(staging, root / run_id)
         except BaseException:
@@ -166,20 +220,24 @@ def recover(*, runs_dir=None):
     """Cleans up after a crash or restart; call once when the app or a service starts.
 
     Marks runs left "running" by a dead process as failed ("The worker process died (killed
-    or crashed).", or cancelled when a cancel was pending), removes temporary files and
-    half-built or half-deleted run folders, then starts queued runs.
+    or crashed).", or cancelled when a cancel was pending) and runs whose status file is
+    damaged as failed (`folders.DAMAGED_REASON`), removes temporary files and half-built or
+    half-deleted run folders, prunes the oldest finished runs when the folder is over its
+    quota (`quota.make_room`), then starts queued runs.
 
     Args:
         runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
 
     Returns:
-        `{"ended": [ids], "started": [ids], "removed": count of temporary files and folders}`.
+        `{"ended": [ids], "started": [ids], "removed": count of temporary files and folders,
+        "damaged": [ids], "pruned": [ids]}`.
     """
     root = folders.root_of(runs_dir)
     if not root.is_dir():
-        return {"ended": [], "started": [], "removed": 0}
+        return {"ended": [], "started": [], "removed": 0, "damaged": [], "pruned": []}
     removed = 0
     with folders.locked(root):
+        damaged = folders.mark_damaged(root)
         ended, started = _pump_locked(root)
         for entry in os.scandir(root):
             if entry.name.startswith((".tmp-", ".deleting-")) and not entry.is_symlink():
@@ -192,13 +250,18 @@ def recover(*, runs_dir=None):
             for temp in folder.glob(".*.tmp"):
                 temp.unlink(missing_ok=True)
                 removed += 1
-    return {"ended": ended, "started": started, "removed": removed}
+        pruned = quota.make_room(root, refuse=False)
+    return {"ended": ended, "started": started, "removed": removed, "damaged": damaged, "pruned": pruned}
 
 
 def _public_status(run_id, state, queued):
-    """Adds what readers want beside the file: the id and, for a queued run, its place in line."""
+    """Adds what readers want beside the file: the id, where it runs and, for a queued run, its place in line."""
     view = dict(state)
     view["id"] = run_id
+    view.setdefault("executor", None)
+    view.setdefault("node_id", None)
+    if view["executor"] == "ray":
+        view.setdefault("ray_job_id", None)
     if state["status"] == folders.QUEUED:
         order = [other_id for other_id, _, _ in folders.oldest_first(queued)]
         view["queue_position"] = order.index(run_id) + 1 if run_id in order else None
@@ -208,10 +271,15 @@ def _public_status(run_id, state, queued):
 
 
 def _needs_settling(folder, state):
-    """Says whether a running run needs `pump`: its worker died, or ignores a stop past its grace."""
+    """Says whether a run needs `pump`: it has news to collect, its worker died or ignores a stop, or its start is due again."""
+    if state["status"] == folders.QUEUED:
+        return time.time() >= (state.get("retry_at") or math.inf)  # Its executor could not be reached before.
     if state["status"] != folders.RUNNING:
         return False
-    if not processes.worker_alive(state):
+    executor = executors.for_state(state)
+    if not executor.reachable:
+        return False
+    if executor.needs_refresh(state) or executor.death(folder, state) is not None:
         return True
     cancel_requested = _cancel_requested_at(folder)
     if cancel_requested is not None and time.time() - cancel_requested > settings.CANCEL_GRACE:
@@ -248,9 +316,12 @@ def status(run_id, *, runs_dir=None):
         The dict of `status.json`: `status` (queued, running, done, failed or cancelled),
         `reason` (a sentence, or None), `pid`, `created`, `started`, `finished` (Unix
         seconds), `time_limit`, `threads`, `seconds` once finished, `test_accuracy` when
-        done (`reconstruction_mse` for an autoencoder); while running, `phase` ("starting" while TensorFlow loads, "training",
-        "evaluating"); plus `id` and, for a queued run, `queue_position` (1 starts next;
-        computed when read, so it is never stale).
+        done (`reconstruction_mse` for an autoencoder); while running, `phase` ("starting"
+        while TensorFlow loads, "training", "evaluating"); where it runs, once started: `executor` ("local" or "ray"), `node_id`
+        (this machine's host name, or the Ray node's id) and on Ray `ray_job_id` (the job's
+        submission id) and `node_host`; `owner` (the app session that asked, or None); plus
+        `id` and, for a queued run, `queue_position` (1 starts next; computed when read, so it
+        is never stale).
 
     Raises:
         JobError: for an invalid or unknown id.
@@ -285,54 +356,6 @@ def list_runs(runs_dir=None):
         view["config"] = {key: config.get(key) for key in CONFIG_SUMMARY_KEYS}
         listed.append(view)
     return listed
-
-
-def read_config(run_id, *, runs_dir=None):
-    """Returns a run's config as a dict of settings.
-
-    Raises:
-        JobError: for an invalid or unknown id.
-    """
-    folder = folders.find(run_id, folders.root_of(runs_dir))
-    return atomic.read_json(folder / folders.CONFIG_FILE) or {}
-
-
-def read_metrics(run_id, since_line=0, *, runs_dir=None):
-    """Returns the progress events a run logged since a line, for incremental polling.
-
-    A line still being written (no newline yet) is left for the next call; a damaged line
-    is skipped but counted, so `next_line` always moves past it.
-
-    Args:
-        run_id: the run's id.
-        since_line: how many lines the caller has already read. Defaults to `0`.
-        runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
-
-    Returns:
-        `(events, next_line)`: a list of event dicts (`{"event": "batch" | "epoch" | "done",
-        ...}`, see `training.train`, each with a Unix `time`), and the `since_line` to pass
-        next time.
-
-    Raises:
-        JobError: for an invalid or unknown id.
-    """
-    folder = folders.find(run_id, folders.root_of(runs_dir))
-    if isinstance(since_line, bool) or not isinstance(since_line, int) or since_line < 0:
-        raise errors.JobError(f"since_line must be a whole number of at least 0, got {since_line!r}.")
-    try:
-        data = (folder / folders.METRICS_FILE).read_bytes()
-    except FileNotFoundError:
-        return [], since_line
-    complete = data.split(b"\n")[:-1]  # The last piece is empty or a line still being written.
-    events = []
-    for raw in complete[since_line:]:
-        try:
-            event = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events, max(since_line, len(complete))
 
 
 def result(run_id, *, runs_dir=None):

@@ -148,16 +148,20 @@ def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
     from imgrec import registry, training
 
     registry.validate_name(name)
-    folder, state = queue.read_state(run_id, folders.root_of(runs_dir))
-    if state["status"] != folders.DONE:
-        why = f" ({state['reason']})" if state.get("reason") else ""
-        raise errors.JobError(
-            f"Run {run_id} is {state['status']}{why}; only a finished (done) run can be saved as a model.")
-    outcome = atomic.read_json(folder / folders.RESULT_FILE)
-    config = atomic.read_json(folder / folders.CONFIG_FILE)
-    if outcome is None or config is None:
-        raise errors.JobError(f"Run {run_id} lacks its result or config file; it cannot be saved.")
-    model = registry.load_keras_bytes(_checked_model_bytes(run_id, folder, outcome), name)
+    root = folders.root_of(runs_dir)
+    # Pruning (quota.make_room) holds this lock too: a run is never pruned while it is read here.
+    with folders.locked(root):
+        folder, state = queue.read_state(run_id, root)
+        if state["status"] != folders.DONE:
+            why = f" ({state['reason']})" if state.get("reason") else ""
+            raise errors.JobError(f"Run {run_id} {folders.STATE_PHRASES[state['status']]}{why}; only a finished "
+                                  "(done) run can be saved as a model.")
+        outcome = atomic.read_json(folder / folders.RESULT_FILE)
+        config = atomic.read_json(folder / folders.CONFIG_FILE)
+        if outcome is None or config is None:
+            raise errors.JobError(f"Run {run_id} lacks its result or config file; it cannot be saved.")
+        data = _checked_model_bytes(run_id, folder, outcome)
+    model = registry.load_keras_bytes(data, name)
     trained = outcome["training"]
     # card_for_training reads a TrainResult; rebuild one from the run's files.
     result_view = training.TrainResult(

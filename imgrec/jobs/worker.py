@@ -71,8 +71,9 @@ def failure_reason(error):
     # Only modules already imported can have raised their errors; importing them here would
     # pull in TensorFlow just to name a failure.
     training = sys.modules.get("imgrec.training")
+    loop = sys.modules.get("imgrec.training.loop")
     datasets = sys.modules.get("imgrec.datasets")
-    if training is not None and isinstance(error, training.NonFiniteError):
+    if loop is not None and isinstance(error, loop.NonFiniteError):
         return NAN_REASON
     if training is not None and isinstance(error, training.ConfigError):
         return _first_line(str(error))
@@ -147,6 +148,24 @@ def run_worker(run_dir):
         state = atomic.read_json(folder / folders.STATUS_FILE) or {}
     if state.get("status") != folders.RUNNING or state.get("pid") != os.getpid():
         return 0
+    train_run(folder, state)
+    with contextlib.suppress(Exception):
+        queue.pump(runs_dir=root)
+    return 0
+
+
+def train_run(folder, state):
+    """Trains the run of a folder whose status names this process as its worker, and writes its final status.
+
+    The part of a worker that does not care where it runs: a local worker calls it on the run
+    folder itself, a Ray worker node on its scratch copy (`ray_worker`). A cancel file or the
+    time limit stops it at the next batch, SIGTERM at once, a watchdog when it is stuck.
+
+    Args:
+        folder: the run folder (`config.json` and a running `status.json` naming this process).
+        state: its status dict as read.
+    """
+    root = folder.parent
     signal.signal(signal.SIGTERM, _on_sigterm)
     limit_seconds = state.get("time_limit") or settings.DEFAULT_TIME_LIMIT
     deadline = (state.get("started") or time.time()) + limit_seconds
@@ -167,9 +186,6 @@ def run_worker(run_dir):
         if state.get("status") == folders.RUNNING and state.get("pid") == os.getpid():
             status_name, reason, extra = outcome
             folders.finish(folder, state, status_name, reason, **extra)
-    with contextlib.suppress(Exception):
-        queue.pump(runs_dir=root)
-    return 0
 
 
 def _set_phase(folder, phase):
@@ -215,7 +231,7 @@ def _train_and_evaluate(folder, should_stop, limit_seconds):
     if trained.cancelled and should_stop.why == "time":
         return folders.FAILED, settings.time_limit_reason(limit_seconds), {}
     if trained.cancelled:
-        return folders.CANCELLED, f"Cancelled after {len(trained.history)} of {config.epochs} epochs.", {}
+        return folders.CANCELLED, f"Cancelled after {len(trained.history)} of {config.epochs} epoch{'s' * (config.epochs != 1)}.", {}
     _set_phase(folder, "evaluating")
     report = results.evaluate(trained)
     if (folder / folders.CANCEL_FILE).exists():

@@ -6,13 +6,14 @@ named in its `config.json` against an allow-list, and estimates the parameter co
 before Keras deserialises anything; then Keras loads in safe mode.
 
 The parts: `store` (the folder), `safety` (the checks before Keras sees a file), `cards` (the
-typed `ModelCard` and the one place cards are built), `records` (reading and writing the
-typed JSON records cards are made of), `classifier` (a loaded model plus its card) and `errors`.
+typed `ModelCard` and the one place cards are built) over `records` (typed JSON records),
+`imports` (a user's uploaded model: its checks and quotas), `classifier` (a loaded model plus
+its card) and `errors`.
 """
 
 from imgrec.registry.cards import (
     REQUIRED_FIELDS,
-    FieldError,
+    ImportRecord,
     InputSpec,
     Metrics,
     ModelCard,
@@ -20,12 +21,25 @@ from imgrec.registry.cards import (
     Source,
     TrainingRecord,
     built_model_card,
+    card_for_import,
     card_for_model,
     card_for_training,
+    metrics_from_report,
     preprocessing_for_dataset,
 )
 from imgrec.registry.classifier import Classifier, Prediction
 from imgrec.registry.errors import ModelNotFound, RegistryError, UnsafeModelError
+from imgrec.registry.imports import (
+    MAX_IMPORT_BYTES,
+    CheckedImport,
+    check_import,
+    check_quotas,
+    imported_models,
+    max_imported_models,
+    max_imports_per_session,
+    save_import,
+)
+from imgrec.registry.records import FieldError
 from imgrec.registry.safety import (
     ARCHIVE_MEMBERS,
     MAX_ACTIVATION_VALUES,
@@ -36,9 +50,12 @@ from imgrec.registry.safety import (
     MAX_UNPACKED_BYTES,
     NAME_PATTERN,
     check_activation_sizes,
+    check_config,
     check_config_classes,
     inspect_archive,
     load_keras_bytes,
+    open_archive,
+    read_archive_json,
     sha256_bytes,
     validate_name,
 )
@@ -52,6 +69,7 @@ from imgrec.registry.store import (
     is_protected,
     list_models,
     load,
+    locked_registry,
     model_bytes,
     model_file,
     save,
@@ -59,11 +77,14 @@ from imgrec.registry.store import (
 
 __all__ = [
     "ARCHIVE_MEMBERS", "BUILT_MODELS", "MAX_ACTIVATION_VALUES", "MAX_CARD_BYTES", "MAX_CONFIG_BYTES",
-    "MAX_INPUT_VALUES", "MAX_MODEL_BYTES", "MAX_PARAMETERS", "MAX_UNPACKED_BYTES", "NAME_PATTERN",
-    "REQUIRED_FIELDS", "Classifier", "FieldError", "InputSpec", "Metrics", "ModelCard", "ModelNotFound",
-    "Prediction", "Preprocessing", "RegistryError", "Source", "TrainingRecord", "UnsafeModelError",
-    "built_model_card", "card", "card_for_model", "card_for_training", "check_activation_sizes",
-    "check_config_classes", "clean_temporary_files", "delete", "ensure_built", "inspect_archive", "is_protected",
-    "list_models", "load", "load_keras_bytes", "model_bytes", "model_file", "preprocessing_for_dataset", "save",
-    "sha256_bytes", "validate_name",
+    "MAX_IMPORT_BYTES", "MAX_INPUT_VALUES", "MAX_MODEL_BYTES", "MAX_PARAMETERS", "MAX_UNPACKED_BYTES",
+    "NAME_PATTERN", "REQUIRED_FIELDS", "CheckedImport", "Classifier", "FieldError", "ImportRecord",
+    "InputSpec", "Metrics", "ModelCard", "ModelNotFound", "Prediction", "Preprocessing", "RegistryError",
+    "Source", "TrainingRecord", "UnsafeModelError", "built_model_card", "card", "card_for_import",
+    "card_for_model", "card_for_training", "check_activation_sizes", "check_config", "check_config_classes",
+    "check_import", "check_quotas", "clean_temporary_files", "delete", "ensure_built", "imported_models",
+    "inspect_archive", "is_protected", "list_models", "load", "load_keras_bytes", "locked_registry",
+    "max_imported_models", "max_imports_per_session", "metrics_from_report", "model_bytes", "model_file",
+    "open_archive", "preprocessing_for_dataset", "read_archive_json", "save", "save_import", "sha256_bytes",
+    "validate_name",
 ]

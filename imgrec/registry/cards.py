@@ -18,6 +18,7 @@ import os
 import platform
 
 from imgrec import preprocess
+from imgrec.architectures.catalog import TASKS
 from imgrec.registry import records
 from imgrec.registry.errors import UnsafeModelError
 from imgrec.registry.records import FieldError
@@ -25,8 +26,6 @@ from imgrec.registry.records import FieldError
 # The fields a saved card must have; `ModelCard.from_json` refuses a saved card without them.
 REQUIRED_FIELDS = ("name", "architecture", "dataset", "input", "preprocessing", "class_names", "sha256")
 INVERT_CHOICES = (True, False, "auto")
-# What a model does, as `architectures.TASKS` says; not imported from there, which would load Keras to read a card.
-TASKS = ("classification", "reconstruction")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -120,6 +119,17 @@ class Source(records.Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ImportRecord(records.Record):
+    """Where an imported model came from: the file a user uploaded (imgrec did not train it)."""
+
+    file_name: str | None = None  # The uploaded file's name as given, for people; never used as a path.
+    sha256: str | None = None  # The sha256 of the uploaded bytes; the stored file is imgrec's own save of the model.
+    file_size: int | None = None  # The uploaded file's size in bytes.
+    keras_version: str | None = None  # The Keras version that saved the upload, from its metadata.json.
+    model_class: str | None = None  # How its author built it: "Functional" or "Sequential".
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelCard(records.Record):
     """Everything known about a registry model without loading it; `models/NAME.json` is its `to_json()`.
 
@@ -144,6 +154,7 @@ class ModelCard(records.Record):
     class_names_source: str | None = None  # Where the class names come from, for a model not trained here.
     last_conv_layer: str | None = None  # The layer Grad-CAM weights, for a pretrained network.
     built: bool | None = None  # For a model built on first use: whether it is built yet; None for all others.
+    imported: ImportRecord | None = None  # For a model a user imported: the file it came from; None for all others.
     name: str | None = None  # The registry name (NAME.keras); set by registry.save.
     file: str | None = None  # "NAME.keras", for people: the store never reads it.
     sha256: str | None = None  # The sha256 of the .keras file, checked before every load.
@@ -323,12 +334,22 @@ def card_for_training(result, report, *, title=None, summary=None, run_id=None):
         cancelled=result.cancelled,
         run_id=run_id,
     )
-    if report.get("task") == "reconstruction":  # `reconstruction.evaluate`'s report.
-        metrics = Metrics(split=report["split"], dataset=report["dataset"], n=report["n"],
-                          reconstruction_mse=report["reconstruction_mse"],
-                          per_class_mse={row["class"]: row["mse"] for row in report["per_class"]})
-        return dataclasses.replace(card, training=training, metrics=metrics)
-    metrics = Metrics(
+    return dataclasses.replace(card, training=training, metrics=metrics_from_report(report))
+
+
+def metrics_from_report(report):
+    """Returns the `Metrics` of an evaluation report.
+
+    Args:
+        report: a classifier's `metrics.evaluate` report (split, size, accuracy, F1 and ROC
+            AUC) or an autoencoder's `reconstruction.evaluate` report (split, size, the
+            reconstruction error overall and per class).
+    """
+    if report.get("task") == "reconstruction":
+        return Metrics(split=report["split"], dataset=report["dataset"], n=report["n"],
+                       reconstruction_mse=report["reconstruction_mse"],
+                       per_class_mse={row["class"]: row["mse"] for row in report["per_class"]})
+    return Metrics(
         split=report["split"],
         dataset=report["dataset"],
         n=report["n"],
@@ -337,7 +358,45 @@ def card_for_training(result, report, *, title=None, summary=None, run_id=None):
         roc_auc=report["roc_auc"],
         per_class_f1={row["class"]: row["f1"] for row in report["per_class"]},
     )
-    return dataclasses.replace(card, training=training, metrics=metrics)
+
+
+def card_for_import(name, input_shape, class_names, upload, *, dataset=None, preprocessing="fit", report=None):
+    """Returns the card of a model a user imported, marked as imported.
+
+    Args:
+        name: the registry name it is imported as.
+        input_shape: `(height, width, channels)`, read from the model.
+        class_names: the label of each output.
+        upload: the `ImportRecord` of the uploaded file.
+        dataset: the imgrec dataset it classifies, or `None` when its class names were given
+            instead. Defaults to `None`.
+        preprocessing: one of `preprocess.KINDS`. Defaults to `"fit"`.
+        report: the `metrics.evaluate` report of the model on that dataset's test split, or
+            `None` when nothing was measured. Defaults to `None`.
+    """
+    shape = tuple(int(size) for size in input_shape)
+    grayscale = shape[-1] == 1
+    # A dataset says whether its images are light on dark; for named classes, grayscale
+    # models are assumed to be MNIST-like (light on dark), as every grayscale set here is.
+    invert = preprocessing_for_dataset(dataset).invert if dataset is not None else ("auto" if grayscale else False)
+    measured = f"; measured here on the {dataset} test split" if report is not None else ""
+    return ModelCard(
+        title=f"{name} (imported)",
+        summary=f"A {upload.model_class or 'Keras'} model uploaded as {upload.file_name or 'a file'!r}, "
+                f"not trained by imgrec{measured}.",
+        architecture="imported",
+        dataset=dataset or "classes named at import",
+        input=InputSpec(shape=shape, dtype="float32", range=(0, 255), color_mode="grayscale" if grayscale else "rgb"),
+        preprocessing=Preprocessing(
+            kind=preprocessing,
+            invert=invert,
+            normalisation="whatever the imported model does inside: it is given pixel values 0..255",
+            resize="crop" if preprocessing == "imagenet" else None,
+        ),
+        class_names=tuple(class_names),
+        metrics=metrics_from_report(report) if report is not None else None,
+        imported=upload,
+    )
 
 
 def built_model_card(name, metadata=None):

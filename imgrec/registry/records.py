@@ -1,8 +1,8 @@
-"""The typed JSON records a model card is made of: reading them with one-sentence refusals, writing them in field order.
+"""Typed JSON records: frozen dataclasses read from a JSON object field by field, and written back.
 
-A record is a frozen dataclass that subclasses `Record`: `Record._read(values)` checks every
-field against its type hint (lists become tuples, objects become nested records) and
-`to_json()` writes the fields in order, leaving out those that are None.
+The machinery under the model card (`cards.ModelCard` and its parts): reading checks each
+field's type from its annotation and names the first wrong one in a `FieldError`, so a
+malformed card is refused in one sentence; writing leaves out fields that are None.
 """
 
 import copy

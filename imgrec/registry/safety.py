@@ -97,6 +97,22 @@ def inspect_archive(data, name="model"):
     Raises:
         UnsafeModelError: naming the first problem found.
     """
+    config = read_archive_json(open_archive(data, name), "config.json", MAX_CONFIG_BYTES, name)
+    check_config(config, name)
+    return config
+
+
+def open_archive(data, name="model"):
+    """Opens a `.keras` archive's bytes after checking its members and their declared sizes; reads no member.
+
+    Returns:
+        The `zipfile.ZipFile`, holding exactly `ARCHIVE_MEMBERS`, which unpack to at most
+        `MAX_UNPACKED_BYTES` together.
+
+    Raises:
+        UnsafeModelError: for an empty file, a file that is not a zip, a duplicated, missing
+            or unexpected member, or a decompression bomb.
+    """
     if not data:
         raise UnsafeModelError(f"Model {name!r} is an empty file.")
     try:
@@ -122,30 +138,45 @@ def inspect_archive(data, name="model"):
             f"Model {name!r} would unpack to {unpacked / 1e6:,.0f} MB, over the {MAX_UNPACKED_BYTES // 2**20} MiB "
             f"limit (a decompression bomb)."
         )
-    info = archive.getinfo("config.json")
-    if info.file_size > MAX_CONFIG_BYTES:
-        raise UnsafeModelError(f"Model {name!r} has an oversized config ({info.file_size} bytes).")
-    too_deep = f"Model {name!r} has a config.json nested too deeply to be a Keras model."
+    return archive
+
+
+def read_archive_json(archive, member, max_bytes, name="model"):
+    """Returns the parsed JSON of one member of an archive from `open_archive`, size- and depth-capped.
+
+    Raises:
+        UnsafeModelError: for a member over `max_bytes`, nested too deeply, or not JSON.
+    """
+    size = archive.getinfo(member).file_size
+    if size > max_bytes:
+        raise UnsafeModelError(f"Model {name!r} has an oversized {member.removesuffix('.json')} ({size} bytes).")
     try:
-        with archive.open("config.json") as handle:
-            config = json.loads(handle.read(MAX_CONFIG_BYTES + 1))
+        with archive.open(member) as handle:
+            return json.loads(handle.read(max_bytes + 1))
     except RecursionError:
-        raise UnsafeModelError(too_deep) from None
+        raise UnsafeModelError(f"Model {name!r} has a {member} nested too deeply to be a Keras model.") from None
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError, EOFError):
         # ValueError: JSONDecodeError, and integers too long to convert.
-        raise UnsafeModelError(f"Model {name!r} has an unreadable config.json.") from None
+        raise UnsafeModelError(f"Model {name!r} has an unreadable {member}.") from None
+
+
+def check_config(config, name="model"):
+    """Checks a parsed `config.json`: every class on the allow-list, and the weights it would allocate capped.
+
+    Raises:
+        UnsafeModelError: naming the refused class, or the size over its limit.
+    """
     try:
         check_config_classes(config, name)
         parameters = _count_parameters(config)
     except _Oversized as error:
         raise UnsafeModelError(f"Model {name!r} {error}.") from None
     except RecursionError:
-        raise UnsafeModelError(too_deep) from None
+        raise UnsafeModelError(f"Model {name!r} has a config.json nested too deeply to be a Keras model.") from None
     if parameters > MAX_PARAMETERS:
         raise UnsafeModelError(
             f"Model {name!r} would allocate about {parameters:,} parameters, over the limit of {MAX_PARAMETERS:,}."
         )
-    return config
 
 
 def _config_dicts(config):
@@ -301,7 +332,7 @@ def load_keras_bytes(data, name="model"):
     """
     import keras
 
-    import imgrec.architectures  # noqa: F401  (registers the ViT layers by name)
+    import imgrec.architectures.builders  # noqa: F401  (registers the ViT layers by name)
 
     inspect_archive(data, name)
     # Keras reads from a path: load a private copy of the verified bytes, so the file Keras

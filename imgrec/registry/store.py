@@ -41,6 +41,11 @@ def _locked(folder, exclusive=True):
     return atomic.locked(folder / ".lock", exclusive=exclusive)
 
 
+def locked_registry():
+    """Holds the registry folder's exclusive lock (re-entrant), so a check and the save it allows are one step."""
+    return _locked(paths.models_dir().resolve())
+
+
 def _read_card(card_path, name):
     """Returns the `ModelCard` stored at `card_path` for model `name`; refuses a malformed one in one sentence."""
     try:
@@ -297,6 +302,8 @@ def delete(name):
         RegistryError: for shipped (protected) models; ModelNotFound when absent.
     """
     card_path, model_path = _paths(name)
+    if name in BUILT_MODELS:  # Protected whether or not it is built yet.
+        raise RegistryError(f"Model {name!r} is a shipped model and cannot be deleted.")
     with _locked(card_path.parent):
         model_card = _read_card(card_path, name)
         if is_protected(model_card):

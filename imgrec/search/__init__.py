@@ -3,8 +3,11 @@
 - `space`: what a search draws from (`SearchSpace`) and how trials' settings are chosen
   (grid and random plans, Bayesian TPE suggestions through Optuna).
 - `state`: a search kept in `runs/search-<id>.json` (`Search`): advancing, cancelling, listing.
+- `driver`: the process that advances a search in the background (`submit`, `wait`, `cancel`,
+  `recover`); `python -m imgrec search ...` is its command line.
 """
 
+from imgrec.search.driver import cancel, ensure_driver, load, recover, submit, wait
 from imgrec.search.space import (
     IN_FLIGHT,
     KIND_TITLES,
@@ -29,5 +32,5 @@ from imgrec.search.state import (
 __all__ = [
     "IN_FLIGHT", "KIND_TITLES", "KINDS", "MAX_BUDGET", "MAX_SEARCH_BYTES", "PARAMETERS", "PLANNED",
     "SEARCH_ID_PATTERN", "Search", "SearchError", "SearchSpace", "list_searches", "plan", "startup_trials",
-    "validate_search_id", "validation_accuracy",
+    "validate_search_id", "validation_accuracy", "cancel", "ensure_driver", "load", "recover", "submit", "wait",
 ]

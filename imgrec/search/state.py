@@ -3,10 +3,12 @@
 The file is written atomically and changed only under a file lock, so any number of pages
 can watch (and advance) the same search. Nothing trains here: `Search.advance()` looks at
 the trials' runs, records finished ones, and submits new trials while fewer than
-`concurrency` are in flight (one per free training slot by default, so a search never floods
-the queue that a whole class shares). Someone must call `advance()` for a search to move on:
-the training page does every two seconds while the search is on screen,
-`Search.run_until_done()` does it in a loop for scripts.
+`concurrency` are in flight (by default one per run that can train at once: this machine's
+slots, or on a Ray cluster its capacity, so trials run in parallel across its nodes and a
+search never floods the queue that a whole class shares). Someone must call `advance()` for
+a search to move on: its driver process does (`driver`: started with the search, recorded in
+the file, restarted by `search.recover()` when it died); `Search.run_until_done()` does it in
+a loop in-process.
 
 Trials are ranked by **validation** accuracy (the last epoch's), never by test accuracy:
 choosing hyperparameters on the test set would make its score an optimistic guess.
@@ -19,7 +21,7 @@ import re
 import secrets
 import time
 
-from imgrec import atomic, jobs, paths
+from imgrec import architectures, atomic, jobs, paths
 from imgrec.search import space as search_space
 
 SEARCH_ID_PATTERN = re.compile(r"^search-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -67,10 +69,6 @@ def validation_accuracy(run_result):
     return None
 
 
-# ---------------------------------------------------------------------------------------
-# A search.
-
-
 class Search:
     """One search: its settings, its trials and their runs, kept in `runs/search-<id>.json`.
 
@@ -104,6 +102,7 @@ class Search:
         self.created = values.get("created")
         self.finished_at = values.get("finished")
         self.note = values.get("note")
+        self.driver = values.get("driver")  # {"pid", "pid_start", "started"} of its driver process, or None.
 
     def to_dict(self):
         """Returns the search as the JSON object of its file."""
@@ -111,7 +110,7 @@ class Search:
             "id": self.id, "kind": self.kind, "space": self.space.to_dict(), "budget": self.budget,
             "base_config": self.base_config, "seed": self.seed, "concurrency": self.concurrency,
             "trials": self.trials, "state": self.state, "created": self.created, "finished": self.finished_at,
-            "note": self.note,
+            "note": self.note, "driver": self.driver,
         }
 
     @property
@@ -129,7 +128,8 @@ class Search:
             base_config: a `TrainConfig` or dict; the searched settings replace its values.
                 It needs a validation fraction above 0, since trials are ranked on validation data.
             seed: seeds the samplers. Defaults to `0`.
-            concurrency: most trials in flight at once. Defaults to `jobs.max_runs()`.
+            concurrency: most trials in flight at once, 1 to 100. Defaults to `jobs.max_runs()` (the
+                cluster's capacity on Ray), at most the budget.
             runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
 
         Returns:
@@ -138,24 +138,23 @@ class Search:
         Raises:
             SearchError: for a bad kind, budget, space or concurrency, or no validation data.
             training.ConfigError: for a base config that (with the space's ends) is invalid.
+            datasets.DatasetUnavailable: when the base config's dataset is not on this machine.
         """
-        from imgrec import training
-
         search_space.check_kind_and_budget(kind, budget)
         space.validate()
-        if isinstance(base_config, training.TrainConfig):
-            base_config = base_config.to_dict()
-        base = training.TrainConfig.from_dict(dict(base_config)).to_dict()
+        base = jobs.check_config(base_config)
         if not base["validation_fraction"] > 0:
             raise search_space.SearchError(
                 "A search ranks trials by validation accuracy: set the validation fraction above 0.")
-        if training.TrainConfig.from_dict(base).task != "classification":
+        if architectures.task_of(base["architecture"]) != "classification":
             raise search_space.SearchError(
                 "A search ranks trials by validation accuracy, which an autoencoder has none of; choose a classifier.")
         _check_ends(space, base)
-        concurrency = jobs.max_runs() if concurrency is None else concurrency
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 16:
-            raise search_space.SearchError(f"concurrency must be a whole number from 1 to 16, got {concurrency!r}.")
+        concurrency = min(jobs.max_runs(), budget) if concurrency is None else concurrency
+        if (isinstance(concurrency, bool) or not isinstance(concurrency, int)
+                or not 1 <= concurrency <= search_space.MAX_BUDGET):
+            raise search_space.SearchError(
+                f"concurrency must be a whole number from 1 to {search_space.MAX_BUDGET}, got {concurrency!r}.")
         root = pathlib.Path(runs_dir) if runs_dir is not None else paths.runs_dir()
         root.mkdir(parents=True, exist_ok=True)
         planned = [] if kind == "bayesian" else search_space.plan(kind, space, budget, seed)
@@ -212,24 +211,44 @@ class Search:
         """True once every trial has finished (or the search was cancelled)."""
         return self.state != "running"
 
+    @property
+    def settled(self):
+        """True once the search has finished and none of its trials' runs is still queued or running."""
+        return self.finished and not self.in_flight()
+
+    @contextlib.contextmanager
+    def editing(self):
+        """Holds the search's lock with its latest values loaded, and writes them back when the block ends.
+
+        Raises:
+            SearchError: when the search's file has disappeared or is unreadable.
+        """
+        with _locked(self.path):
+            self._reload()
+            yield self
+            atomic.write_json(self.path, self.to_dict())
+
     def advance(self):
         """Records finished trials and submits new ones, up to `concurrency` in flight and `budget` in all.
 
-        Safe to call from many sessions at once and cheap enough to call every second.
+        A cancelled search submits nothing more, but still records how its trials' runs end, so
+        no trial is left looking "running" after its run stopped. Safe to call from many
+        processes at once and cheap enough to call every second.
 
         Returns:
             The search itself, refreshed.
         """
         with _locked(self.path):
             self._reload()
-            if self.state != "running":
+            if self.settled:
                 return self
             self._poll_runs()
-            self._submit_trials()
-            settled = all(trial["status"] not in (*search_space.IN_FLIGHT, search_space.PLANNED)
-                          for trial in self.trials)
-            if settled and len(self.trials) >= self.budget:
-                self.state, self.finished_at = "done", time.time()
+            if self.state == "running":
+                self._submit_trials()
+                settled = all(trial["status"] not in (*search_space.IN_FLIGHT, search_space.PLANNED)
+                              for trial in self.trials)
+                if settled and len(self.trials) >= self.budget:
+                    self.state, self.finished_at = "done", time.time()
             atomic.write_json(self.path, self.to_dict())
         return self
 
@@ -299,7 +318,7 @@ class Search:
             SearchError: when `timeout` seconds pass first.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.advance().finished:
+        while not self.advance().settled:
             if deadline is not None and time.monotonic() > deadline:
                 raise search_space.SearchError(f"Search {self.id} is still running after {timeout:g} s.")
             time.sleep(poll)

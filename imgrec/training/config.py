@@ -202,6 +202,14 @@ PRESETS = {
         architecture="autoencoder", dataset="mnist", epochs=12, batch_size=128, lr_schedule="cosine",
         latent_dim=2, dropout=0.0, validation_fraction=0.05,
     ),
+    # Global average pooling, not Flatten: the classic CNN stalled at 44% after 8 epochs (a
+    # shape can be anywhere and a Flatten head learns each position apart), cnn-deep's Dense
+    # layer alone is 4.6 MB at 64x64, and cnn-gap reached 96.8% validation accuracy in 4
+    # epochs. Every shape is still a shape in a mirror, so flips are free data.
+    "shapes-cnn": TrainConfig(
+        architecture="cnn-gap", dataset="shapes", epochs=10, batch_size=64, learning_rate=2e-3, lr_schedule="cosine",
+        dropout=0.2, augment_flip=True, validation_fraction=0.05,
+    ),
 }
 
 

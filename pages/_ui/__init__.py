@@ -1,9 +1,17 @@
 """The app's only Streamlit helpers, one module each: import them as `from pages._ui import compute, models`.
 
 - `navigation`: runs a page under the app's navigation, even on a fresh server's first request.
+- `links`: a page's view in its address: reading a shared link's parameters, checking them, writing them back.
 - `models`: the model list, the model picker and its URL state, checking that a model loads.
-- `inputs`: the images a visitor chooses (samples, upload, camera, drawing), kept across pages.
+- `inputs`: the images a visitor chooses (samples, upload, camera, drawing), kept across pages, and the
+  sentence when a model does not know the chosen sample's kind.
 - `views`: small display helpers shared by pages (chart config, enlarged pixels, thumbnails).
 - `compute`: every cached computation that needs a Keras model; the only module that loads one.
+  `compute_learned`: the same for what a model learned (test outputs, data map, filters, autoencoder).
+- `confusion`, `data_map_view`, `autoencoder`: the clickable confusion matrix, the data map and an
+  autoencoder's views, shared by Models, Data map and a run's results.
+- `trust_panel`: the trust checks beside a heatmap on Predict, and a shapes model's localisation table.
+- `edit_compare`: Predict's edit and compare: paint over the model's view, compare with the original.
+- `arithmetic`: the Feature maps page's hand check of one convolution or pooling output.
 - `train_*`: the settings, the runs and the four tabs of the Train page; `models_*`: the tabs of Models.
 """

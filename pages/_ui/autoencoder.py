@@ -9,7 +9,7 @@ import math
 import streamlit as st
 
 from imgrec import datasets, figures, reconstruction
-from pages._ui import compute, data_map_view, views
+from pages._ui import compute_learned, data_map_view, views
 
 PAIRS = 12  # Test images shown beside their reconstructions: the first ones, then the worst rebuilt.
 
@@ -35,7 +35,7 @@ def pairs_view(source, key, dataset, worst=()):
     """The first test images and the worst-rebuilt ones, each beside its reconstruction, with class and error."""
     data = datasets.load(dataset)
     indices = tuple(dict.fromkeys([*range(PAIRS - len(worst[:PAIRS // 2])), *worst[:PAIRS // 2]]))
-    rebuilt, walk = compute.autoencoder_views(source, key, dataset, indices)
+    rebuilt, walk = compute_learned.autoencoder_views(source, key, dataset, indices)
     originals = data.x_test[list(indices)]
     errors = reconstruction.squared_errors(originals, rebuilt)
     names = [str(name) for name in data.class_names]

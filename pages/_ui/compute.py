@@ -15,24 +15,13 @@ is up to 5 MB, an input 0.6 MB, an explanation 0.2 MB.
 """
 
 import dataclasses
-import time
 
 import numpy as np
 import streamlit as st
 
-from imgrec import (
-    datasets,
-    embedding,
-    explain,
-    export,
-    inference,
-    jobs,
-    metrics,
-    mistakes,
-    reconstruction,
-    registry,
-)
-from imgrec.explain import maximisation
+from imgrec import datasets, explain, export, inference, jobs, metrics, mistakes, registry, trust
+from imgrec.datasets import shapes
+from imgrec.trust import localisation
 
 LATENCY_REPEATS = 20  # Single-image forward passes timed per model; the median is shown.
 
@@ -131,6 +120,28 @@ def explainers(name, key):
 def explanation(name, key, image, method, class_index, **options):
     """One explanation heatmap (2-D, 0..1) of a class for a model input; the options are part of the cache key."""
     return explain.explain(_classifier(name, key).model, image, method, class_index, **options)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _random_reference(name, key, image, class_index):
+    # The same for every explainer: a student switching methods pays for the random maps once.
+    return trust.random_reference(_classifier(name, key).model, image, class_index)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def trust_report(name, key, image, method, class_index, **options):
+    """The trust checks of one explanation (`trust.check`): curves, the randomisation row and the verdict."""
+    heatmap = explanation(name, key, image, method, class_index, **options)
+    return trust.check(_classifier(name, key).model, image, method, class_index, heatmap=heatmap,
+                       reference=_random_reference(name, key, image, class_index), **options)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def localisation_scores(name, key, methods, samples):
+    """`{method: {"n", "pointing_game", "relevance_mass"}}` on the first `samples` shapes test images."""
+    classifier = _classifier(name, key)
+    images, labels, masks = shapes.test_with_masks(classifier.card.dataset, max_samples=samples)
+    return {method: localisation.evaluate(classifier.model, images, labels, masks, method) for method in methods}
 
 
 # ---------------------------------------------------------------------------------------
@@ -251,45 +262,19 @@ def cases(source, key, dataset, indices):
     return mistakes.explain_cases(_model(source, key), data.x_test, data.y_test, indices, data.class_names)
 
 
-@st.cache_data(max_entries=16, show_spinner="Running the model over the test set...")
-def test_outputs(source, key, dataset):
-    """The test split's labels and the model's class probabilities for every test image."""
-    data = datasets.load(dataset)
-    return data.y_test, inference.predict_probabilities(_model(source, key), data.x_test)
+def import_model(data, file_name, name, dataset, class_names, preprocessing, session_imports):
+    """Imports an uploaded `.keras` file: checked, measured on its dataset's test split if one is named, saved.
 
+    Not cached: it writes. Takes plain values (bytes, strings, a tuple of class names or None,
+    a count) and returns the saved `registry.ModelCard`.
 
-@st.cache_data(max_entries=16, show_spinner="Placing the test images on the map (t-SNE takes several seconds)...")
-def data_map(source, key, dataset, samples, method):
-    """A stratified sample of test images on a 2-D map of the model's vectors (`embedding.Embedding`)."""
-    data = datasets.load(dataset)
-    return embedding.embed(_model(source, key), data.x_test, data.y_test, samples=samples, method=method)
-
-
-@st.cache_data(max_entries=16, show_spinner="Growing each filter's picture from grey (about a second)...")
-def filter_pictures(name, key, layer, channels, dataset=None, samples=2000):
-    """Each channel's picture (uint8), its activation, the seconds taken, and its strongest of `samples` test images."""
-    model, started = _classifier(name, key).model, time.perf_counter()
-    images, activations = maximisation.filter_images(model, layer, channels)
-    seconds, test_images = time.perf_counter() - started, None if dataset is None else datasets.load(dataset).x_test
-    strongest = None if dataset is None else maximisation.strongest_images(model, layer, test_images[:samples],
-                                                                          channels)[0]
-    return maximisation.pictures(images), activations, seconds, strongest
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def filter_layers(name, key):
-    """`{layer: channels}` of the layers whose filters can be pictured, and the default (the first convolution's)."""
-    model = _classifier(name, key).model
-    counts = {layer: maximisation.channel_count(model, layer) for layer in explain.spatial_layers(model)}
-    return counts, (maximisation.resolve_layer(model, "first") if explain.layers.convolutions_of(model) else None)
-
-
-@st.cache_data(max_entries=16, show_spinner="Rebuilding test images and walking the latent space...")
-def autoencoder_views(source, key, dataset, indices, walk=True, samples=2000):
-    """An autoencoder's reconstructions of the test images at `indices`, and its `LatentWalk` over `samples` codes."""
-    model, data = _model(source, key), datasets.load(dataset)
-    walked = reconstruction.latent_walk(model, reconstruction.encode(model, data.x_test[:samples])) if walk else None
-    return reconstruction.reconstruct(model, data.x_test[list(indices)]), walked
+    Raises:
+        registry.RegistryError: one sentence saying why the model was refused.
+    """
+    checked = registry.check_import(data, name, dataset=dataset, class_names=class_names, preprocessing=preprocessing,
+                                    file_name=file_name, session_imports=session_imports)
+    report = metrics.evaluate(checked.model, dataset) if dataset is not None else None
+    return registry.save_import(checked, report)
 
 
 def save_run_as_model(run_id, name):

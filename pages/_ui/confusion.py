@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import figures, metrics, mistakes
-from pages._ui import compute, views
+from pages._ui import compute, compute_learned, views
 
 SHOWN = 12  # Images of a cell drawn with their heatmaps; the count says how many the cell holds.
 COLUMNS = 4
@@ -44,7 +44,7 @@ def cell_gallery(source, key, dataset, names, labels, probabilities, cell):
 def confusion_view(source, key, dataset, class_names, chart_key):
     """The clickable confusion matrix of a model on a dataset's whole test split, and the images of the clicked cell."""
     names = [str(name) for name in class_names]
-    labels, probabilities = compute.test_outputs(source, key, dataset)
+    labels, probabilities = compute_learned.test_outputs(source, key, dataset)
     matrix = metrics.from_probabilities(labels, probabilities, names)["confusion"]
     normalize = st.toggle("Show each row as shares of its true class", key=f"{chart_key}-normalize")
     cell = clicked_cell(chart_key, names)  # A click reruns the page with the selection already set.

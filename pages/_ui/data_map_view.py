@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import datasets, embedding, figures, images
-from pages._ui import compute, views
+from pages._ui import compute, compute_learned, views
 
 SAMPLES = 1500  # Test images on the map: every class a visible cloud; t-SNE of them takes seconds.
 METHOD_HELP = ("PCA turns the map so the two directions where the images differ most lie flat: distances mean "
@@ -50,7 +50,7 @@ def controls(predicts, key):
 def picked_view(source, key, dataset, placed, index):
     """The clicked image: what the model predicted and why, or for an autoencoder, what it rebuilt."""
     if placed.predicted is None:
-        rebuilt, _ = compute.autoencoder_views(source, key, dataset, (index,), walk=False)
+        rebuilt, _ = compute_learned.autoencoder_views(source, key, dataset, (index,), walk=False)
         original = datasets.load(dataset).x_test[index]
         st.image(reconstruction_pair(original, rebuilt[0]), caption=f"Test image {index} (left) and what the autoencoder "
                                                             "rebuilt from its code (right).")
@@ -91,7 +91,7 @@ def map_view(source, key, dataset, class_names, *, predicts=True, chart_key="dat
     """
     names = [str(name) for name in class_names]
     method, colour, compare = controls(predicts, chart_key)
-    placed = compute.data_map(source, key, dataset, SAMPLES, method)
+    placed = compute_learned.data_map(source, key, dataset, SAMPLES, method)
     indices = tuple(int(index) for index in placed.indices)
     title = embedding.METHOD_TITLES[method]
     spec = figures.embedding_map(placed.points, placed.labels, names, predicted=placed.predicted, colour=colour,

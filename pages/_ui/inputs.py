@@ -5,13 +5,13 @@ ever see checked uint8 RGB arrays.
 """
 
 import hashlib
-import re
 import typing
 
 import numpy as np
 import streamlit as st
 
 from imgrec import datasets, images
+from pages._ui import links, views
 from pages._ui.models import remember
 
 # Images read from one upload: enough for a table of a class's photos, few enough that one
@@ -20,6 +20,7 @@ MAX_FILES = 12
 # Photos are shrunk to this long side after decoding: every model here reads 224 x 224 or
 # less, and a phone photo at full size would cost 36 MB of server memory per student.
 WORKING_SIDE = 1024
+TOOLBAR_ROOM = 56  # Pixels kept free above the drawing canvas for its floating toolbar.
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 SOURCES = {
     "samples": ":material/photo_library: Samples",
@@ -27,11 +28,8 @@ SOURCES = {
     "camera": ":material/photo_camera: Camera",
     "draw": ":material/draw: Draw",
 }
-# The sample collection that suits a model trained on a dataset.
-COLLECTION_FOR_DATASET = {"mnist": "mnist", "mnist-5k": "mnist", "digits": "mnist", "fashion-mnist": "fashion-mnist",
-                          "cifar10": "cifar10"}
 COLLECTION_TITLES = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
-                     "cifar100": "CIFAR-100", "imagenet": "ImageNet", "photos": "Photos"}
+                     "cifar100": "CIFAR-100", "imagenet": "ImageNet", "photos": "Photos", "shapes": "Shapes"}
 
 
 class InputImage(typing.NamedTuple):
@@ -60,14 +58,13 @@ def sample_image(sample_id):
 
 @st.cache_data(ttl=60, show_spinner=False)
 def sample_list():
-    """Every sample image on this machine, as (id, title, collection) tuples."""
-    return [(sample.id, sample.title, sample.collection) for sample in datasets.samples()]
+    """Every sample image on this machine, as `datasets.Sample`s."""
+    return datasets.samples()
 
 
 def safe_name(name):
     """A user's file name made safe to show in Markdown: short, with Markdown's special characters escaped."""
-    name = str(name)[:60] or "image"
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~-])", r"\\\1", name)
+    return views.plain(str(name) or "image", 60)
 
 
 def digest(rgb):
@@ -130,7 +127,7 @@ def camera_ui(*, key="camera"):
     return _kept_input("camera", key, [photo] if photo is not None else [])
 
 
-def _canvas_component():
+def canvas_component():
     """Returns streamlit-drawable-canvas's `st_canvas`, or None when the package is missing or broken."""
     try:
         from streamlit_drawable_canvas import st_canvas
@@ -141,13 +138,16 @@ def _canvas_component():
 
 def draw_ui(*, key="canvas"):
     """A canvas to draw a digit or a piece of clothing with the mouse or a finger; returns the drawing."""
-    st_canvas = _canvas_component()
+    st_canvas = canvas_component()
     if st_canvas is None:
         st.info("Drawing needs the `streamlit-drawable-canvas` package (0.13 or newer) on the server. "
                 "Meanwhile, draw on paper, take a photo and upload it.", icon=":material/draw:")
         return []
     canvas, tips = st.columns([1, 1], gap="large")
     with canvas:
+        # The canvas's toolbar floats 46 pixels above its top edge: without this room it covered the
+        # lower half of the Upload and Camera buttons, and took their clicks.
+        st.space(TOOLBAR_ROOM)
         result = st_canvas(
             stroke_width=18, stroke_color="#000000", background_color="#ffffff",
             height=280, width=280, drawing_mode="freedraw", return_image_data=True, key=key,
@@ -171,61 +171,94 @@ def draw_ui(*, key="canvas"):
     return [InputImage("your drawing", rgb)]
 
 
-def default_collection(card):
-    """The sample collection that suits a model: its own dataset's, or photos for ImageNet."""
-    dataset = (card.dataset if card is not None else "").split(":", 1)[0]
-    return COLLECTION_FOR_DATASET.get(dataset, "photos")
+def fitting_samples(card):
+    """The ids of the samples a model knows (`datasets.collections_for`), its own collection's first.
+
+    Within a collection, samples of the model's own classes come first: a two-class model
+    opens on one of its two classes.
+    """
+    order = {collection: rank for rank, collection in enumerate(datasets.collections_for(card.dataset))}
+    known = {name.lower() for name in card.class_names}
+    fitting = [sample for sample in sample_list() if sample.collection in order]
+    fitting.sort(key=lambda sample: (order[sample.collection], (sample.label_name or "").lower() not in known))
+    return [sample.id for sample in fitting]
+
+
+def _first_sample(card):
+    """The sample a model opens on: the first it knows, else a photo (for a model of unknown kind), else any."""
+    fitting = fitting_samples(card)
+    photos = [sample.id for sample in sample_list() if sample.collection == "photos"]
+    return (fitting or photos or [sample.id for sample in sample_list()])[0]
+
+
+def _sample_from_link(by_id):
+    """Takes a `?sample=ID` a link gives: shows that sample (and the samples), or says why it cannot."""
+    requested = links.requested("sample")
+    if requested is None:
+        return False
+    if requested in by_id:
+        st.session_state.sample_id = requested
+        st.session_state.image_source = "samples"
+        return True
+    current = by_id.get(st.session_state.get("sample_id"))
+    links.refused("sample", requested, "no sample image of that name is installed on this server",
+                  f"“{current.title}”" if current else "the first sample the model knows")
+    return False
+
+
+def _domain_note(card, sample):
+    """One sentence when the model does not know this kind of image (`datasets.domain_mismatch`)."""
+    sentence = datasets.domain_mismatch(card.dataset, card.class_names, sample.collection, sample.label_name)
+    if sentence:
+        st.warning(sentence, icon=":material/help:")
 
 
 def samples_ui(card, *, key="sample"):
     """The gallery of shipped samples; returns the chosen sample as a one-element list.
 
-    The choice is kept in session state and mirrored into the URL (`?sample=ID`).
+    The choice is kept in session state and written into the URL (`?sample=ID`). When the
+    model changes, a sample it does not know gives way to one it knows.
     """
     listing = sample_list()
     if not listing:
         st.info("No sample images are installed here (they ship with the pip packages foolbox and scikit-image).")
         return []
-    by_id = {sample_id: (title, collection) for sample_id, title, collection in listing}
-    collections = [name for name in COLLECTION_TITLES if any(c == name for _, _, c in listing)]
+    by_id = {sample.id: sample for sample in listing}
+    collections = [name for name in COLLECTION_TITLES if any(sample.collection == name for sample in listing)]
     current = st.session_state.get("sample_id")
-    if current not in by_id:
-        wanted = default_collection(card)
-        ids = [sample_id for sample_id, _, collection in listing if collection == wanted] or [listing[0][0]]
-        current = st.session_state.sample_id = ids[0]
-    st.session_state[f"{key}-collection"] = by_id[current][1]
+    model_changed = st.session_state.get("sample-model") != card.name
+    if current not in by_id or (model_changed and current not in fitting_samples(card) and fitting_samples(card)):
+        current = st.session_state.sample_id = _first_sample(card)
+    st.session_state["sample-model"] = card.name
+    st.session_state[f"{key}-collection"] = by_id[current].collection
     collection = st.segmented_control(
         "Collection", collections, format_func=COLLECTION_TITLES.get, key=f"{key}-collection",
         on_change=_switch_collection, args=(f"{key}-collection",),
-    ) or by_id[current][1]
-    ids = [sample_id for sample_id, _, c in listing if c == collection]
+    ) or by_id[current].collection
+    ids = [sample.id for sample in listing if sample.collection == collection]
     st.session_state[f"{key}-id"] = current if current in ids else ids[0]
-    sample_id = st.columns([1, 1])[0].selectbox("Sample", ids, format_func=lambda item: by_id[item][0], key=f"{key}-id",
-                             on_change=remember, args=("sample_id", f"{key}-id"))
+    sample_id = st.columns([1, 1])[0].selectbox("Sample", ids, format_func=lambda item: by_id[item].title,
+                                                 key=f"{key}-id", on_change=remember, args=("sample_id", f"{key}-id"))
     st.session_state.sample_id = sample_id
-    if st.query_params.get("sample") != sample_id:
-        st.query_params["sample"] = sample_id
-    st.session_state["sample-in-url"] = sample_id
-    return [InputImage(by_id[sample_id][0], sample_image(sample_id))]
+    links.write(sample=sample_id)
+    _domain_note(card, by_id[sample_id])
+    return [InputImage(by_id[sample_id].title, sample_image(sample_id))]
 
 
 def _switch_collection(widget_key):
     collection = st.session_state[widget_key]
     if collection:
-        first = next(sample_id for sample_id, _, c in sample_list() if c == collection)
-        st.session_state.sample_id = first
+        st.session_state.sample_id = next(sample.id for sample in sample_list() if sample.collection == collection)
 
 
 def image_input(card, *, multiple=True, key="input"):
     """Lets the visitor choose images: samples, upload, camera or a drawing; returns a list of InputImage.
 
-    The chosen source and image carry from page to page within a session.
+    The chosen source and image carry from page to page within a session; a link's
+    `?sample=ID` shows that sample, whatever this session looked at before.
     """
-    requested = st.query_params.get("sample")
-    if requested and requested != st.session_state.get("sample-in-url") and requested in {s[0] for s in sample_list()}:
-        # A shared link names a sample: show it, whatever this session looked at before.
-        st.session_state.sample_id = requested
-        st.session_state.image_source = "samples"
+    if _sample_from_link({sample.id: sample for sample in sample_list()}):
+        st.session_state["sample-model"] = card.name  # The link chose this pair: keep it, even if it does not fit.
     if "image_source" not in st.session_state:
         st.session_state.image_source = "samples"
     st.session_state[f"{key}-source"] = st.session_state.image_source
@@ -233,9 +266,8 @@ def image_input(card, *, multiple=True, key="input"):
         "Image source", list(SOURCES), format_func=SOURCES.get, key=f"{key}-source",
         on_change=remember, args=("image_source", f"{key}-source"), label_visibility="collapsed",
     ) or st.session_state.image_source
-    if source != "samples" and "sample" in st.query_params:
-        del st.query_params["sample"]
-        st.session_state["sample-in-url"] = None
+    if source != "samples":
+        links.write(sample=None)  # An upload, a photo or a drawing cannot travel in a link.
     if source == "upload":
         return upload_ui(multiple=multiple, key=f"{key}-upload")
     if source == "camera":

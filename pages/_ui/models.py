@@ -1,12 +1,22 @@
 """The models a visitor can choose: the card list, the model picker and its URL state, and checking a model loads."""
 
+import re
+
 import streamlit as st
 
 from imgrec import registry
-from pages._ui import compute
+from pages._ui import compute, links
 
 # The model a first visit starts with, in order of preference (the first one present wins).
 PREFERRED_MODELS = ("mnist-cnn", "fashion-cnn", "imagenet-efficientnet-lite0")
+# Characters of a title the sidebar's picker shows whole at 1280x800 (it is 240 pixels wide).
+PICKER_CHARACTERS = 30
+
+
+@st.cache_resource(show_spinner=False)
+def cleaned_registry():
+    """Removes the temporary files of saves killed midway (a server killed while importing), once per server process."""
+    return registry.clean_temporary_files()
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -56,6 +66,15 @@ def has_attention(card):
         return False
 
 
+def picker_label(card):
+    """A model's title as the narrow picker shows it: whole when it fits, else without its parenthesis, else cut."""
+    title = card.display_title
+    if len(title) <= PICKER_CHARACTERS:
+        return title
+    shorter = re.sub(r"\s*\(.*\)\s*$", "", title)
+    return shorter if 0 < len(shorter) <= PICKER_CHARACTERS else title[: PICKER_CHARACTERS - 3].rstrip() + "..."
+
+
 def remember(state_key, widget_key):
     """A widget callback: keeps the widget's value under a session key that outlives the widget (other pages)."""
     st.session_state[state_key] = st.session_state[widget_key]
@@ -68,7 +87,7 @@ def _default_model(names):
 def model_picker(where=None, *, key="model-picker"):
     """Shows the model chooser (in the sidebar) with the card's summary and accuracy; returns the model name.
 
-    The choice is kept in session state, so it carries from page to page, and it is mirrored
+    The choice is kept in session state, so it carries from page to page, and it is written
     into the URL (`?model=NAME`), so a teacher can share a link to a prepared view.
     """
     where = where or st.sidebar
@@ -77,25 +96,23 @@ def model_picker(where=None, *, key="model-picker"):
     if not names:
         st.error("There are no models yet; train one with `python -m imgrec train --preset quickstart --save mnist-cnn`.")
         st.stop()
-    requested = st.query_params.get("model")
-    if requested in names and requested != st.session_state.get("model-in-url"):
-        # Arrived through a link (or an edited address): the URL wins over the session's choice.
-        st.session_state.model_name = requested
     if st.session_state.get("model_name") not in names:
         st.session_state.model_name = _default_model(names)
+    titles = {card.name: picker_label(card) for card in cards}
+    asked = links.choice("model", names, problem="this server has no model by that name",
+                         instead=cards[names.index(st.session_state.model_name)].display_title)
+    if asked is not None:
+        st.session_state.model_name = asked  # Arrived through a link: the link wins over the session's choice.
     # The widget is set from the shared value each run; its callback writes the visitor's choice back.
     st.session_state[key] = st.session_state.model_name
-    titles = {card.name: card.display_title for card in cards}
     with where:
         name = st.selectbox(
             "Model", names, format_func=lambda item: titles[item], key=key,
             on_change=remember, args=("model_name", key),
         )
         card = cards[names.index(name)]
-        st.caption(f"{card.summary or ''}  \n**{card.score_text()}**")
-        st.caption(":material/link: The address in the browser keeps the model and the sample: copy it to share "
-                   "this view with a class.")
-    if st.query_params.get("model") != name:
-        st.query_params["model"] = name
-    st.session_state["model-in-url"] = name
+        whole = f"**{card.display_title}**: " if titles[name] != card.display_title else ""
+        st.caption(f"{whole}{card.summary or ''}  \n**{card.score_text()}**")
+        st.caption(":material/link: The address in the browser keeps this view: copy it to share it with a class.")
+    links.write(model=name)
     return name

@@ -7,23 +7,28 @@ from pages._ui import views
 
 
 def registry_table(cards):
-    """Every model as a row: name, architecture, dataset, size, measured accuracy and whether it is shipped."""
+    """Every model as a row: name, architecture, dataset, classes, size, its measured number, shipped or imported.
+
+    Its measured number is a classifier's test accuracy or an autoencoder's reconstruction
+    error, each in its own column; where it was measured, the file size and the creation time
+    are on the model's card below.
+    """
     rows = []
     for card in cards:
         rows.append({
             "Name": card.name, "Architecture": card.architecture, "Dataset": card.dataset,
-            "Parameters": card.parameters, "File size": views.size_text(card.file_size),
-            "Test accuracy": card.accuracy, "Reconstruction error": card.reconstruction_mse,
-            "Measured on": card.measured_on_text(),
-            "Created": (card.created or "")[:16].replace("T", " "),
+            "Classes": len(card.class_names), "Parameters": card.parameters,
+            "Test accuracy": views.in_percent(card.accuracy), "Reconstruction error": card.reconstruction_mse,
             "Shipped": registry.is_protected(card),
+            "Imported": card.imported is not None,
         })
     st.dataframe(rows, hide_index=True, column_config={
         "Parameters": st.column_config.NumberColumn(format="localized"),
-        "Test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        "Test accuracy": views.percent_column(bar=True, width=130),
         "Reconstruction error": st.column_config.NumberColumn(
             format="%.4f", help="An autoencoder's mean squared error per pixel (pixels 0..1); lower is better."),
         "Shipped": st.column_config.CheckboxColumn(help="Shipped models are protected: they cannot be deleted."),
+        "Imported": st.column_config.CheckboxColumn(help="Uploaded by a visitor (Import a model, below)."),
     })
 
 
@@ -31,8 +36,7 @@ def card_tab(card):
     """The card: headline numbers, the training curves, F1 per class and the card in full."""
     columns = st.columns(4)
     if card.is_classifier:
-        columns[0].metric("Test accuracy", f"{card.accuracy:.2%}" if card.accuracy is not None else "-",
-                          help=card.accuracy_text())
+        columns[0].metric("Test accuracy", views.percent(card.accuracy), help=card.accuracy_text())
     else:
         error = card.reconstruction_mse
         columns[0].metric("Reconstruction error (MSE)", f"{error:.4f}" if error is not None else "-",
@@ -43,6 +47,11 @@ def card_tab(card):
     st.markdown(f"**{card.display_title}.** {card.summary or ''}")
     st.caption(f"Measured: {card.score_text()}. Created {card.created or 'at an unknown time'}"
                + (f" with Keras {card.keras_version}" if card.keras_version else "") + ".")
+    if card.imported is not None:
+        upload = card.imported
+        st.caption(f":material/upload: Imported: uploaded as `{upload.file_name or 'a file'}` "
+                   f"({views.size_text(upload.file_size)}, saved by Keras {upload.keras_version}, sha256 "
+                   f"`{(upload.sha256 or '')[:16]}...`); imgrec did not train it, and checked it before keeping it.")
     history = card.training.history if card.training is not None else None
     metrics = card.metrics
     per_class = (metrics.per_class_f1 if card.is_classifier else metrics.per_class_mse) if metrics else None

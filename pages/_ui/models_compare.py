@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import datasets
-from pages._ui import compute, models
+from pages._ui import compute, models, views
 
 COMPARE_SAMPLES = 2000  # Test images per model in a comparison: quick on 2 cores, still +-1% on accuracy.
 
@@ -31,10 +31,10 @@ def models_ui(card, cards):
 
 def reports_view(reports):
     """The measured numbers: one row per model, then F1 per class with one column per model."""
-    st.dataframe([{"Model": name, "Accuracy": report["accuracy"], "Macro F1": report["macro_f1"],
+    st.dataframe([{"Model": name, "Accuracy": views.in_percent(report["accuracy"]), "Macro F1": report["macro_f1"],
                    "Latency per image (ms)": report["latency_ms"], "Images": report["n"]}
                   for name, report in reports.items()], hide_index=True, column_config={
-        "Accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        "Accuracy": views.percent_column(bar=True),
         "Macro F1": st.column_config.NumberColumn(format="%.3f"),
         "Latency per image (ms)": st.column_config.NumberColumn(format="%.1f"),
     })

@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from imgrec import registry
+from imgrec import export, registry
 from pages._ui import compute, models, views
 
 EXPORTS = {
@@ -15,11 +15,10 @@ EXPORTS = {
 }
 
 
-def export_failure(title, name, error):
+def export_failure(title, error):
     """One sentence on why an export failed; the converters' own messages run to pages of MLIR."""
-    if type(error).__name__ == "ConverterError":
-        return (f"TensorFlow's {title} converter could not convert {name}: some of its layers (recurrent ones, for "
-                "instance) need operations outside TFLite's built-in set. The SavedModel export works for every model.")
+    if isinstance(error, export.ExportError):
+        return first_line(error)  # Already one sentence that says what to do.
     return f"The {title} export failed: {first_line(error)}"
 
 
@@ -48,10 +47,22 @@ def download_ui(card):
                        on_click="ignore")
 
 
+def export_errors(key):
+    """The export failures of the model shown, by format; forgotten once another model is shown."""
+    errors = st.session_state.get("export-errors")
+    if errors is None or errors.get("model") != key:
+        errors = st.session_state["export-errors"] = {"model": key}
+    return errors
+
+
 def export_ui(name, key, fmt):
-    """A button that exports to one format (checked by reloading it), then the download of the result."""
+    """A button that exports to one format (checked by reloading it), then the download of the result.
+
+    A failure stays on screen, however the page is redrawn, until another model is chosen.
+    """
     title, suffix, mime, _ = EXPORTS[fmt]
     prepared = st.session_state.get(f"export-{key}-{fmt}")
+    errors = export_errors(key)
     if prepared is not None:
         st.download_button(f"{name}{suffix} ({views.size_text(len(prepared))})", prepared,
                            file_name=f"{name}{suffix}", mime=mime, icon=":material/download:",
@@ -60,9 +71,12 @@ def export_ui(name, key, fmt):
         try:
             st.session_state[f"export-{key}-{fmt}"] = compute.exported_bytes(name, key, fmt)
         except Exception as error:  # The TensorFlow converters raise many types; all mean "not exported".
-            st.error(export_failure(title, name, error), icon=":material/error:")
+            errors[fmt] = export_failure(title, error)
         else:
+            errors.pop(fmt, None)
             st.rerun()
+    if fmt in errors:
+        st.error(errors[fmt], icon=":material/error:")
 
 
 def delete_ui(card):

@@ -14,8 +14,7 @@ def run_history(run):
     if run["status"] == jobs.DONE:
         outcome = jobs.result(run["id"]) or {}
         return (outcome.get("training") or {}).get("history") or []
-    events, _ = jobs.read_metrics(run["id"])
-    return [event for event in events if event.get("event") == "epoch"]
+    return list(jobs.progress(run["id"]).epochs)
 
 
 def race(values):
@@ -29,22 +28,39 @@ def race(values):
     return run_ids
 
 
+# The settings a comparison can differ in, as the table names them.
+SETTINGS = {"architecture": "Architecture", "dataset": "Dataset", "max_samples": "Samples",
+            "learning_rate": "Learning rate", "dropout": "Dropout", "l2": "L2"}
+
+
 def comparison_rows(chosen):
+    """One row per run; the settings they share go into a sentence instead, so the table fits the page."""
+    configs = {run["id"]: jobs.read_config(run["id"]) for run in chosen}
+    differing = [key for key in SETTINGS if len({str(config.get(key)) for config in configs.values()}) > 1]
     rows = []
     for run in chosen:
-        config = jobs.read_config(run["id"])
+        config = configs[run["id"]]
         history = run_history(run)
         last = history[-1] if history else {}
         rows.append({
-            "Run": run["id"], "Status": run["status"],
+            "Run": run["id"][-6:], "Status": run["status"],
             "Optimizer": train_settings.optimizer_title(config.get("optimizer")),
-            "Learning rate": config.get("learning_rate"), "Dropout": config.get("dropout"), "L2": config.get("l2"),
-            "Architecture": config.get("architecture"), "Dataset": config.get("dataset"),
-            "Samples": config.get("max_samples") or "all", "Epochs": f"{len(history)} of {config.get('epochs')}",
-            "Validation accuracy": last.get("val_accuracy"), "Test accuracy": run.get("test_accuracy"),
-            "Train seconds": run.get("train_seconds"),
+            # Samples as text ("all" or "600"): one column holds one type.
+            **{SETTINGS[key]: _setting_text(key, config.get(key)) if key == "max_samples" else config.get(key)
+               for key in differing},
+            "Epochs": f"{len(history)} of {config.get('epochs')}",
+            "Validation accuracy": views.in_percent(last.get("val_accuracy")),
+            "Test accuracy": views.in_percent(run.get("test_accuracy")), "Seconds": run.get("train_seconds"),
         })
-    return rows
+    shared = [f"{SETTINGS[key].lower()} {_setting_text(key, configs[chosen[0]['id']].get(key))}"
+              for key in SETTINGS if key not in differing] if chosen else []
+    return rows, shared
+
+
+def _setting_text(key, value):
+    if key == "max_samples":
+        return f"{value:,}" if value else "all"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def race_label(run, config):
@@ -61,12 +77,14 @@ def comparison_chart(run_ids, metric, *, live=False):
         st.rerun()  # Everything finished: draw it once more, without polling.
     histories = {race_label(run, jobs.read_config(run["id"])): run_history(run) for run in chosen}
     st.plotly_chart(figures.runs_overlay(histories, metric), key="compare-chart", config=views.CHART_CONFIG)
-    st.dataframe(comparison_rows(chosen), hide_index=True, column_config={
-        "Validation accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-        "Test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-        "Learning rate": st.column_config.NumberColumn(format="%g"),
-        "L2": st.column_config.NumberColumn(format="%g"),
+    rows, shared = comparison_rows(chosen)
+    st.dataframe(rows, hide_index=True, column_config={
+        "Validation accuracy": views.percent_column(), "Test accuracy": views.percent_column(),
+        "Learning rate": st.column_config.NumberColumn(format="%g"), "L2": st.column_config.NumberColumn(format="%g"),
+        "Seconds": st.column_config.NumberColumn("Train seconds", format="%.1f"),
     })
+    if shared:
+        st.caption(f"Every run here: {', '.join(shared)}.")
     if still_going:
         st.caption("Runs still queued or training; the chart follows them as they go.")
 
@@ -81,7 +99,8 @@ def compare_tab(runs):
     values = dict(train_settings.settings())
     problem = train_settings.config_problem(values)
     with st.container(border=True):
-        st.caption(f"Race settings: {values['architecture']} on {values['dataset']}, {values['epochs']} epochs, "
+        st.caption(f"Race settings: {values['architecture']} on {values['dataset']}, "
+                   f"{figures.plural(values['epochs'], 'epoch')}, "
                    f"learning rate {values['learning_rate']:g} for all five. Plain SGD usually needs a larger rate "
                    "(0.01 to 0.1); run the race twice to see it catch up.")
         if st.button("Start the optimizer race", icon=":material/sports_score:", disabled=bool(problem), key="race",

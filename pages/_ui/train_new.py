@@ -151,7 +151,7 @@ def new_run_tab():
         st.button("Reset to the quickstart", icon=":material/restart_alt:", key="reset-settings",
                   on_click=train_settings.apply_settings, args=(training.preset("quickstart").to_dict(),))
     if start and not problem:
-        run_id = train_settings.submit_run(values)
+        run_id = train_settings.submit_run(values, owner=train_settings.session_owner())
         if run_id:
             train_runs.select_run(run_id)
             st.rerun()

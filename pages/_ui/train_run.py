@@ -1,12 +1,15 @@
 """The Train page's Run tab: a run live while it trains (progress, curves, cancel), its results once done, saving it.
 
-A queued or running run is drawn by a fragment that polls the run's folder every second;
-nothing trains in the web server.
+A queued or running run is drawn by a fragment that polls the run's folder every two seconds;
+nothing trains in the web server. Watching must cost the server next to nothing, whoever
+watches: the run's events are parsed once per process (`jobs.progress`, only the new lines),
+and its curves are drawn once per update for every viewer (`live_curves`).
 """
 
 import streamlit as st
 
-from imgrec import datasets, figures, jobs, registry
+from imgrec import datasets, figures, jobs, paths, registry
+from imgrec.jobs import tensorboard_server
 from pages._ui import (
     autoencoder,
     compute,
@@ -31,16 +34,16 @@ PHASES = {
 }
 
 
-def run_events(run_id):
-    """Every progress event of a run, read incrementally: each poll reads only the new lines."""
-    cache = st.session_state.setdefault("run-events", {})
-    cursor, epochs, batches = cache.get(run_id, (0, [], []))
-    events, cursor = jobs.read_metrics(run_id, cursor)
-    epochs = epochs + [event for event in events if event.get("event") == "epoch"]
-    batches = batches + [event for event in events if event.get("event") == "batch"]
-    cache.clear()  # Only the watched run is kept: a long session must not hoard every run's events.
-    cache[run_id] = (cursor, epochs, batches)
-    return epochs, batches
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _curves(runs_folder, run_id, version):
+    """The training-curves figure of a run's events at one version, drawn once for every session watching it."""
+    progress = jobs.progress(run_id, runs_dir=runs_folder)
+    return figures.training_curves(progress.epochs, progress.batches, SMOOTHING)
+
+
+def live_curves(run_id, progress):
+    """The figure of a run's curves as `progress` has them (shared between sessions: never change it)."""
+    return _curves(str(paths.runs_dir()), run_id, progress.version)
 
 
 def progress_text(view, batches):
@@ -61,7 +64,7 @@ def progress_text(view, batches):
 
 @st.fragment(run_every=train_runs.POLL_SECONDS)
 def live_view(run_id, config):
-    """Polls a queued or running run's folder every second; reruns the page once it has finished."""
+    """Polls a queued or running run's folder every two seconds; reruns the page once it has finished."""
     try:
         view = jobs.status(run_id)
     except jobs.JobError as error:
@@ -74,15 +77,14 @@ def live_view(run_id, config):
         position = view.get("queue_position")
         st.info(f"Waiting in the queue: position {position}. This server trains {jobs.max_runs()} run(s) at a time; "
                 "yours starts when one ahead of it finishes.", icon=":material/hourglass_empty:")
-    epochs, batches = run_events(run_id)
+    progress = jobs.progress(run_id)
     if view["status"] == jobs.RUNNING:
-        fraction, text = progress_text(view, batches)
+        fraction, text = progress_text(view, progress.batches)
         st.progress(fraction, text=text)
-    if epochs or batches:
-        st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
-                        key=f"live-curves-{run_id}", config=views.CHART_CONFIG)
-        if epochs:
-            st.caption(epoch_text(epochs[-1]))
+    if progress.epochs or progress.batches:
+        st.plotly_chart(live_curves(run_id, progress), key=f"live-curves-{run_id}", config=views.CHART_CONFIG)
+        if progress.epochs:
+            st.caption(epoch_text(progress.epochs[-1]))
     cancelling = jobs.cancel_requested(run_id)
     if st.button("Stopping..." if cancelling else "Cancel run", icon=":material/stop:", disabled=cancelling,
                  key=f"cancel-{run_id}"):
@@ -104,6 +106,12 @@ def run_header(view, config):
     optimizer = train_settings.optimizer_title(config.get("optimizer"))
     samples = f"{config['max_samples']:,} samples" if config.get("max_samples") else "all samples"
     st.markdown(f"#### {STATUS_ICONS.get(view['status'], '')} Run `{view['id']}`: {view['status']}")
+    if view.get("executor") == "ray":
+        host = f" ({view['node_host']})" if view.get("node_host") else ""
+        node = f"Ray node `{view['node_id'][:12]}`{host}" if view.get("node_id") else "a Ray node"
+        st.caption(f":material/hub: On {node}, as Ray job `{view.get('ray_job_id')}`.")
+    elif view.get("executor") == "local":
+        st.caption(f":material/dns: On this server's machine, `{view.get('node_id')}`.")
     epochs = config.get("epochs")
     st.caption(f"{config.get('architecture')} on {config.get('dataset')} ({samples}), {epochs} epoch{'s' * (epochs != 1)}, "
                f"batch {config.get('batch_size')}, {optimizer} at learning rate {config.get('learning_rate'):g}, "
@@ -125,7 +133,7 @@ def results_view(run_id, view, config):
 
 def reconstruction_results(run_id, outcome):
     """An autoencoder run's results: its curves, then what it rebuilds, its latent space and the walk over it."""
-    _, batches = run_events(run_id)
+    batches = jobs.progress(run_id).batches
     st.plotly_chart(figures.training_curves(outcome["training"]["history"], batches, SMOOTHING),
                     key="result-curves", config=views.CHART_CONFIG)
     sha256 = (outcome.get("model") or {}).get("sha256")
@@ -142,9 +150,9 @@ def reconstruction_results(run_id, outcome):
 def classification_results(run_id, outcome):
     """A classifier run's results: scores, curves, the clickable confusion matrix, ROC, mistakes and the data map."""
     history = outcome["training"]["history"]
-    _, batches = run_events(run_id)
+    batches = jobs.progress(run_id).batches
     cards = st.columns(4)
-    cards[0].metric("Test accuracy", f"{outcome['accuracy']:.2%}", help=f"On the {outcome['n']:,} images of the "
+    cards[0].metric("Test accuracy", views.percent(outcome["accuracy"]), help=f"On the {outcome['n']:,} images of the "
                     f"{outcome['split']} split, never seen in training.")
     cards[1].metric("Macro F1", f"{outcome['macro_f1']:.3f}", help="The mean of the classes' F1 scores.")
     cards[2].metric("ROC AUC", f"{outcome['roc_auc']:.4f}" if outcome.get("roc_auc") is not None else "-")
@@ -205,7 +213,14 @@ def mistakes_view(run_id, outcome):
     for position, case in enumerate(cases):
         with columns[position % 4]:
             st.image(views.case_image(case), caption=f"true {case.true_label}, predicted {case.predicted_label} "
-                                                     f"({case.confidence:.0%})")
+                                                     f"({views.percent(case.confidence)})")
+
+
+def tensorboard_view(run_id):
+    """The command that opens the run's TensorBoard logs, which every run writes as it trains."""
+    st.caption("TensorBoard shows the same loss and accuracy, batch by batch and epoch by epoch, from the logs every "
+               "run writes. In a terminal on this server, run this and open the address it prints (Ctrl-C stops it):")
+    st.code(tensorboard_server.command(run_id), language="bash")
 
 
 def default_model_name(run_id, config):
@@ -251,13 +266,24 @@ def run_tab():
         return
     if view["status"] in (jobs.QUEUED, jobs.RUNNING):
         live_view(run_id, config)
+        tensorboard_view(run_id)
         return
     run_header(view, config)
     if view["status"] == jobs.DONE:
         results_view(run_id, view, config)
+        tensorboard_view(run_id)
     else:
-        st.error(view.get("reason") or f"The run was {view['status']}.", icon=":material/error:")
-        epochs, batches = run_events(run_id)
-        if epochs or batches:
-            st.plotly_chart(figures.training_curves(epochs, batches, SMOOTHING),
-                            key="ended-curves", config=views.CHART_CONFIG)
+        ended_view(run_id, view)
+
+
+def ended_view(run_id, view):
+    """A run that ended without a model: cancelled (someone chose to; no error) or failed (why), and its curves."""
+    if view["status"] == jobs.CANCELLED:
+        st.info(f"{view.get('reason') or 'The run was cancelled.'} It saved no model; start a new run under "
+                "**New run** whenever you like.", icon=":material/block:")
+    else:
+        st.error(view.get("reason") or f"The run {jobs.STATE_PHRASES[view['status']]}.", icon=":material/error:")
+    progress = jobs.progress(run_id)
+    if progress.epochs or progress.batches:
+        st.plotly_chart(live_curves(run_id, progress), key="ended-curves", config=views.CHART_CONFIG)
+        tensorboard_view(run_id)

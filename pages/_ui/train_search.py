@@ -1,17 +1,20 @@
 """The Train page's Search tab: a grid, random or Bayesian search over the learning rate, dropout, L2 and optimizer.
 
-Each trial is a run of its own; a search advances (records results, submits trials) each time
-its view is drawn, polled while it runs.
+Each trial is a run of its own. A search runs in the background like a run (its own driver
+process advances it), so it finishes with no page open; this tab starts searches and only
+reads them, polling the search's file while it runs. The chosen search survives tab
+switches (session state) and refreshes or shared links (`?search=ID`).
 """
 
 import time
 
 import streamlit as st
 
-from imgrec import jobs, search, training
-from pages._ui import train_runs, train_settings
+from imgrec import figures, search, training
+from pages._ui import train_runs, train_settings, views
 
-SEARCH_POLL_SECONDS = 2.0  # A search advances (and its table refreshes) this often while it is on screen.
+SEARCH_POLL_SECONDS = 2.0  # The table of a running search refreshes this often; its driver advances it every second.
+SELECTED = "search-selected"  # The chosen search, kept while the tab's widgets are not drawn (other tabs).
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 L2_VALUES = [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1]
 
@@ -56,18 +59,17 @@ def search_space_ui():
 def new_search_ui():
     values = dict(train_settings.settings())
     st.markdown(f"Each trial trains the settings of **New run** ({values['architecture']} on {values['dataset']}, "
-                f"{values['epochs']} epochs, {values['max_samples'] or 'all'} samples) with the searched settings "
+                f"{figures.plural(values['epochs'], 'epoch')}, {values['max_samples'] or 'all'} samples) with the searched settings "
                 "changed, and is ranked by its **validation** accuracy: choosing on the test set would make the "
                 "test score a flattering guess. Smaller runs make quicker searches.")
     kind, budget, space = search_space_ui()
     if st.button("Start the search", type="primary", icon=":material/travel_explore:", key="start-search"):
         try:
-            created = search.Search.create(kind, space, budget, values, seed=int(values.get("seed", 0)))
-            created.advance()
-        except (search.SearchError, training.ConfigError, jobs.JobError) as error:
+            search_id = search.submit(kind, space, budget, values, seed=int(values.get("seed", 0)))
+        except (search.SearchError, *train_settings.SUBMIT_ERRORS) as error:
             st.error(str(error), icon=":material/error:")
             return
-        st.session_state["pending-search"] = created.id
+        select_search(search_id)
         st.rerun()
 
 
@@ -81,40 +83,50 @@ def trial_rows(current):
             "Learning rate": params.get("learning_rate", current.base_config["learning_rate"]),
             "Dropout": params.get("dropout", current.base_config["dropout"]),
             "L2": params.get("l2", current.base_config["l2"]),
-            "Validation accuracy": trial.get("value"), "Test accuracy": trial.get("test_accuracy"),
-            "Run": trial.get("run_id") or "", "Note": trial.get("reason") or "",
+            "Validation accuracy": views.in_percent(trial.get("value")),
+            "Test accuracy": views.in_percent(trial.get("test_accuracy")),
+            # The run's id is long: its last six characters name it in the sidebar's list too.
+            "Run": (trial.get("run_id") or "")[-6:],
         })
     return rows
 
 
+def trial_notes(current):
+    """One line per trial that has a note (why it failed or was skipped), under the table where it is not cut."""
+    notes = [f"Trial {trial['number'] + 1}: {trial['reason']}" for trial in current.trials if trial.get("reason")]
+    if notes:
+        st.caption("  \n".join(notes))
+
+
 def search_view(search_id, *, live=False):
-    """A search's progress, trials and best settings; `live` (polled) while it runs, advancing it each time."""
+    """A search's progress, trials and best settings, as its driver recorded them; `live` (polled) while it runs."""
     try:
-        current = search.Search.load(search_id).advance()
-    except (search.SearchError, jobs.JobError) as error:
+        current = search.load(search_id)
+    except search.SearchError as error:
         st.error(str(error), icon=":material/error:")
         return
-    if live and current.finished:
-        st.rerun()  # Finished: draw it once more, without polling.
+    if live and current.settled:
+        st.rerun()  # Ended: draw it once more, without polling.
     done = sum(trial["status"] not in (*search.IN_FLIGHT, search.PLANNED) for trial in current.trials)
     st.progress(done / max(1, current.budget), text=f"{search.KIND_TITLES[current.kind]}: {done} of {current.budget} "
                                                      f"trials finished ({current.state}).")
     if current.note:
         st.caption(current.note)
     st.dataframe(trial_rows(current), hide_index=True, column_config={
-        "Validation accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-        "Test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        "Validation accuracy": views.percent_column(),
+        "Test accuracy": views.percent_column(),
         "Learning rate": st.column_config.NumberColumn(format="%.3g"),
         "Dropout": st.column_config.NumberColumn(format="%.2f"),
         "L2": st.column_config.NumberColumn(format="%.3g"),
     })
+    trial_notes(current)
     best = current.best()
     if best is not None:
         params = best["params"]
         described = ", ".join(f"{name.replace('_', ' ')} {value:.3g}" if isinstance(value, float)
                               else f"{name} {train_settings.optimizer_title(value)}" for name, value in params.items())
-        st.success(f"Best so far: trial {best['number'] + 1}, validation accuracy {best['value']:.2%} "
-                   f"(test {best['test_accuracy']:.2%}): {described}.", icon=":material/emoji_events:")
+        st.success(f"Best so far: trial {best['number'] + 1}, validation accuracy {views.percent(best['value'])} "
+                   f"(test {views.percent(best['test_accuracy'])}): {described}.", icon=":material/emoji_events:")
         if st.button("Use these settings for a new run", icon=":material/tune:", key=f"use-best-{search_id}"):
             # Four significant digits: the form shows them in full, and the fifth never matters.
             train_settings.apply_settings({name: float(f"{value:.4g}") if isinstance(value, float) else value
@@ -124,10 +136,36 @@ def search_view(search_id, *, live=False):
     if not current.finished and st.button("Cancel the search", icon=":material/stop:", key=f"cancel-{search_id}"):
         current.cancel()
         st.rerun(scope="fragment")
+    elif current.state == "cancelled" and current.in_flight():
+        st.caption("Stopping the trials that were training...")
 
 
-# The same view, polled while the search runs: every look advances it (records results, submits trials).
+# The same view, polled while the search runs: each look reads the search's file, nothing more.
 live_search_view = st.fragment(run_every=SEARCH_POLL_SECONDS)(search_view)
+
+
+def select_search(search_id):
+    """Makes a search the one shown (or "new"), here and in the address."""
+    st.session_state[SELECTED] = search_id
+    st.session_state["pending-search"] = search_id
+
+
+def search_from_url():
+    """A `?search=ID` that names a search wins over the session's choice (a refresh, or a shared link)."""
+    requested = st.query_params.get("search")
+    if requested and requested != st.session_state.get("search-in-url"):
+        st.session_state["search-in-url"] = requested
+        try:
+            search.validate_search_id(requested)
+        except search.SearchError as error:
+            st.warning(str(error), icon=":material/warning:")
+            del st.query_params["search"]
+            return
+        select_search(requested)
+
+
+def _picked_search():
+    st.session_state[SELECTED] = st.session_state["search-id"]
 
 
 def search_tab():
@@ -139,21 +177,27 @@ def search_tab():
                             f"{search.KIND_TITLES.get(values.get('kind'), values.get('kind'))}, "
                             f"{values.get('budget')} trials ({values['id'][-6:]})" for values in found}
     options = ["new", *labels]
-    if "pending-search" in st.session_state:
-        st.session_state["search-id"] = st.session_state.pop("pending-search")
-    if st.session_state.get("search-id") not in options:
-        st.session_state["search-id"] = "new"
-    chosen = st.selectbox("Search", options, key="search-id",
+    # The widget's own state is dropped while another tab is open; the choice is kept apart from it.
+    wanted = st.session_state.pop("pending-search", st.session_state.get(SELECTED, "new"))
+    if wanted not in options:
+        if wanted != "new":
+            st.warning(f"There is no search {wanted!r} on this server; showing the form for a new one.",
+                       icon=":material/warning:")
+        wanted = "new"
+    st.session_state["search-id"] = st.session_state[SELECTED] = wanted
+    chosen = st.selectbox("Search", options, key="search-id", on_change=_picked_search,
                           format_func=lambda item: "A new search" if item == "new" else labels[item])
     if chosen == "new":
+        st.query_params.pop("search", None)
         new_search_ui()
+        return
+    st.query_params["search"] = st.session_state["search-in-url"] = chosen
+    try:
+        running = not search.load(chosen).settled
+    except search.SearchError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    if running:
+        live_search_view(chosen, live=True)
     else:
-        try:
-            running = not search.Search.load(chosen).finished
-        except search.SearchError as error:
-            st.error(str(error), icon=":material/error:")
-            return
-        if running:
-            live_search_view(chosen, live=True)
-        else:
-            search_view(chosen)
+        search_view(chosen)

@@ -1,5 +1,8 @@
 """The settings of the next training run: kept in session state across tabs and pages, checked, submitted."""
 
+import re
+import secrets
+
 import streamlit as st
 
 from imgrec import datasets, jobs, training
@@ -48,15 +51,20 @@ def dataset_description(name):
 
 
 def dataset_title(name):
-    """How the dataset picker names a dataset: its title, or the subset's name and class count."""
+    """How the dataset picker names a dataset: its title without the sizes (the caption has them), or the subset's
+    name and class count; short enough for the picker at 1280 pixels."""
     description = dataset_description(name)
     if description.subset:
         return f"{name} ({_COUNT_WORDS.get(description.num_classes, description.num_classes)} classes)"
-    return description.title + ("" if description.source else " (not on this machine)")
+    title = re.sub(r" \([\d,+ ]+\)$", "", description.title)  # "MNIST handwritten digits (60,000 + 10,000)"
+    return title + ("" if description.source else " (not on this machine)")
 
 
 def dataset_caption(name):
-    """One sentence of facts about a dataset (sizes, shape, colour, classes, source), or that it is not here."""
+    """One sentence of facts about a dataset (sizes, shape, colour, classes, source), or that it is not here.
+
+    A class subset gives its own sizes and classes, not those of the dataset it is cut from.
+    """
     description = dataset_description(name)
     if description.source is None:
         return f"No copy of {description.title} is on this machine."
@@ -65,26 +73,36 @@ def dataset_caption(name):
     height, width, _ = description.shape
     classes = f"{description.num_classes} classes"
     if description.subset:
-        sizes = f"A class subset of {sizes}"
-        classes += f" ({', '.join(description.class_names)})"
+        base = re.sub(r" \(.*\)$", "", description.title)
+        sizes = f"The {' and '.join(description.class_names)} images of {base}: {sizes}"
+        classes = f"{_COUNT_WORDS.get(description.num_classes, description.num_classes)} classes"
     return f"{sizes}, {width} x {height} {description.colour}, {classes}, from {description.source}."
 
 
+# What stops a run from being queued: the same check as `jobs.submit` and the command line.
+SUBMIT_ERRORS = (training.ConfigError, datasets.DatasetUnavailable, jobs.JobError)
+
+
 def config_problem(values):
-    """The one-sentence reason a config cannot start, or None."""
+    """The reason a config cannot start (a sentence, with what to do), or None: `jobs.check_config`'s."""
     try:
-        training.TrainConfig.from_dict(dict(values))
-    except training.ConfigError as error:
+        jobs.check_config(dict(values))
+    except SUBMIT_ERRORS as error:
         return str(error)
-    if dataset_description(values["dataset"]).source is None:
-        return f"{dataset_caption(values['dataset'])} `python -m imgrec data` lists where each dataset can come from."
     return None
 
 
-def submit_run(values):
-    """Submits a run; returns its id, or shows why it could not start and returns None."""
+def session_owner():
+    """This browser session's id as a run owner: a session may have IMGREC_MAX_RUNS_PER_SESSION runs at once."""
+    if "run-owner" not in st.session_state:
+        st.session_state["run-owner"] = secrets.token_hex(8)
+    return st.session_state["run-owner"]
+
+
+def submit_run(values, owner=None):
+    """Submits a run (counted against `owner`'s limit when given); returns its id, or shows why it could not start."""
     try:
-        return jobs.submit(dict(values))
-    except (training.ConfigError, jobs.JobError) as error:
+        return jobs.submit(dict(values), **({"owner": owner} if owner else {}))
+    except SUBMIT_ERRORS as error:
         st.error(str(error), icon=":material/error:")
         return None

@@ -1,6 +1,7 @@
 """Small display helpers the pages share: the chart config, square-pixel enlarging, the model's view, thumbnails, cases."""
 
 import base64
+import re
 
 import numpy as np
 import streamlit as st
@@ -9,6 +10,28 @@ from imgrec import images, overlays, registry
 
 # Plotly's mode bar (zoom, pan, download) only gets in the way on small teaching charts.
 CHART_CONFIG = {"displayModeBar": False}
+# One rule for every percentage on screen (a probability, an accuracy, a share): one decimal.
+# Tables get their values in percent (0 to 100): Streamlit's "percent" format shows 0 to 2
+# decimals, so "85%" stood beside "92.52%".
+PERCENT_FORMAT = "%.1f%%"
+
+
+def percent(fraction):
+    """A fraction in [0, 1] as every page writes it, e.g. "99.4%"; "-" when there is none."""
+    return "-" if fraction is None else f"{fraction:.1%}"
+
+
+def in_percent(fraction):
+    """A fraction in [0, 1] as a table cell of a `percent_column` (0 to 100), or None."""
+    return None if fraction is None else 100.0 * float(fraction)
+
+
+def percent_column(label=None, *, bar=False, width=None, help=None):
+    """A table column of percentages (values from `in_percent`), as a bar from 0 to 100% when `bar`."""
+    if bar:
+        return st.column_config.ProgressColumn(label, format=PERCENT_FORMAT, min_value=0.0, max_value=100.0,
+                                               width=width, help=help)
+    return st.column_config.NumberColumn(label, format=PERCENT_FORMAT, width=width, help=help)
 
 
 def enlarge(rgb, side=280):
@@ -71,3 +94,10 @@ def selected_points(chart_key, parameter=None):
     if not selection:
         return []
     return list(selection.get(parameter) or []) if parameter else list(selection.get("points") or [])
+
+
+def plain(text, limit=60):
+    """Text from outside (a file name, a link's value) made safe to show in Markdown: short, special characters escaped."""
+    text = str(text)
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$:-])", r"\\\1", text)

@@ -14,20 +14,13 @@ import pytest
 
 from imgrec import datasets, embedding, jobs, mistakes, registry
 from pages._ui import data_map_view
-from tests.support.apptest import chart, open_page, plotly_click, select_in_chart
+from tests.support.apptest import chart, chart_titles, open_page, plotly_click, select_in_chart
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-TAB_MISTAKES, TAB_RECONSTRUCTIONS = ":material/grid_on: Mistakes", ":material/blur_on: Reconstructions"
 
 
 def figure(at, key):
     return json.loads(chart(at, key).proto.spec)
-
-
-def title_of(spec):
-    title = spec.get("layout", {}).get("title", {})
-    return title.get("text", "") if isinstance(title, dict) else str(title)
 
 
 @pytest.fixture
@@ -45,7 +38,7 @@ def test_the_filters_page_pictures_every_filter_of_the_first_layer_beside_its_st
     at = open_page(app, "pages/filters.py", model="tiny-cnn")
     assert at.selectbox(key="filters-layer-tiny-cnn").value == "conv1"
     grid = figure(at, "filters-grid")
-    assert title_of(grid).startswith("Left: the image each filter answers to most, grown from grey")
+    assert grid["layout"]["title"]["text"].startswith("Left: the image each filter answers to most, grown from grey")
     assert [note["text"] for note in grid["layout"]["annotations"]] == [f"filter {index}" for index in range(32)]
     assert any(caption.value.startswith("Computed in") for caption in at.caption)
     at.selectbox(key="filters-layer-tiny-cnn").set_value("conv2").run()
@@ -69,7 +62,7 @@ def test_the_data_map_opens_the_image_of_the_dot_clicked(trained_app):
 
 
 def test_clicking_a_confusion_cell_shows_exactly_the_images_of_that_cell(trained_app):
-    at = open_page(trained_app, "pages/models.py", TAB_MISTAKES, model="tiny-cnn")
+    at = open_page(trained_app, "pages/models.py", model="tiny-cnn", tab="mistakes")
     assert any("Click a cell" in caption.value for caption in at.caption)
     from imgrec import inference
 
@@ -109,10 +102,8 @@ def test_an_autoencoder_is_listed_with_its_own_metric_and_shows_what_it_rebuilds
     assert at.metric[0].label == "Reconstruction error (MSE)" and at.metric[0].value == "0.0500"
     table = at.dataframe[0].value.set_index("Name")
     assert table.loc["tiny-autoencoder", "Reconstruction error"] == pytest.approx(0.05)
-    at.session_state["models-tab"] = TAB_RECONSTRUCTIONS
-    at.run()
-    assert not at.exception, at.exception
-    titles = [title_of(json.loads(element.proto.spec)) for element in at.get("plotly_chart")]
+    at = open_page(app, "pages/models.py", model="tiny-autoencoder", tab="reconstructions")
+    titles = chart_titles(at)
     assert titles == ["Each test image (left) and what the autoencoder rebuilt from its code (right)",
                       "Walking the latent space: what the decoder draws at each point of the plane"]
     assert chart(at, "latent-map-tiny-autoencoder") is not None
@@ -128,7 +119,7 @@ def test_pages_that_need_class_scores_say_in_one_sentence_that_an_autoencoder_ha
         "**Tiny autoencoder for tests** is an autoencoder, not a classifier: it rebuilds images and has no class "
         "scores, so there are no predictions or explanations to show. Its reconstructions are on Models, its latent "
         "space on Data map."]
-    compare = open_page(app, "pages/models.py", ":material/compare_arrows: Compare", model="tiny-autoencoder")
+    compare = open_page(app, "pages/models.py", model="tiny-autoencoder", tab="compare")
     assert compare.info[0].value.startswith("Tiny autoencoder for tests is an autoencoder: it has no class scores")
 
 
@@ -145,7 +136,7 @@ def test_a_finished_autoencoder_run_shows_its_error_reconstructions_latent_map_a
     outcome = jobs.result(run_id)
     assert at.metric[0].label == "Reconstruction error (MSE)"
     assert at.metric[0].value == f"{outcome['reconstruction_mse']:.4f}"
-    titles = [title_of(json.loads(element.proto.spec)) for element in at.get("plotly_chart")]
+    titles = chart_titles(at)
     assert titles[0].startswith("Training:") and "Walking the latent space" in titles[-1]
     assert chart(at, f"latent-map-run/{run_id}") is not None
     assert any("The last ones are the test images it rebuilt worst" in caption.value for caption in at.caption)

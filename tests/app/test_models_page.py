@@ -6,7 +6,6 @@ import shutil
 import pytest
 
 from imgrec import architectures, registry
-from tests.support.apptest import open_page
 from tests.support.registries import tiny_card
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -33,7 +32,14 @@ def registry_app(app, tiny_registry, tmp_path, monkeypatch):
 
 
 def open_models(app, model, tab=None):
-    return open_page(app, PAGE, tab, model=model)
+    app.query_params["model"] = model
+    app.run()
+    app.switch_page(PAGE).run()
+    if tab:
+        app.session_state["models-tab"] = tab
+        app.run()
+    assert not app.exception, app.exception
+    return app
 
 
 def test_the_registry_table_lists_every_model_with_its_measured_accuracy(registry_app):
@@ -43,15 +49,18 @@ def test_the_registry_table_lists_every_model_with_its_measured_accuracy(registr
     row = table.loc["tiny-cnn"]
     assert row["Architecture"] == "cnn" and row["Dataset"] == "mnist"
     assert row["Parameters"] == registry.card("tiny-cnn").parameters
-    assert row["Test accuracy"] == pytest.approx(0.1) and row["Measured on"] == "test (n = 10,000)"
-    assert row["File size"].endswith(("kB", "MB")) and row["Created"].startswith("20")
+    assert row["Test accuracy"] == pytest.approx(10.0) and row["Classes"] == 10  # In percent, as the column shows.
     assert bool(table.loc["shipped-cnn", "Shipped"]) and not bool(row["Shipped"])
 
 
 def test_a_card_is_shown_in_full(registry_app):
     at = open_models(registry_app, "tiny-vit")
     assert at.subheader[0].value == "Tiny vit for tests"
-    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == "10.00%"
+    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == "10.0%"
+    # Where it was measured, the file size and when it was made: the card says what the registry table leaves out.
+    assert at.metric[2].label == "File size" and at.metric[2].value.endswith(("kB", "MB"))
+    assert any("10.0% accuracy on test, n = 10,000" in caption.value and "Created 20" in caption.value
+               for caption in at.caption)
     assert at.json[0].value is not None and '"architecture": "vit"' in at.json[0].proto.body
 
 
@@ -80,7 +89,7 @@ def test_models_are_compared_on_the_same_test_images(registry_app):
     summary = at.dataframe[-2].value.set_index("Model")
     assert list(summary.index) == ["tiny-cnn", "tiny-vit"]
     assert (summary["Images"] == 2000).all() and (summary["Latency per image (ms)"] > 0).all()
-    assert summary["Accuracy"].between(0, 1).all()
+    assert summary["Accuracy"].between(0, 100).all()  # In percent, as the column shows.
     per_class = at.dataframe[-1].value
     assert list(per_class.columns) == ["Class", "tiny-cnn", "tiny-vit"] and len(per_class) == 10
     assert any("first 2,000 images" in caption.value for caption in at.caption)
@@ -107,3 +116,25 @@ def test_an_unprotected_model_is_deleted_after_a_confirmation(registry_app):
     assert at.success[0].value == "Deleted tiny-vit."
     assert "tiny-vit" not in [card.name for card in registry.list_models()]
     assert "tiny-vit" not in list(at.dataframe[0].value["Name"])
+
+
+def test_an_export_failure_stays_on_screen_until_another_model_is_chosen(registry_app, monkeypatch):
+    from imgrec import export
+    from pages._ui import compute
+
+    message = ("TensorFlow's TFLite converter cannot convert model 'tiny_cnn' (an op it lacks); export it as a "
+               "SavedModel instead, which holds every model.")
+
+    def failing_export(name, key, fmt):
+        raise export.ExportError(message)
+
+    monkeypatch.setattr(compute, "exported_bytes", failing_export)
+    at = open_models(registry_app, "tiny-cnn", TAB_FILES)
+    assert not at.error
+    next(button for button in at.button if button.key == "export-tflite").click().run()
+    assert [error.value for error in at.error] == [message]
+    at.run()  # Any redraw (another widget, a refresh of the tab) keeps it.
+    next(box for box in at.checkbox if box.key == "delete-confirm-tiny-cnn").check().run()
+    assert [error.value for error in at.error] == [message]
+    at.selectbox(key="model-picker").set_value("tiny-vit").run()
+    assert not at.exception and not at.error  # Another model: the failure was about the first one.

@@ -1,44 +1,22 @@
 """Every page through AppTest: it runs without an exception and shows what it promises."""
 
 import io
-import json
 
 import pytest
 from PIL import Image
 
 from imgrec import images
+from tests.support.apptest import chart_titles, charts, open_page
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
-def charts(at):
-    """The Plotly figures on the page, as dicts (`.proto.spec` is the figure's JSON)."""
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def chart_titles(at):
-    titles = []
-    for figure in charts(at):
-        title = figure.get("layout", {}).get("title", {})
-        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
-    return titles
-
-
-def open_page(app, page, **query):
-    app.query_params.update(query)
-    app.run()
-    if page:
-        app.switch_page(page).run()
-    assert not app.exception, app.exception
-    return app
-
-
 def test_home_lists_models_with_measured_accuracy_and_links(app):
     at = open_page(app, None)
-    table = at.dataframe[0].value
-    assert {"tiny-cnn", "tiny-vit"} <= set(table["Name"])
-    assert table.set_index("Name").loc["tiny-cnn", "Accuracy"] == pytest.approx(0.1)
-    assert "test" in table.set_index("Name").loc["tiny-cnn", "Measured on"]
+    table = at.dataframe[0].value.set_index("Model")
+    assert {"Tiny cnn for tests", "Tiny vit for tests"} <= set(table.index)
+    assert table.loc["Tiny cnn for tests", "Accuracy"] == pytest.approx(10.0)  # In percent, as the column shows.
+    assert "test" in table.loc["Tiny cnn for tests", "Measured on"]
     assert any("grid of numbers" in block.value for block in at.markdown)
 
 
@@ -167,19 +145,20 @@ def test_attention_for_a_vit_and_a_way_out_for_a_cnn(app):
     at.button(key="switch-tiny-vit").click().run()
     assert not at.exception
     assert at.session_state["model_name"] == "tiny-vit"
-    patches, heads, rollout, distance = charts(at)  # the patch grid, the heads, rollout, mean distance
-    # Another query patch: the red square and every head's map move; rollout and distances do not.
+    # The patch grid, one head up close, every head, rollout, mean distance.
+    patches, head, heads, rollout, distance = charts(at)
+    # Another query patch: the square and every head's map move; rollout and distances do not.
     at.slider(key="query-row").set_value(0).run()
     assert not at.exception
     moved = charts(at)
     assert moved[0]["layout"]["shapes"][-1] != patches["layout"]["shapes"][-1]
     assert moved[0]["layout"]["shapes"][-1]["y0"] == -0.5  # the top row
-    assert moved[1]["data"] != heads["data"]
-    assert moved[2] == rollout and moved[3] == distance
+    assert moved[1]["data"] != head["data"] and moved[2]["data"] != heads["data"]
+    assert moved[3] == rollout and moved[4] == distance
     # Other rollout options: only the rollout changes.
     at.radio(key="rollout-fusion").set_value("max")
     at.slider(key="rollout-discard").set_value(0.5).run()
     assert not at.exception
     fused = charts(at)
-    assert fused[2]["data"] != rollout["data"] and fused[2]["layout"]["title"] == rollout["layout"]["title"]
-    assert fused[1] == moved[1] and fused[3] == distance
+    assert fused[3]["data"] != rollout["data"] and fused[3]["layout"]["title"] == rollout["layout"]["title"]
+    assert fused[2] == moved[2] and fused[4] == distance

@@ -1,12 +1,12 @@
 """The training page through AppTest: the form, a real tiny run from submit to saved model, compare and search."""
 
-import json
 import shutil
 
 import pytest
 
 from imgrec import datasets, jobs, registry, search, training
 from pages._ui import train_run
+from tests.support.apptest import chart_titles, charts, open_page
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -35,23 +35,7 @@ def studio(app, tiny_registry, tmp_path, monkeypatch):
 
 
 def open_train(app, **query):
-    app.query_params.update(query)
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, app.exception
-    return app
-
-
-def charts(at):
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def chart_titles(at):
-    titles = []
-    for figure in charts(at):
-        title = figure.get("layout", {}).get("title", {})
-        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
-    return titles
+    return open_page(app, PAGE, **query)
 
 
 def widget(at, kind, key):
@@ -81,6 +65,24 @@ def test_the_form_starts_at_the_quickstart_and_refuses_a_bad_combination(studio)
     assert jobs.list_runs() == []  # nothing started
 
 
+def test_cifar10_offline_gets_the_same_refusal_as_the_command_line(studio, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMGREC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IMGREC_OFFLINE", "1")
+    monkeypatch.setattr(datasets.sources, "_keras_datasets_dirs", lambda: [tmp_path / "keras" / "datasets"])
+    from pages._ui import train_settings
+
+    train_settings.dataset_description.clear()
+    at = open_train(studio)
+    widget(at, "selectbox", "cfg-dataset").set_value("cifar10").run()
+    assert not at.exception
+    with pytest.raises(datasets.DatasetUnavailable) as refused:
+        jobs.check_config({**training.preset("quickstart").to_dict(), "dataset": "cifar10"})
+    assert [error.value for error in at.error] == [str(refused.value)]
+    assert "data_batch_1 to data_batch_5" in at.error[0].value
+    assert widget(at, "button", "start-run").disabled
+    train_settings.dataset_description.clear()
+
+
 def test_the_augmentation_preview_shows_what_the_model_will_see(studio):
     at = open_train(studio)
     assert not at.get("image")
@@ -107,13 +109,14 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     assert any(block.value.endswith(f"Run `{run['id']}`: running") for block in at.markdown)
     assert [bar.proto.text for bar in at.get("progress")] == [train_run.PHASES["starting"]]
     assert widget(at, "button", f"cancel-{run['id']}").label == "Cancel run"
+    assert [block.value for block in at.code] == [f"python -m imgrec runs tensorboard {run['id']}"]
     assert jobs.wait(run["id"], timeout=240)["status"] == jobs.DONE
     at.run()
     assert not at.exception, at.exception
     # The results: accuracy, curves, confusion matrix, per-class scores, ROC curves and the mistakes.
     outcome = jobs.result(run["id"])
     accuracy = outcome["accuracy"]
-    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{accuracy:.2%}"
+    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{accuracy:.1%}"
     titles = chart_titles(at)
     for expected in ("Training:", "Confusion matrix", "Per class", "ROC curves"):
         assert any(title.startswith(expected) for title in titles), (expected, titles)
@@ -129,7 +132,7 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     in_columns = sorted(range(len(mistakes)), key=lambda position: (position % 4, position))
     assert [image.captions[0] for image in at.get("image")] == [
         f"true {mistakes[position]['true_label']}, predicted {mistakes[position]['predicted_label']} "
-        f"({mistakes[position]['confidence']:.0%})" for position in in_columns]
+        f"({mistakes[position]['confidence']:.1%})" for position in in_columns]
     # A refresh, or another browser with the link, finds the same run through the URL.
     from streamlit.testing.v1 import AppTest
 
@@ -140,7 +143,7 @@ def test_a_tiny_run_goes_from_the_form_to_a_saved_model(studio):
     other.run()
     other.switch_page(PAGE).run()
     assert not other.exception
-    assert other.session_state["train_run"] == run["id"] and other.metric[0].value == f"{accuracy:.2%}"
+    assert other.session_state["train_run"] == run["id"] and other.metric[0].value == f"{accuracy:.1%}"
     # Saving: a bad name gets a sentence, a good one lands in the registry and in every page's model list.
     at.text_input[0].set_value("Bad Name!")
     at.button[-1].click().run()
@@ -175,10 +178,14 @@ def test_the_optimizer_race_submits_one_run_per_optimizer(studio, monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_search_starts_from_the_form_and_lists_its_trials(studio, monkeypatch):
+def test_a_search_starts_from_the_form_and_the_tab_only_reads_it(studio, monkeypatch):
+    from imgrec.search import driver
     from tests.test_search import FakeJobs
 
     fake = FakeJobs(monkeypatch)
+    drivers = []
+    # The driver process is tested in test_search; here this test plays the driver, with fake runs.
+    monkeypatch.setattr(driver, "ensure_driver", lambda search_id, runs_dir=None: drivers.append(search_id))
     at = open_train(studio)
     at.session_state["train-tab"] = TAB_SEARCH
     at.run()
@@ -187,12 +194,38 @@ def test_a_search_starts_from_the_form_and_lists_its_trials(studio, monkeypatch)
     assert not at.exception and not at.error
     [found] = search.list_searches()
     assert found["kind"] == "random" and found["budget"] == 3
-    assert len(fake.runs) == 1  # one training slot here: one trial in flight at a time
+    assert drivers and set(drivers) == {found["id"]}  # Its driver was started (and is looked after on each look).
+    assert at.query_params["search"] in (found["id"], [found["id"]])
+    assert fake.runs == {}  # The page submits no trial: only the driver advances a search.
+    search.Search.load(found["id"]).advance()
     fake.finish_all()
+    search.Search.load(found["id"]).advance()
     at.run()
     table = at.dataframe[-1].value
     assert list(table["Trial"]) == [1, 2, 3] and list(table["Status"]) == ["done", "queued", "planned"]
     assert any("Best so far: trial 1" in message.value for message in at.success)
+    at.run()
+    assert len(fake.runs) == 2  # Still what the driver submitted: looking advances nothing.
+    # Another tab and back: the same search, not the form for a new one.
+    at.session_state["train-tab"] = TAB_NEW
+    at.run()
+    assert "search" not in at.query_params
+    at.session_state["train-tab"] = TAB_SEARCH
+    at.run()
+    assert widget(at, "selectbox", "search-id").value == found["id"]
+    assert list(at.dataframe[-1].value["Status"]) == ["done", "queued", "planned"]
+    # A refresh, or the link in another browser, opens the Search tab on the same search.
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import REPO, TIMEOUT
+
+    other = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT)
+    other.query_params["search"] = found["id"]
+    other.run()
+    other.switch_page(PAGE).run()
+    assert not other.exception
+    assert other.session_state["train-tab"] == TAB_SEARCH
+    assert widget(other, "selectbox", "search-id").value == found["id"]
     widget(at, "button", f"use-best-{found['id']}").click().run()
     assert not at.exception
     best = search.Search.load(found["id"]).best()["params"]

@@ -2,7 +2,11 @@
 
 - `registries`: tiny models saved into a registry folder, and a scoped IMGREC_MODELS_DIR.
 - `images`: image files and bytes built in memory (a drawn digit, any array as PNG, JPEG...).
-- `server`: `streamlit run streamlit_app.py` on a free loopback port.
+- `server`: `streamlit run streamlit_app.py` on a free loopback port; `environment` for a block.
+- `ray_cluster`: a private local Ray cluster (a head and worker nodes), stopped by handle.
 - `browser`: where Debian's Chromium is, how to launch it, and what to say when it is missing.
-- `apptest`: selecting points in a chart, which AppTest cannot click.
+- `hostile`: hostile model files (code, bombs, malformed archives), one list for every way in.
+- `notebook_models`: models of shapes imgrec never builds, imported through the import path.
+- `hang_on_save/`: a `sitecustomize` that makes a server hang mid-save, for the fault campaign.
+- `apptest`: opening a page of an AppTest as a link would, reading the figures it drew, clicking a chart.
 """

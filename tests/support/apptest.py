@@ -1,4 +1,4 @@
-"""Driving AppTest: opening a page at a link's query and a tab, and selecting points in a chart.
+"""Driving an AppTest of the whole app: opening a page as a link would, the Plotly figures it drew, clicking a chart.
 
 AppTest (Streamlit 1.67) cannot click a chart. A chart made with `on_select="rerun"` is a
 widget whose value is the selection as JSON; the browser sends it in the next run's widget
@@ -8,24 +8,15 @@ states under the chart's element id. `select_in_chart` sends the same thing.
 import json
 
 
-def open_page(app, page, tab=None, **query):
-    """Runs `app` on `page` as a visitor who followed a link with `query` (e.g. model=NAME), then opens `tab`.
+def open_page(app, page, **query):
+    """Runs the app with `query` in its address, then switches to `page` (None: stays home); fails on an exception.
 
-    Args:
-        app: an `AppTest` of streamlit_app.py.
-        page: the page script, e.g. "pages/models.py".
-        tab: the title of a tab of the Models page to open, or `None`.
-        **query: the link's query parameters.
-
-    Returns:
-        The `AppTest`, run, with no exception raised.
+    The address is kept through the switch, as a shared link keeps it.
     """
     app.query_params.update(query)
     app.run()
-    app.switch_page(page).run()
-    if tab:
-        app.session_state["models-tab"] = tab
-        app.run()
+    if page:
+        app.switch_page(page).run()
     assert not app.exception, app.exception
     return app
 
@@ -66,3 +57,17 @@ def plotly_click(x, y):
     """The selection a click on one Plotly point at (x, y) sends."""
     return {"points": [{"x": x, "y": y, "curve_number": 1, "point_number": 0, "point_index": 0}],
             "point_indices": [0], "box": [], "lasso": []}
+
+
+def charts(at):
+    """The Plotly figures on the page, as dicts (`.proto.spec` is the figure's JSON)."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def chart_titles(at):
+    """The title of each figure on the page, in order ("" for one without a title)."""
+    titles = []
+    for figure in charts(at):
+        title = figure.get("layout", {}).get("title", {})
+        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return titles

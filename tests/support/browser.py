@@ -9,6 +9,20 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]
 # The app has finished a script run: wait for this after every action.
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# Counts in `window.__imgrecUpdates` the script and fragment runs the page sees finish: the updates
+# a viewer received (a run too quick to be seen as running still counts).
+UPDATE_COUNTER = """
+() => {
+  window.__imgrecUpdates = 0;
+  const app = document.querySelector("[data-testid='stApp']");
+  let last = app.getAttribute("data-test-script-state");
+  new MutationObserver(() => {
+    const state = app.getAttribute("data-test-script-state");
+    if (state === "notRunning" && last !== "notRunning") window.__imgrecUpdates += 1;
+    last = state;
+  }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+}
+"""
 
 
 def chromium_path():

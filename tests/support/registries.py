@@ -1,6 +1,7 @@
 """Tiny models saved into a registry folder, so tests never wait for real training or touch models/."""
 
 import contextlib
+import dataclasses
 
 import pytest
 
@@ -56,4 +57,16 @@ def save_trained_tiny_cnn(folder):
         result = training.train(config)
         report = metrics.evaluate(result.model, "mnist", "test", max_samples=500)
         registry.save(result.model, "tiny-cnn", registry.card_for_training(result, report))
+    return folder
+
+
+def add_tiny_model(folder, name, architecture, classes=10, **card_changes):
+    """Builds one more untrained model of an architecture and saves it in `folder` with a tiny card, changed as asked.
+
+    Example: `add_tiny_model(models, "tiny-fashion", "cnn", 2, dataset="fashion-sneaker-vs-boot",
+    class_names=("Sneaker", "Ankle boot"))`.
+    """
+    card = dataclasses.replace(tiny_card(name, architecture), **card_changes)
+    with registry_at(folder):
+        registry.save(architectures.build(architecture, (28, 28, 1), classes, seed=0), name, card, overwrite=True)
     return folder

@@ -1,4 +1,4 @@
-"""Model builders (cnn, cnn-deep, crnn, rnn, vit, mlp, autoencoder): Functional API, named layers, any input.
+"""Model builders (cnn, cnn-deep, cnn-gap, crnn, rnn, vit, mlp): Functional API, named layers, any input and class count.
 
 Every model takes raw pixels (float32 in 0..255) of shape `input_shape` and carries its own
 normalisation as a first `Rescaling` layer named "rescale", so a saved model needs no
@@ -6,33 +6,19 @@ preprocessing code beside it. Layers are named so a feature extractor is two lin
 `keras.Model(model.inputs, model.get_layer("conv2").output)`.
 
 A two-class problem gets a single sigmoid unit (binary cross-entropy); more classes get a
-softmax. The output layer of a classifier is always named "predictions". The autoencoder is
-not a classifier: it squeezes the image through a small code (its layer "latent") and
-rebuilds it, its output "reconstruction" is the image again with pixels in 0..1.
+softmax. The output layer is always named "predictions". Importing this module imports Keras;
+`imgrec.architectures` imports it only when a builder is asked for.
 """
 
 import keras
 import numpy as np
 from keras import layers
 
-ARCHITECTURES = ("cnn", "cnn-deep", "crnn", "rnn", "vit", "mlp")  # The classifiers.
-AUTOENCODER = "autoencoder"
-ALL_ARCHITECTURES = (*ARCHITECTURES, AUTOENCODER)  # What a training config may name.
-# What a model does: "classification" (one probability per class) or "reconstruction" (the image again).
-TASKS = ("classification", "reconstruction")
-RECURRENT_CELLS = ("simple", "gru", "lstm")
-LATENT_LAYER = "latent"  # The autoencoder's code layer: where the image is smallest.
+from imgrec.architectures.catalog import ARCHITECTURES, RECURRENT_CELLS, default_patch_size
 
-DESCRIPTIONS = {
-    "cnn": "Classic convnet: Conv(32)-Pool-Conv(64)-Pool-Flatten-Dropout-Dense (keras.io's MNIST example).",
-    "cnn-deep": "Deeper convnet: three Conv-BatchNorm-ReLU-Pool stages (32, 64, 128 filters), then Dense.",
-    "crnn": "Conv stack, then the feature map's columns read left to right as a sequence by a recurrent layer.",
-    "rnn": "The image's rows read top to bottom as a sequence of vectors by a recurrent layer.",
-    "vit": "Vision Transformer: patches, a class token, position embeddings and self-attention blocks.",
-    "mlp": "Baseline multi-layer perceptron on the flattened pixels.",
-    "autoencoder": "Convolutional autoencoder: squeezes each image into a few numbers (the latent code), then "
-                   "rebuilds the image from them alone.",
-}
+# The ViT's layers keep the module they had before `architectures` became a package: saved
+# models name it, and the registry's allow-list checks that name before Keras loads a file.
+PUBLIC_MODULE = "imgrec.architectures"
 
 
 @keras.saving.register_keras_serializable(package="imgrec")
@@ -44,6 +30,8 @@ class ClassTokenPositionEmbedding(layers.Layer):
 
     Input shape `(batch, num_patches, dim)`, output shape `(batch, num_patches + 1, dim)`.
     """
+
+    __module__ = PUBLIC_MODULE
 
     def build(self, input_shape):
         num_patches, dim = input_shape[1], input_shape[2]
@@ -76,6 +64,8 @@ class ClassTokenSlice(layers.Layer):
 
     Written here so the ViT needs no `Lambda` layer, which safe-mode loading refuses.
     """
+
+    __module__ = PUBLIC_MODULE
 
     def call(self, tokens):
         return tokens[:, 0, :]
@@ -164,83 +154,6 @@ def build(
     return keras.Model(inputs, outputs, name=architecture.replace("-", "_"))
 
 
-def task_of(architecture):
-    """Returns what a model of an architecture does: "reconstruction" for the autoencoder, else "classification"."""
-    return "reconstruction" if architecture == AUTOENCODER else "classification"
-
-
-def build_autoencoder(input_shape, latent_dim=16, *, l1=0.0, l2=0.0, seed=None):
-    """Builds an uncompiled convolutional autoencoder.
-
-    The encoder halves the image twice with strided convolutions (16 and 32 filters), then a
-    Dense layer named "latent" squeezes it into `latent_dim` numbers; the decoder mirrors it
-    with upsampling and convolutions back to the input's shape. Upsampling followed by a
-    convolution, rather than a transposed convolution, avoids checkerboard artefacts.
-
-    Args:
-        input_shape: `(height, width, channels)`; height and width must be multiples of 4.
-        latent_dim: numbers in the code, 2 to 256; 2 puts every image on a plane to plot.
-            Defaults to `16`.
-        l1: L1 penalty on the kernels. Defaults to `0.0`.
-        l2: L2 penalty on the kernels. Defaults to `0.0`.
-        seed: seeds the initial weights. Defaults to `None`.
-
-    Returns:
-        A `keras.Model` named "autoencoder": raw 0..255 pixels in, the image with pixels in
-        0..1 out (layer "reconstruction").
-
-    Raises:
-        ValueError: for a size that is not a multiple of 4 or a latent size out of range.
-
-    Example:
-        >>> build_autoencoder((28, 28, 1), latent_dim=2).output_shape
-        (None, 28, 28, 1)
-    """
-    input_shape = tuple(int(size) for size in input_shape)
-    if len(input_shape) != 3 or min(input_shape) < 1 or input_shape[0] % 4 or input_shape[1] % 4:
-        raise ValueError(f"The autoencoder needs an image whose height and width are multiples of 4, "
-                         f"got {input_shape}.")
-    if not 2 <= int(latent_dim) <= 256:
-        raise ValueError(f"latent_dim must be from 2 to 256, got {latent_dim}.")
-    regularizer = keras.regularizers.L1L2(l1=float(l1), l2=float(l2)) if (l1 or l2) else None
-    initializer = keras.initializers.GlorotUniform(seed=seed)
-    height, width, channels = input_shape
-
-    def conv(filters, name, strides=1, activation="relu"):
-        return layers.Conv2D(filters, 3, strides=strides, padding="same", activation=activation,
-                             kernel_regularizer=regularizer, kernel_initializer=initializer, name=name)
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Rescaling(1.0 / 255.0, name="rescale")(inputs)
-    # Small widths on purpose: the decoder works at full resolution, where every filter costs the
-    # most; 16-32-32-16 trains ~4x faster than 32-64-64-32 on 2 cores for the same MNIST error.
-    x = conv(16, "conv1", strides=2)(x)
-    x = conv(32, "conv2", strides=2)(x)
-    x = layers.Flatten(name="flatten")(x)
-    # No activation: the code may use the whole number line, which spreads the latent map out.
-    latent = layers.Dense(int(latent_dim), kernel_regularizer=regularizer, kernel_initializer=initializer,
-                          name=LATENT_LAYER)(x)
-    x = layers.Dense((height // 4) * (width // 4) * 32, activation="relu", kernel_regularizer=regularizer,
-                     kernel_initializer=initializer, name="decode")(latent)
-    x = layers.Reshape((height // 4, width // 4, 32), name="unflatten")(x)
-    x = layers.UpSampling2D(2, name="upsample1")(x)
-    x = conv(32, "deconv1")(x)
-    x = layers.UpSampling2D(2, name="upsample2")(x)
-    x = conv(16, "deconv2")(x)
-    # Sigmoid: pixels come back in 0..1, the same scale the reconstruction error is measured in.
-    outputs = conv(channels, "reconstruction", activation="sigmoid")(x)
-    return keras.Model(inputs, outputs, name="autoencoder")
-
-
-def is_autoencoder(model):
-    """Returns True for a model that rebuilds its input (its output has the input's shape and a "latent" layer)."""
-    try:
-        model.get_layer(LATENT_LAYER)
-    except ValueError:
-        return False
-    return tuple(model.output_shape[1:]) == tuple(model.input_shape[1:])
-
-
 def is_binary(model):
     """Returns True when the model has a single sigmoid unit (a two-class problem)."""
     return model.output_shape[-1] == 1
@@ -295,6 +208,18 @@ def _cnn_deep_body(x, *, dropout, regularizer, seed, **_):
     return layers.Dense(128, activation="relu", kernel_regularizer=regularizer, name="dense")(x)
 
 
+def _cnn_gap_body(x, *, dropout, regularizer, seed, **_):
+    # No Flatten + Dense: on a 64x64 colour image cnn-deep's Dense layer alone holds 1M weights
+    # (a 4.6 MB file), while averaging each map keeps the net near 240k weights and makes the
+    # class score a sum over positions, which is what Grad-CAM and CAM assume.
+    for stage, filters in enumerate((32, 64, 128, 128), start=1):
+        x = _conv_block(x, filters, stage, regularizer, batch_norm=True)
+        if stage < 4 and min(x.shape[1], x.shape[2]) >= 2:
+            x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
+    x = layers.GlobalAveragePooling2D(name="average")(x)
+    return layers.Dropout(dropout, seed=seed, name="dropout")(x)
+
+
 def _recurrent_layer(cell, units, regularizer, name):
     if cell not in RECURRENT_CELLS:
         raise ValueError(f"Unknown recurrent cell {cell!r}; choose one of {', '.join(RECURRENT_CELLS)}.")
@@ -321,15 +246,6 @@ def _rnn_body(x, *, dropout, regularizer, recurrent_cell, recurrent_units, seed,
     x = layers.Reshape((height, width * channels), name="row_sequence")(x)
     x = _recurrent_layer(recurrent_cell, recurrent_units, regularizer, "recurrent")(x)
     return layers.Dropout(dropout, seed=seed, name="dropout")(x)
-
-
-def default_patch_size(input_shape):
-    """Returns the ViT patch side used when none is given: 7 for 28x28, else 4 (or 2 for tiny inputs)."""
-    height, width = input_shape[0], input_shape[1]
-    for size in (7, 4, 2, 1):
-        if height % size == 0 and width % size == 0 and (height // size) * (width // size) <= 256:
-            return size
-    return 1
 
 
 def _vit_body(x, *, dropout, regularizer, patch_size, vit_dim, vit_depth, vit_heads, seed, **_):
@@ -382,6 +298,7 @@ def _mlp_body(x, *, dropout, regularizer, seed, **_):
 _BODIES = {
     "cnn": _cnn_body,
     "cnn-deep": _cnn_deep_body,
+    "cnn-gap": _cnn_gap_body,
     "crnn": _crnn_body,
     "rnn": _rnn_body,
     "vit": _vit_body,
