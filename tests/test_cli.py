@@ -379,10 +379,13 @@ def test_an_autoencoder_is_listed_evaluated_and_mapped_but_has_no_classes_to_pre
     assert 0 < report["reconstruction_mse"] < 1 and len(report["per_class"]) == 10
     code, out, _ = run(capsys, "embed", "--model", "tiny-ae", "--n", "30", "--json")
     assert code == 0 and {point["predicted"] for point in json.loads(out)["points"]} == {None}
-    for command in (["predict", "--model", "tiny-ae"], ["explain", "--model", "tiny-ae", "--method", "saliency"]):
+    for command in (["predict", "--model", "tiny-ae"], ["explain", "--model", "tiny-ae", "--method", "saliency"],
+                    ["trust", "--model", "tiny-ae", "--method", "saliency"]):
         code, _, err = run(capsys, *command, str(digit_png_file))
         assert code == 2 and "is an autoencoder: it rebuilds images and has no class scores" in err
         assert len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "localisation", "--model", "tiny-ae", "--method", "saliency")
+    assert code == 2 and "has no class scores to localise" in err and len(err.strip().splitlines()) == 1
 
 
 def test_train_an_autoencoder_from_a_config_file(fresh_registry, tmp_path, capsys):
