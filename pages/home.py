@@ -84,6 +84,8 @@ def _model_for(sample, cards):
     """The name of a model that knows a sample (its own collection's model first), or None."""
     ranked = []
     for card in cards:
+        if not card.is_classifier:  # An autoencoder names no class, so it opens no sample on Predict.
+            continue
         if datasets.domain_mismatch(card.dataset, card.class_names, sample.collection, sample.label_name) is None:
             collections = datasets.collections_for(card.dataset)
             if sample.collection in collections:
