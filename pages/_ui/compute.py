@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from imgrec import datasets, explain, export, inference, jobs, metrics, mistakes, registry, trust
+from imgrec import datasets, explain, export, inference, jobs, metrics, mistakes, registry, report, trust
 from imgrec.datasets import shapes
 from imgrec.trust import localisation
 
@@ -76,15 +76,6 @@ def ensure_loaded(name, key):
 def _run_model(run_id, sha256):
     # The sha256 keys the cache: a run id never changes its model, but a deleted and re-made run could.
     return jobs.load_run_model(run_id)
-
-
-def run_source(run_id):
-    """Names a finished run's model where a `source` is taken (its key: its sha256); no registry name holds "/"."""
-    return f"run/{run_id}"
-
-
-def _model(source, key):
-    return _run_model(source[4:], key) if source.startswith("run/") else _classifier(source, key).model
 
 
 # ---------------------------------------------------------------------------------------
@@ -255,11 +246,11 @@ def exported_bytes(name, key, fmt):
     return export.export_bytes(_classifier(name, key), fmt)
 
 
-@st.cache_data(max_entries=16, show_spinner="Explaining the images...")
-def cases(source, key, dataset, indices):
-    """Test images at these indices as `mistakes.Case`s: top-3 classes and a heatmap of the class chosen."""
+@st.cache_data(max_entries=8, show_spinner="Explaining the mistakes...")
+def run_mistakes(run_id, sha256, dataset, indices):
+    """A finished run's mistakes at these test-split indices, as `mistakes.Case`s with heatmaps."""
     data = datasets.load(dataset)
-    return mistakes.explain_cases(_model(source, key), data.x_test, data.y_test, indices, data.class_names)
+    return mistakes.explain_cases(_run_model(run_id, sha256), data.x_test, data.y_test, indices, data.class_names)
 
 
 def import_model(data, file_name, name, dataset, class_names, preprocessing, session_imports):
@@ -283,3 +274,26 @@ def save_run_as_model(run_id, name):
     Not cached: it writes. Here because it loads a Keras model, as everything in this module does.
     """
     return jobs.save_run_as_model(run_id, name)
+
+
+# ---------------------------------------------------------------------------------------
+# Reports to download.
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def prediction_report(name, key, rgb, file_name, method, class_index, alpha, checked, **options):
+    """The report of one image as /predict shows it (`report.prediction_report`), with its trust checks if `checked`."""
+    model_view = model_input(name, key, rgb)  # The checks come from the cache when the page showed them.
+    checks = {method: trust_report(name, key, model_view, method, class_index, **options)} if checked else None
+    return report.prediction_report(_classifier(name, key), rgb, file_name=file_name, methods=(method,),
+                                    class_index=class_index, options=options, alpha=alpha, trust=checks)
+
+
+@st.cache_data(max_entries=8, ttl=600, show_spinner=False)
+def run_report(run_id, sha256, dataset, indices):
+    """The report of a finished run (`report.run_report`), its mistakes explained as the results page shows them."""
+    try:
+        cases = run_mistakes(run_id, sha256, dataset, indices) if indices else []
+    except (OSError, jobs.JobError, registry.RegistryError, datasets.DatasetUnavailable):
+        cases = None  # The report tries once more and says why the mistakes are missing.
+    return report.run_report(run_id, cases=cases)

@@ -1,7 +1,7 @@
 """The computations of what a model learned (test-set outputs, the data map, filter pictures, an autoencoder's views).
 
 The same contract as `compute`, whose loaded models they use: each function takes a model's
-source (a registry name, or `compute.run_source(run_id)` for a finished run's model) and key
+source (a registry name, or `run_source(run_id)` for a finished run's model) and key
 plus plain values, and returns plain values that pickle, cached with `st.cache_data`. Kept
 apart from `compute` only for size (pages/ files stay under 300 lines); moving model work out
 of the web server moves this module with it.
@@ -11,9 +11,28 @@ import time
 
 import streamlit as st
 
-from imgrec import datasets, embedding, explain, inference, reconstruction
+from imgrec import datasets, embedding, explain, inference, mistakes, reconstruction
 from imgrec.explain import maximisation
-from pages._ui.compute import _classifier, _model  # The one cached copy of each model, shared with `compute`.
+from pages._ui.compute import (  # The one cached copy of each model, shared with `compute`.
+    _classifier,
+    _run_model,
+)
+
+
+def run_source(run_id):
+    """Names a finished run's model where a `source` is taken (its key: its sha256); no registry name holds "/"."""
+    return f"run/{run_id}"
+
+
+def _model(source, key):
+    return _run_model(source[4:], key) if source.startswith("run/") else _classifier(source, key).model
+
+
+@st.cache_data(max_entries=16, show_spinner="Explaining the images...")
+def cases(source, key, dataset, indices):
+    """Test images at these indices as `mistakes.Case`s: top-3 classes and a heatmap of the class chosen."""
+    data = datasets.load(dataset)
+    return mistakes.explain_cases(_model(source, key), data.x_test, data.y_test, indices, data.class_names)
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the model over the test set...")

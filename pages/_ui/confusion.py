@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import figures, metrics, mistakes
-from pages._ui import compute, compute_learned, views
+from pages._ui import compute_learned, views
 
 SHOWN = 12  # Images of a cell drawn with their heatmaps; the count says how many the cell holds.
 COLUMNS = 4
@@ -30,7 +30,7 @@ def cell_gallery(source, key, dataset, names, labels, probabilities, cell):
         st.info("No test image landed in this cell. Click a cell with a number above 0.", icon=":material/info:")
         return
     shown = tuple(int(index) for index in indices[:SHOWN])
-    cases = compute.cases(source, key, dataset, shown)
+    cases = compute_learned.cases(source, key, dataset, shown)
     more = f" The first {len(shown)} of {len(indices):,} are shown." if len(indices) > len(shown) else ""
     st.caption(f"The surest first. Left: the test image as the model saw it; right: the {cases[0].explainer} of the "
                f"class it chose, the regions that spoke most for it.{more}")

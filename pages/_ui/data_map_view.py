@@ -1,14 +1,14 @@
 """The data map: test images placed by what a model sees in them; hover shows an image, a click opens it.
 
 Shared by the Data map page and a finished run's results; the model is a `source` as
-`compute` names it (a registry name, or `compute.run_source(run_id)`).
+`compute_learned` names it (a registry name, or `compute_learned.run_source(run_id)`).
 """
 
 import numpy as np
 import streamlit as st
 
 from imgrec import datasets, embedding, figures, images
-from pages._ui import compute, compute_learned, views
+from pages._ui import compute_learned, views
 
 SAMPLES = 1500  # Test images on the map: every class a visible cloud; t-SNE of them takes seconds.
 METHOD_HELP = ("PCA turns the map so the two directions where the images differ most lie flat: distances mean "
@@ -55,7 +55,7 @@ def picked_view(source, key, dataset, placed, index):
         st.image(reconstruction_pair(original, rebuilt[0]), caption=f"Test image {index} (left) and what the autoencoder "
                                                             "rebuilt from its code (right).")
         return
-    case = compute.cases(source, key, dataset, (index,))[0]
+    case = compute_learned.cases(source, key, dataset, (index,))[0]
     st.image(views.case_image(case, 160))
     st.markdown(views.case_caption(case))
     st.caption(f"Right: the {case.explainer} of **{case.predicted_label}**, the regions that spoke most for it.")

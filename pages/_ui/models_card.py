@@ -3,33 +3,40 @@
 import streamlit as st
 
 from imgrec import figures, registry
-from pages._ui import views
+from pages._ui import report_download, views
 
 
 def registry_table(cards):
-    """Every model as a row: name, architecture, dataset, classes, size, its measured number, shipped or imported.
+    """Every model as a row: name, architecture, dataset, classes, size, its measured number and where it came from.
 
-    Its measured number is a classifier's test accuracy or an autoencoder's reconstruction
-    error, each in its own column; where it was measured, the file size and the creation time
-    are on the model's card below.
+    Its measured number is a classifier's test accuracy, or an autoencoder's reconstruction
+    error (MSE) in a narrow column of its own; where it was measured, the file size and the
+    creation time are on the model's card below.
     """
     rows = []
     for card in cards:
         rows.append({
             "Name": card.name, "Architecture": card.architecture, "Dataset": card.dataset,
             "Classes": len(card.class_names), "Parameters": card.parameters,
-            "Test accuracy": views.in_percent(card.accuracy), "Reconstruction error": card.reconstruction_mse,
-            "Shipped": registry.is_protected(card),
-            "Imported": card.imported is not None,
+            "Test accuracy": views.in_percent(card.accuracy), "MSE": card.reconstruction_mse, "Origin": origin(card),
         })
     st.dataframe(rows, hide_index=True, column_config={
         "Parameters": st.column_config.NumberColumn(format="localized"),
         "Test accuracy": views.percent_column(bar=True, width=130),
-        "Reconstruction error": st.column_config.NumberColumn(
-            format="%.4f", help="An autoencoder's mean squared error per pixel (pixels 0..1); lower is better."),
-        "Shipped": st.column_config.CheckboxColumn(help="Shipped models are protected: they cannot be deleted."),
-        "Imported": st.column_config.CheckboxColumn(help="Uploaded by a visitor (Import a model, below)."),
+        "MSE": st.column_config.NumberColumn(
+            format="%.4f", help="An autoencoder's reconstruction error: the mean squared error per pixel (pixels "
+                                "0..1); lower is better."),
+        "Origin": st.column_config.TextColumn(help="Shipped models are protected: they cannot be deleted. Imported "
+                                                   "ones were uploaded by a visitor (Import a model, below); "
+                                                   "trained ones were trained on this server."),
     })
+
+
+def origin(card):
+    """Where a model came from, in one word (the column fits 1280 pixels): shipped, imported or trained (here)."""
+    if registry.is_protected(card):
+        return "shipped"
+    return "imported" if card.imported is not None else "trained"
 
 
 def card_tab(card):
@@ -44,6 +51,7 @@ def card_tab(card):
     columns[1].metric("Parameters", f"{card.parameters:,}" if card.parameters is not None else "-")
     columns[2].metric("File size", views.size_text(card.file_size) or "-")
     columns[3].metric("Classes", len(card.class_names) if card.is_classifier else "none (autoencoder)")
+    report_download.model_button(card)
     st.markdown(f"**{card.display_title}.** {card.summary or ''}")
     st.caption(f"Measured: {card.score_text()}. Created {card.created or 'at an unknown time'}"
                + (f" with Keras {card.keras_version}" if card.keras_version else "") + ".")

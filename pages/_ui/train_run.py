@@ -13,9 +13,11 @@ from imgrec.jobs import tensorboard_server
 from pages._ui import (
     autoencoder,
     compute,
+    compute_learned,
     confusion,
     data_map_view,
     models,
+    report_download,
     train_runs,
     train_settings,
     views,
@@ -138,7 +140,7 @@ def reconstruction_results(run_id, outcome):
                     key="result-curves", config=views.CHART_CONFIG)
     sha256 = (outcome.get("model") or {}).get("sha256")
     try:
-        autoencoder.autoencoder_view(compute.run_source(run_id), sha256, outcome["dataset"],
+        autoencoder.autoencoder_view(compute_learned.run_source(run_id), sha256, outcome["dataset"],
                                      mse=outcome["reconstruction_mse"], n=outcome["n"],
                                      per_class={row["class"]: row["mse"] for row in outcome["per_class"]},
                                      worst=[row["index"] for row in outcome.get("worst", [])])
@@ -160,10 +162,11 @@ def classification_results(run_id, outcome):
                     help=f"{outcome['training']['samples_per_second']:,.0f} samples per second; "
                          f"{outcome['training']['train_samples']:,} training and "
                          f"{outcome['training']['validation_samples']:,} validation samples.")
+    report_download.run_button(run_id, outcome, GALLERY_SHOWN)
     st.plotly_chart(figures.training_curves(history, batches, SMOOTHING),
                     key="result-curves", config=views.CHART_CONFIG)
     names = outcome["class_names"]
-    source, sha256 = compute.run_source(run_id), (outcome.get("model") or {}).get("sha256")
+    source, sha256 = compute_learned.run_source(run_id), (outcome.get("model") or {}).get("sha256")
     # The confusion matrix takes the full width: its cells and its title need the room.
     try:
         confusion.confusion_view(source, sha256, outcome["dataset"], names, "result-confusion")
@@ -206,7 +209,7 @@ def mistakes_view(run_id, outcome):
         return
     sha256 = (outcome.get("model") or {}).get("sha256")
     indices = tuple(mistake["index"] for mistake in mistakes[:GALLERY_SHOWN])
-    cases = compute.cases(compute.run_source(run_id), sha256, outcome["dataset"], indices)
+    cases = compute.run_mistakes(run_id, sha256, outcome["dataset"], indices)
     st.caption(f"The mistakes the model was most sure of. Left: the test image; right: its {cases[0].explainer} for "
                "the class the model wrongly chose, the regions that spoke most for that class.")
     columns = st.columns(4)
