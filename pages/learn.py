@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._ui import lessons, links, navigation
+from pages._ui import lessons, links, navigation, presenter
 
 # The language names as the switch shows them, each in its own language.
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
@@ -94,7 +94,7 @@ def step_view(lesson, number, language):
         page = lessons.PAGES[step.page]
         with st.container(border=True):
             st.page_link(page.script, label=f"Open this view on {page.title}", icon=page.icon,
-                         query_params=step.link)
+                         query_params=presenter.keep(step.link))
             if step.link:
                 st.caption("The link sets " + ", ".join(f"{name} **{value}**" for name, value in step.link.items())
                            + ". Come back here with the browser's back button or the menu.")
@@ -108,6 +108,7 @@ def step_view(lesson, number, language):
 def main():
     st.title("Learn")
     links.begin("learn")
+    presenter.apply()
     st.markdown("Guided lessons through the live pages, one short step at a time. Each step opens the page that "
                 "shows it, already set to the right model, image and layer: read, open, look, come back, go on.")
     listing, problems = lessons.load_lessons()

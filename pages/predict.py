@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import compute, edit_compare, inputs, links, models, navigation, trust_panel, views
+from pages._ui import compute, edit_compare, inputs, links, models, navigation, presenter, trust_panel, views
 
 TOP_K = 5
 PREPROCESSING_WORDS = {
@@ -198,6 +198,7 @@ def single_image(name, key, card, image):
 def main():
     st.title("Predict")
     links.begin("predict")
+    presenter.apply()
     st.markdown("Give the model an image and see the classes it finds most likely, then ask it **why**: "
                 "the heatmap marks the pixels that pushed the score of the chosen class up.")
     name = models.model_picker()
