@@ -6,7 +6,10 @@ from pages._ui import lessons, links, navigation, presenter
 
 # The language names as the switch shows them, each in its own language.
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
-_LESSON, _STEP, _LANGUAGE, _SEEN = "learn-lesson", "learn-step", "learn-language", "learn-seen"
+# Session keys that outlive the page (Streamlit forgets a widget's key while its page is not shown, and a
+# visitor comes back from the page a step opened through the menu): the lesson, the step, the language
+# and the steps opened. The widgets have keys of their own, set from these each run.
+_LESSON, _STEP, _LANGUAGE, _SEEN = "learn-lesson-id", "learn-step", "learn-language-code", "learn-seen"
 
 
 def language_ui():
@@ -17,14 +20,19 @@ def language_ui():
                          instead=LANGUAGE_NAMES[st.session_state[_LANGUAGE]])
     if asked is not None:
         st.session_state[_LANGUAGE] = asked
-    language = st.sidebar.radio("Lesson language", lessons.LANGUAGES, format_func=LANGUAGE_NAMES.get, key=_LANGUAGE,
-                                horizontal=True)
+    st.session_state["learn-language"] = st.session_state[_LANGUAGE]
+    language = st.sidebar.radio("Lesson language", lessons.LANGUAGES, format_func=LANGUAGE_NAMES.get,
+                                key="learn-language", horizontal=True, on_change=_remember_language)
     links.write(lang=None if language == lessons.DEFAULT_LANGUAGE else language)
     return language
 
 
+def _remember_language():
+    st.session_state[_LANGUAGE] = st.session_state["learn-language"]
+
+
 def _start_lesson():
-    st.session_state[_STEP] = 1
+    st.session_state[_LESSON], st.session_state[_STEP] = st.session_state["learn-lesson"], 1
 
 
 def _move(steps):
@@ -51,7 +59,8 @@ def lesson_ui(listing, language):
     if asked is not None and asked != st.session_state[_LESSON]:
         st.session_state[_LESSON], st.session_state[_STEP] = asked, 1
 
-    chosen = st.selectbox("Lesson", list(by_id), key=_LESSON, on_change=_start_lesson,
+    st.session_state["learn-lesson"] = st.session_state[_LESSON]
+    chosen = st.selectbox("Lesson", list(by_id), key="learn-lesson", on_change=_start_lesson,
                           format_func=lambda item: f"{listing.index(by_id[item]) + 1}. "
                                                    f"{lessons.in_language(by_id[item].title, language)}")
     return by_id[chosen]
@@ -97,7 +106,7 @@ def step_view(lesson, number, language):
                          query_params=presenter.keep(step.link))
             if step.link:
                 st.caption("The link sets " + ", ".join(f"{name} **{value}**" for name, value in step.link.items())
-                           + ". Come back here with the browser's back button or the menu.")
+                           + ". Come back to this step through **Learn** in the menu.")
     back, _, forward = st.columns([1, 3, 1])
     back.button("Back", icon=":material/arrow_back:", key="learn-back", on_click=_move, args=(-1,),
                 disabled=number == 1, width="stretch")

@@ -22,9 +22,10 @@ STYLE = """
 <style>
 html { font-size: 22px; }
 .stApp, .stApp [data-testid="stHeader"], .stApp [data-testid="stSidebar"] { background-color: #ffffff; color: #000000; }
-.stApp p, .stApp li, .stApp label, .stApp [data-testid="stCaptionContainer"] { color: #000000; }
+.stApp p, .stApp li, .stApp label, .stApp [data-testid="stCaptionContainer"],
+.stApp [data-testid="stCaptionContainer"] * { color: #000000 !important; opacity: 1 !important; }
 .stApp h1 { font-size: 2.2rem; }
-.stApp [data-testid="stToolbar"], .stApp [data-testid="stMainMenu"], .stApp [data-testid="stStatusWidget"],
+.stApp [data-testid="stToolbarActions"], .stApp [data-testid="stAppDeployButton"], .stApp [data-testid="stMainMenu"], .stApp [data-testid="stStatusWidget"],
 .stApp .modebar-container, .stApp [data-testid="stTooltipIcon"], .stApp [data-testid="stElementToolbar"] {
   display: none !important;
 }

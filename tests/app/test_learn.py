@@ -111,3 +111,13 @@ def test_a_link_to_a_lesson_or_step_that_does_not_exist_is_named_in_a_sentence(a
     said = [warning.value.replace("\\", "") for warning in at.warning]
     assert any(text.startswith("The link asked for step '9', but this lesson has steps 1 to 5") for text in said)
     assert any(text.startswith("The link asked for lang 'fr', but lessons are written in en, zh-CN") for text in said)
+
+
+def test_coming_back_through_the_menu_finds_the_same_lesson_step_and_language(app):
+    at = open_page(app, "pages/learn.py", lesson="attention", step="3", lang="zh-CN")
+    at.query_params.clear()  # The menu's links carry no parameters.
+    at.switch_page("pages/predict.py").run()
+    at.query_params.clear()
+    at.switch_page("pages/learn.py").run()
+    assert address(at) == {"lesson": "attention", "step": "3", "lang": "zh-CN"}
+    assert at.subheader[-1].value == LISTING[5].steps[2].title["zh-CN"]
