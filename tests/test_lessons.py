@@ -97,7 +97,7 @@ GOOD_STEP = '[[steps]]\npage = "predict"\nlink = { model = "mnist-cnn" }\ntitle 
     ('title = { en = "A", zh-CN = "甲" }\nsummary = { en = "S", zh-CN = "概" }\n'
      + GOOD_STEP.replace('model = ', 'colour = ') + 'text = { en = "x", zh-CN = "文" }',
      "lessons/broken.toml, step 1 links to predict with 'colour', but that page knows model, sample, class, method, "
-     "layer, opacity."),
+     "layer, opacity, cmap."),
     ('title = { en = "A", zh-CN = "甲" }\nsummary = { en = "S", zh-CN = "概" }\n',
      "lessons/broken.toml has no steps; add at least one [[steps]] table."),
     ('title = "A\n', "lessons/broken.toml cannot be read as TOML"),

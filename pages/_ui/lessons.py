@@ -29,7 +29,7 @@ class Page:
 # `links.requested`; tests/test_lessons.py opens every step's link to check each one is restored.
 PAGES = {
     "predict": Page("pages/predict.py", "Predict", ":material/image_search:",
-                    ("model", "sample", "class", "method", "layer", "opacity")),
+                    ("model", "sample", "class", "method", "layer", "opacity", "cmap")),
     "feature-maps": Page("pages/feature_maps.py", "Feature maps", ":material/grid_view:",
                          ("model", "sample", "layer", "channel", "row", "col", "scale")),
     "attention": Page("pages/attention.py", "Attention", ":material/visibility:",
