@@ -60,7 +60,7 @@ browser:
 
 # The README's screenshots, taken from the shipped models, written to docs/screenshots/.
 screenshots: setup-dev models-cache
-	$(PY) -m pytest -p no:cacheprovider tests/e2e/test_readme_screenshots.py --update-screenshots
+	$(PY) -m pytest -p no:cacheprovider tests/e2e/test_readme_screenshots.py tests/e2e/test_trust_e2e.py --update-screenshots
 
 # Builds the ImageNet model into the cache so the first visitor does not wait for it.
 models-cache: setup

@@ -4,7 +4,18 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import compute, edit_compare, inputs, links, models, navigation, presenter, trust_panel, views
+from pages._ui import (
+    compute,
+    edit_compare,
+    inputs,
+    links,
+    models,
+    navigation,
+    presenter,
+    report_download,
+    trust_panel,
+    views,
+)
 
 TOP_K = 5
 # The heatmap's colours, and the words for its two ends: viridis and cividis read the same to a colour-blind student.
@@ -203,7 +214,10 @@ def single_image(name, key, card, image):
     with view:
         explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha, colormap)
         # After the heatmap in the script, so the heatmap is on screen before any check runs.
-        trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index], options)
+        checked = trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index],
+                                    options)
+        report_download.prediction_button(name, key, image, class_index, choice.name, options, alpha,
+                                          checked is not None)
     trust_panel.localisation_table(name, key, card)
     edit_compare.editor(name, key, card, model_input, choice.name, class_index, options)
 

@@ -56,7 +56,7 @@ def main():
         with search_tab:
             train_search.search_tab()
     else:
-        st.query_params.pop("search", None)  # The address names a search only while it is on screen.
+        links.write(search=None)  # The address names a search only while it is on screen.
 
 
 navigation.run_inside_navigation()

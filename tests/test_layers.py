@@ -20,7 +20,7 @@ LAYERS = {
     3: ("architectures", "pretrained", "datasets"),
     4: ("registry",),
     5: ("training", "metrics", "explain", "trust", "figures", "export", "mistakes"),
-    6: ("jobs", "search"),
+    6: ("jobs", "search", "report"),
     7: ("cli", "__main__"),
 }
 LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}

@@ -12,5 +12,6 @@
 - `trust_panel`: the trust checks beside a heatmap on Predict, and a shapes model's localisation table.
 - `edit_compare`: Predict's edit and compare: paint over the model's view, compare with the original.
 - `arithmetic`: the Feature maps page's hand check of one convolution or pooling output.
+- `report_download`: the "Download report" buttons (a prediction, a run, a model's card).
 - `train_*`: the settings, the runs and the four tabs of the Train page; `models_*`: the tabs of Models.
 """

@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from imgrec import datasets, explain, export, inference, jobs, metrics, mistakes, registry, trust
+from imgrec import datasets, explain, export, inference, jobs, metrics, mistakes, registry, report, trust
 from imgrec.datasets import shapes
 from imgrec.trust import localisation
 
@@ -274,3 +274,26 @@ def save_run_as_model(run_id, name):
     Not cached: it writes. Here because it loads a Keras model, as everything in this module does.
     """
     return jobs.save_run_as_model(run_id, name)
+
+
+# ---------------------------------------------------------------------------------------
+# Reports to download.
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def prediction_report(name, key, rgb, file_name, method, class_index, alpha, checked, **options):
+    """The report of one image as /predict shows it (`report.prediction_report`), with its trust checks if `checked`."""
+    model_view = model_input(name, key, rgb)  # The checks come from the cache when the page showed them.
+    checks = {method: trust_report(name, key, model_view, method, class_index, **options)} if checked else None
+    return report.prediction_report(_classifier(name, key), rgb, file_name=file_name, methods=(method,),
+                                    class_index=class_index, options=options, alpha=alpha, trust=checks)
+
+
+@st.cache_data(max_entries=8, ttl=600, show_spinner=False)
+def run_report(run_id, sha256, dataset, indices):
+    """The report of a finished run (`report.run_report`), its mistakes explained as the results page shows them."""
+    try:
+        cases = run_mistakes(run_id, sha256, dataset, indices) if indices else []
+    except (OSError, jobs.JobError, registry.RegistryError, datasets.DatasetUnavailable):
+        cases = None  # The report tries once more and says why the mistakes are missing.
+    return report.run_report(run_id, cases=cases)

@@ -77,7 +77,8 @@ def choice(name, options, *, problem, instead, aliases=None):
     if value is None:
         return None
     # A "+" typed into an address arrives as a space ("gradcam++" as "gradcam  ").
-    spellings = {value.strip().lower(), value.strip().replace(" ", "+").lower(), value.replace(" ", "+").lower()}
+    # In this order: the "+" reading first, so "gradcam  " finds Grad-CAM++, not Grad-CAM.
+    spellings = [value.replace(" ", "+").lower(), value.strip().replace(" ", "+").lower(), value.strip().lower()]
     lookup = {str(option).lower(): option for option in options}
     lookup.update({str(text).lower(): option for text, option in (aliases or {}).items()})
     found = next((lookup[text] for text in spellings if text in lookup), None)

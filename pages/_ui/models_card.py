@@ -3,13 +3,13 @@
 import streamlit as st
 
 from imgrec import figures, registry
-from pages._ui import views
+from pages._ui import report_download, views
 
 
 def registry_table(cards):
-    """Every model as a row: name, architecture, dataset, classes, size, measured accuracy, shipped or imported.
+    """Every model as a row: name, architecture, dataset, classes, size, measured accuracy and where it came from.
 
-    Eight columns, each as wide as its content, fit the page at 1280 pixels; where the accuracy
+    Seven columns, each as wide as its content, fit the page at 1280 pixels; where the accuracy
     was measured, the file size and the creation time are on the model's card below.
     """
     rows = []
@@ -17,15 +17,21 @@ def registry_table(cards):
         rows.append({
             "Name": card.name, "Architecture": card.architecture, "Dataset": card.dataset,
             "Classes": len(card.class_names), "Parameters": card.parameters,
-            "Test accuracy": views.in_percent(card.accuracy), "Shipped": registry.is_protected(card),
-            "Imported": card.imported is not None,
+            "Test accuracy": views.in_percent(card.accuracy), "Origin": origin(card),
         })
     st.dataframe(rows, hide_index=True, column_config={
         "Parameters": st.column_config.NumberColumn(format="localized"),
         "Test accuracy": views.percent_column(bar=True, width=130),
-        "Shipped": st.column_config.CheckboxColumn(help="Shipped models are protected: they cannot be deleted."),
-        "Imported": st.column_config.CheckboxColumn(help="Uploaded by a visitor (Import a model, below)."),
+        "Origin": st.column_config.TextColumn(help="Shipped models are protected: they cannot be deleted. Imported "
+                                                   "ones were uploaded by a visitor (Import a model, below)."),
     })
+
+
+def origin(card):
+    """Where a model came from, in a word: shipped (protected), imported (uploaded by a visitor) or trained here."""
+    if registry.is_protected(card):
+        return "shipped"
+    return "imported" if card.imported is not None else "trained here"
 
 
 def card_tab(card):
@@ -35,6 +41,7 @@ def card_tab(card):
     columns[1].metric("Parameters", f"{card.parameters:,}" if card.parameters is not None else "-")
     columns[2].metric("File size", views.size_text(card.file_size) or "-")
     columns[3].metric("Classes", len(card.class_names))
+    report_download.model_button(card)
     st.markdown(f"**{card.display_title}.** {card.summary or ''}")
     st.caption(f"Accuracy: {card.accuracy_text()}. Created {card.created or 'at an unknown time'}"
                + (f" with Keras {card.keras_version}" if card.keras_version else "") + ".")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from imgrec import datasets, figures, jobs, overlays, paths, registry
 from imgrec.jobs import tensorboard_server
-from pages._ui import compute, models, train_runs, train_settings, views
+from pages._ui import compute, models, report_download, train_runs, train_settings, views
 
 SMOOTHING = 0.9  # TensorBoard's default smoothing of the per-batch loss.
 GALLERY_SHOWN = 12  # Misclassified test images drawn with their heatmaps (jobs keeps the 32 most confident).
@@ -117,6 +117,7 @@ def results_view(run_id, view, config):
                     help=f"{outcome['training']['samples_per_second']:,.0f} samples per second; "
                          f"{outcome['training']['train_samples']:,} training and "
                          f"{outcome['training']['validation_samples']:,} validation samples.")
+    report_download.run_button(run_id, outcome, GALLERY_SHOWN)
     st.plotly_chart(figures.training_curves(history, batches, SMOOTHING),
                     key="result-curves", config=views.CHART_CONFIG)
     names = outcome["class_names"]

@@ -11,7 +11,7 @@ import time
 import streamlit as st
 
 from imgrec import figures, search, training
-from pages._ui import train_runs, train_settings, views
+from pages._ui import links, train_runs, train_settings, views
 
 SEARCH_POLL_SECONDS = 2.0  # The table of a running search refreshes this often; its driver advances it every second.
 SELECTED = "search-selected"  # The chosen search, kept while the tab's widgets are not drawn (other tabs).
@@ -158,8 +158,8 @@ def search_from_url():
         try:
             search.validate_search_id(requested)
         except search.SearchError as error:
-            st.warning(str(error), icon=":material/warning:")
-            del st.query_params["search"]
+            links.refuse(str(error))
+            links.write(search=None)
             return
         select_search(requested)
 
@@ -188,10 +188,11 @@ def search_tab():
     chosen = st.selectbox("Search", options, key="search-id", on_change=_picked_search,
                           format_func=lambda item: "A new search" if item == "new" else labels[item])
     if chosen == "new":
-        st.query_params.pop("search", None)
+        links.write(search=None)
         new_search_ui()
         return
-    st.query_params["search"] = st.session_state["search-in-url"] = chosen
+    st.session_state["search-in-url"] = chosen
+    links.write(search=chosen)
     try:
         running = not search.load(chosen).settled
     except search.SearchError as error:

@@ -42,13 +42,17 @@ def _requested(run_key, widget_key):
 
 def panel(name, key, model_input, method, class_index, class_name, options, *, widget_key="trust",
           title="Can you trust this heatmap?"):
-    """Draws the trust checks of one heatmap (on request): verdict, curves, the scrambled-model row, captions."""
+    """Draws the trust checks of one heatmap (on request): verdict, curves, the scrambled-model row, captions.
+
+    Returns:
+        The `trust.TrustReport` shown, or `None` when no check was asked for.
+    """
     st.markdown(f"#### {title}")
     run_key = (name, key, inputs.digest(model_input), method, int(class_index), tuple(sorted(options.items())))
     if not _requested(run_key, widget_key):
         st.caption("Two checks from the research on explanations: does hiding what the map marks hurt the class "
                    "more than hiding random pixels, and does the map change when the model forgets what it learned?")
-        return
+        return None
     with st.spinner("Checking: hiding and revealing parts of the image, then scrambling the model layer by layer..."):
         report = compute.trust_report(name, key, model_input, method, int(class_index), **options)
     VERDICT_BOXES[report.level](report.verdict, icon=VERDICT_ICONS[report.level])
@@ -63,6 +67,7 @@ def panel(name, key, model_input, method, class_index, class_name, options, *, w
     captions = ["trained model"] + [f"{step.layer} scrambled: {step.spearman:+.2f}" for step in report.randomization]
     st.image(images, caption=captions, width=104)
     st.caption(RANDOMIZATION_CAPTION)
+    return report
 
 
 def localisation_table(name, key, card):

@@ -70,7 +70,7 @@ def test_a_notebook_model_is_imported_measured_and_opened(page):
     # The page opens the new model's card, and the table marks it imported.
     assert at.subheader[0].value == "my-digits (imported)"
     table = at.dataframe[0].value.set_index("Name")
-    assert bool(table.loc["my-digits", "Imported"]) and not bool(table.loc["good", "Imported"])
+    assert table.loc["my-digits", "Origin"] == "imported" and table.loc["good", "Origin"] != "imported"
     assert any("Imported: uploaded as `strided.keras`" in caption.value for caption in at.caption)
 
 

@@ -50,7 +50,7 @@ def test_the_registry_table_lists_every_model_with_its_measured_accuracy(registr
     assert row["Architecture"] == "cnn" and row["Dataset"] == "mnist"
     assert row["Parameters"] == registry.card("tiny-cnn").parameters
     assert row["Test accuracy"] == pytest.approx(10.0) and row["Classes"] == 10  # In percent, as the column shows.
-    assert bool(table.loc["shipped-cnn", "Shipped"]) and not bool(row["Shipped"])
+    assert table.loc["shipped-cnn", "Origin"] == "shipped" and row["Origin"] == "trained here"
 
 
 def test_a_card_is_shown_in_full(registry_app):

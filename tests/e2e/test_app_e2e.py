@@ -68,6 +68,7 @@ def test_feature_maps_and_attention_show_their_charts(tiny_server, page, debug_s
     page.goto(tiny_server + "/attention?model=tiny-vit&sample=mnist-03")
     wait_for_app(page)
     page.get_by_text("How far does each head look?", exact=True).wait_for()
-    assert charts(page, 4).count() == 4
+    # The patches, one head up close, every head, the rollout and the heads' distances.
+    assert charts(page, 5).count() == 5
     no_exception(page)
     screenshot(page, debug_screenshots, "attention", screens=4)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.support import reports
 from tests.support.browser import screenshot, wait_for_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -21,7 +22,7 @@ def set_number(tab, label, value):
     wait_for_app(tab)
 
 
-def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, debug_screenshots):
+def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, debug_screenshots, chromium_browser, tmp_path):
     page.goto(tiny_server + "/train")
     wait_for_app(page)
     page.get_by_role("button", name="Start training").wait_for()
@@ -45,6 +46,9 @@ def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, debug_scree
     assert page.locator("[data-testid='stPlotlyChart']").count() >= 4  # curves, confusion, per class, ROC
     no_exception(page)
     screenshot(page, debug_screenshots, "train-results", screens=4)
+    # The results as a report that opens without the app or a network.
+    run_report = reports.download(page, tmp_path / "run")
+    reports.assert_opens_offline(chromium_browser, run_report, "Training run", "Confusion matrix", "Mistakes:")
     # Save it under a name; it is listed on /models at once.
     name_box = page.get_by_role("textbox", name="Model name")
     name_box.fill(MODEL_NAME)
@@ -59,6 +63,8 @@ def test_a_tiny_run_from_the_form_to_a_prediction(tiny_server, page, debug_scree
     page.get_by_role("heading", name="cnn on mnist").wait_for()
     no_exception(page)
     screenshot(page, debug_screenshots, "models-saved", screens=1)
+    card_report = reports.download(page, tmp_path / "card")
+    reports.assert_opens_offline(chromium_browser, card_report, "cnn on mnist", "Training", with_images=False)
     # And predict with it: the session's chosen model follows to /predict.
     page.get_by_test_id("stSidebarNav").get_by_text("Predict").click()
     wait_for_app(page)

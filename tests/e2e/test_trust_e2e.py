@@ -1,17 +1,23 @@
 """The trust panel and edit-and-compare in a real browser: checked on request, painted with the mouse."""
 
-import pathlib
 import re
 
 import pytest
 
+from imgrec import paths
 from tests.support import server
 from tests.support.browser import wait_for_app
 
 pytestmark = pytest.mark.e2e
 
-# What the tests saw, for a person to look at (ignored by git; `make screenshots` makes the README's).
-SCREENSHOTS = pathlib.Path(__file__).resolve().parent / "screenshots"
+DOCS = paths.REPO_ROOT / "docs" / "screenshots"
+# The README's screenshots these tests take (`make screenshots` writes them to docs/screenshots/).
+README_SCREENSHOTS = {"trust-panel.png", "trust-randomisation.png", "edit-and-compare.png", "shapes-localisation.png"}
+
+
+@pytest.fixture
+def folder(request, tmp_path):
+    return DOCS if request.config.getoption("--update-screenshots") else tmp_path / "screenshots"
 
 # The first words of every verdict the panel can give.
 VERDICT = re.compile("Trustworthy on both checks|Partly trustworthy|Doubtful|Not trustworthy here|Hard to judge")
@@ -21,18 +27,18 @@ def no_exception(tab):
     assert tab.locator("[data-testid='stException']").count() == 0
 
 
-def screenshot_at(tab, locator, name):
-    """Scrolls Streamlit's main area so `locator` is near the top of a 1280x800 window, then saves NAME.png."""
+def screenshot_at(tab, locator, folder, name):
+    """Scrolls Streamlit's main area so `locator` is near the top of a 1280x800 window, then saves folder/NAME.png."""
     main = tab.locator("[data-testid='stMain']")
     offset = locator.evaluate("(element) => element.getBoundingClientRect().top")
     main.evaluate(f"(element) => element.scrollBy(0, {offset} - 70)")
     tab.wait_for_timeout(500)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    folder.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(folder / f"{name}.png"))
 
 
-def test_trust_panel_and_edit_and_compare_on_a_photo(tiny_server, page):
-    page.goto(tiny_server + "/predict?model=imagenet-efficientnet-lite0&sample=photos-coffee")
+def test_trust_panel_and_edit_and_compare_on_a_photo(shipped_server, page, folder):
+    page.goto(shipped_server + "/predict?model=imagenet-efficientnet-lite0&sample=photos-coffee")
     wait_for_app(page)
     page.get_by_text("Grad-CAM for espresso").wait_for()
     # The heatmap is on screen and nothing is checked yet.
@@ -46,8 +52,8 @@ def test_trust_panel_and_edit_and_compare_on_a_photo(tiny_server, page):
     assert "random" in panel.inner_text() and "Image removed (%)" in panel.inner_text()
     assert page.get_by_text("trained model", exact=True).count() == 1
     no_exception(page)
-    screenshot_at(page, page.get_by_text("Can you trust this heatmap?"), "trust-panel")
-    screenshot_at(page, page.get_by_text("Scrambling the model, from the output down"), "trust-randomisation")
+    screenshot_at(page, page.get_by_text("Can you trust this heatmap?"), folder, "trust-panel")
+    screenshot_at(page, page.get_by_text("Scrambling the model, from the output down"), folder, "trust-randomisation")
 
     # Paint a grey band across the cup, on the model's view.
     canvas = page.locator("canvas.upper-canvas").first
@@ -63,7 +69,7 @@ def test_trust_panel_and_edit_and_compare_on_a_photo(tiny_server, page):
     assert page.get_by_text("What speaks for espresso").count() == 2  # The original's heatmap and the edit's.
     assert page.get_by_role("button", name="Pin this edit as the original").count() == 1
     no_exception(page)
-    screenshot_at(page, page.get_by_text("Edit and compare", exact=True), "edit-and-compare")
+    screenshot_at(page, page.get_by_text("Edit and compare", exact=True), folder, "edit-and-compare")
     # The edited image is checked like any other.
     page.get_by_role("button", name="Check this heatmap").nth(1).click()
     wait_for_app(page, timeout=180_000)
@@ -87,7 +93,7 @@ def shapes_server(chromium, tmp_path_factory):
         yield url
 
 
-def test_the_shapes_model_scores_every_explainer_against_the_outlines(shapes_server, page):
+def test_the_shapes_model_scores_every_explainer_against_the_outlines(shapes_server, page, folder):
     page.goto(shapes_server + "/predict?model=shapes-cnn&sample=shapes-01")
     wait_for_app(page)
     page.get_by_text("Grad-CAM for circle").wait_for()  # Test shape 1 is a circle.
@@ -97,4 +103,4 @@ def test_the_shapes_model_scores_every_explainer_against_the_outlines(shapes_ser
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for()
     no_exception(page)
-    screenshot_at(page, page.get_by_text("Which explainer finds the shape?", exact=False), "shapes-localisation")
+    screenshot_at(page, page.get_by_text("Which explainer finds the shape?", exact=False), folder, "shapes-localisation")

@@ -7,6 +7,7 @@
 - `browser`: where Debian's Chromium is, how to launch it, and what to say when it is missing.
 - `hostile`: hostile model files (code, bombs, malformed archives), one list for every way in.
 - `notebook_models`: models of shapes imgrec never builds, imported through the import path.
+- `reports`: what in a report file points outside it; opening it offline and printing it in Chromium.
 - `hang_on_save/`: a `sitecustomize` that makes a server hang mid-save, for the fault campaign.
 - `apptest`: opening a page of an AppTest as a link would, and reading the figures it drew.
 """

@@ -27,7 +27,7 @@ import time
 
 from tests.support import server
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
+REPO = pathlib.Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
 READY_TIMEOUT = 120.0  # Seconds the Jobs API and Ray Client may take to answer after the nodes are up.
 CLUSTER_ENVIRONMENT = {

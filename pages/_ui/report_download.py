@@ -1,0 +1,57 @@
+"""The "Download report" buttons: a prediction, a finished run and a model's card as one HTML file that opens anywhere.
+
+Each report is made only when its button is clicked (Streamlit's deferred download: the
+callable runs on the click, not on every rerun), so the pages pay nothing for the button.
+"""
+
+import re
+
+import streamlit as st
+
+from imgrec import report
+from pages._ui import compute
+
+LABEL = "Download report"
+HELP = ("One HTML file with everything shown here: it opens in any browser without a network or this app, "
+        "and prints on A4.")
+
+
+def file_name(*parts):
+    """A safe download name from its parts, e.g. `report-mnist-cnn-seven.html` (other characters become dashes)."""
+    stem = "-".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", str(part)).strip("-.") for part in parts if part)
+    return f"report-{stem[:100] or 'imgrec'}.html"
+
+
+def _button(data, name, key):
+    st.download_button(LABEL, data, file_name=name, mime="text/html", key=key, help=HELP,
+                       icon=":material/download:", on_click="ignore")
+
+
+def prediction_button(name, key, image, class_index, method, options, alpha, checked):
+    """The report of the image on /predict: its top classes and the chosen class explained by the chosen method.
+
+    With the heatmap's trust checks when the page showed them (`checked`: taken from the cache).
+    """
+    stem = image.name.rsplit(".", 1)[0]
+
+    def make():
+        return compute.prediction_report(name, key, image.rgb, image.name, method, int(class_index), float(alpha),
+                                         bool(checked), **options)
+
+    _button(make, file_name(name, stem, method), "report-prediction")
+
+
+def run_button(run_id, outcome, shown):
+    """The report of a finished run's results, with the `shown` mistakes the page explains."""
+    sha256 = (outcome.get("model") or {}).get("sha256")
+    indices = tuple(mistake["index"] for mistake in (outcome.get("misclassified") or [])[:shown])
+
+    def make():
+        return compute.run_report(run_id, sha256, outcome["dataset"], indices)
+
+    _button(make, file_name("run", run_id), f"report-run-{run_id}")
+
+
+def model_button(card):
+    """The report of a model's card: what it is, its training curves and its F1 per class (no model is loaded)."""
+    _button(lambda: report.model_report(card), file_name(card.name), f"report-model-{card.name}")
