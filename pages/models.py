@@ -11,6 +11,7 @@ from pages._ui import (
     models_files,
     models_import,
     navigation,
+    presenter,
 )
 
 TAB_CARD, TAB_ARCHITECTURE, TAB_COMPARE, TAB_FILES = (
@@ -35,6 +36,7 @@ def tab_ui():
 def main():
     st.title("Models")
     links.begin("models")
+    presenter.apply()
     st.markdown("Every model this server knows, with the accuracy it measured on images it never trained on. "
                 "Choose one in the sidebar to read its card, see its layers, compare it, download or export it.")
     models.cleaned_registry()
