@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import datasets
-from pages._ui import inputs, models, navigation, views
+from pages._ui import inputs, links, models, navigation, presenter, views
 
 # One sample per collection for the gallery; each tile opens a model that knows it (no tile when none does).
 GALLERY = ("mnist-00", "fashion-mnist-00", "cifar10-00", "imagenet-07", "photos-chelsea", "photos-coffee")
@@ -123,10 +123,12 @@ def gallery(cards):
         with column:
             st.image(views.thumbnail_png(_square(inputs.sample_image(sample.id)), 128), width=112)
             st.page_link("pages/predict.py", label=_short_title(sample.title),
-                         query_params={"model": model, "sample": sample.id})
+                         query_params=presenter.keep({"model": model, "sample": sample.id}))
 
 
 def main():
+    links.begin("home")  # Home keeps no view of its own in the address; presenter mode does.
+    presenter.apply()
     intro()
     page_links()
     cards = models.model_cards()

@@ -12,6 +12,7 @@ from pages._ui import (
     models_import,
     models_test_set,
     navigation,
+    presenter,
 )
 
 TAB_CARD, TAB_ARCHITECTURE, TAB_COMPARE, TAB_FILES = (
@@ -47,6 +48,7 @@ def tab_ui(names):
 def main():
     st.title("Models")
     links.begin("models")
+    presenter.apply()
     st.markdown("Every model this server knows, with the accuracy it measured on images it never trained on. "
                 "Choose one in the sidebar to read its card, open its test set, see its layers, compare it, download "
                 "or export it.")

@@ -6,6 +6,8 @@
 - `inputs`: the images a visitor chooses (samples, upload, camera, drawing), kept across pages, and the
   sentence when a model does not know the chosen sample's kind.
 - `views`: small display helpers shared by pages (chart config, enlarged pixels, thumbnails).
+- `lessons`: the lessons of /learn, read from `lessons/*.toml` and checked, and the pages a step can open.
+- `presenter`: presenter mode (`?present=1`), applied on every page and kept in the links the app writes.
 - `compute`: every cached computation that needs a Keras model; the only module that loads one.
   `compute_learned`: the same for what a model learned (test outputs, data map, filters, autoencoder).
 - `confusion`, `data_map_view`, `autoencoder`: the clickable confusion matrix, the data map and an
