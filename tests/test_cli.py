@@ -380,7 +380,8 @@ def test_an_autoencoder_is_listed_evaluated_and_mapped_but_has_no_classes_to_pre
     code, out, _ = run(capsys, "embed", "--model", "tiny-ae", "--n", "30", "--json")
     assert code == 0 and {point["predicted"] for point in json.loads(out)["points"]} == {None}
     for command in (["predict", "--model", "tiny-ae"], ["explain", "--model", "tiny-ae", "--method", "saliency"],
-                    ["trust", "--model", "tiny-ae", "--method", "saliency"]):
+                    ["trust", "--model", "tiny-ae", "--method", "saliency"],
+                    ["report", "--model", "tiny-ae", "--output", str(digit_png_file.with_suffix(".html"))]):
         code, _, err = run(capsys, *command, str(digit_png_file))
         assert code == 2 and "is an autoencoder: it rebuilds images and has no class scores" in err
         assert len(err.strip().splitlines()) == 1
