@@ -1,4 +1,4 @@
-"""Class probabilities from a Keras classifier, batched and compiled once (no per-call `model.predict` overhead)."""
+"""A Keras model's outputs (class probabilities, or any output) for a batch, compiled once (no per-call `model.predict`)."""
 
 import statistics
 import threading
@@ -63,6 +63,34 @@ def to_class_probabilities(outputs):
     return outputs
 
 
+def predict_outputs(model, images, batch_size=256):
+    """Runs a model over images in batches and returns its outputs as they are.
+
+    Args:
+        model: a `keras.Model` taking raw 0..255 float pixels (or, for a decoder, codes).
+        images: array `(N, *model.input_shape[1:])` (uint8 or float).
+        batch_size: images per forward pass. Defaults to `256`.
+
+    Returns:
+        float32 array `(N, *model.output_shape[1:])`: probabilities for a classifier, images
+        for an autoencoder.
+    """
+    import tensorflow as tf
+
+    forward = compiled_forward(model)
+    images = np.asarray(images)
+    if images.ndim != len(model.input_shape):
+        what = "images (N, H, W, C)" if len(model.input_shape) == 4 else f"inputs of rank {len(model.input_shape)}"
+        raise ValueError(f"Expected a batch of {what}, got shape {images.shape}.")
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        batch = np.ascontiguousarray(images[start : start + batch_size], dtype=np.float32)
+        chunks.append(forward(tf.constant(batch)).numpy())
+    if not chunks:
+        return np.zeros((0, *model.output_shape[1:]), np.float32)
+    return np.concatenate(chunks, axis=0)
+
+
 def predict_probabilities(model, images, batch_size=256):
     """Runs a classifier over images in batches and returns class probabilities.
 
@@ -74,19 +102,10 @@ def predict_probabilities(model, images, batch_size=256):
     Returns:
         float64 array `(N, num_classes)`.
     """
-    import tensorflow as tf
-
-    forward = compiled_forward(model)
-    images = np.asarray(images)
-    if images.ndim != 4:
-        raise ValueError(f"Expected a batch of images (N, H, W, C), got shape {images.shape}.")
-    chunks = []
-    for start in range(0, len(images), batch_size):
-        batch = np.ascontiguousarray(images[start : start + batch_size], dtype=np.float32)
-        chunks.append(forward(tf.constant(batch)).numpy())
-    if not chunks:
+    outputs = predict_outputs(model, images, batch_size)
+    if not len(outputs):
         return np.zeros((0, max(model.output_shape[-1], 2)))
-    return to_class_probabilities(np.concatenate(chunks, axis=0))
+    return to_class_probabilities(outputs)
 
 
 def median_latency_ms(model, repeats=20, *, clock=time.perf_counter):

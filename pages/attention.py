@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import compute, inputs, links, models, navigation, views
+from pages._ui import compute, inputs, links, models, navigation, presenter, views
 
 FUSIONS = {"mean": "Mean of the heads", "max": "Strongest head", "min": "Weakest head"}
 # How each kind of model reads an image instead of attending, for the "no attention here" message.
@@ -196,6 +196,7 @@ def distance_view(name, key, model_input):
 def main():
     st.title("Attention")
     links.begin("attention")
+    presenter.apply()
     st.markdown(
         "A **vision transformer** cuts the image into square patches and turns each into a list of numbers, a "
         "**token**. In every layer, each token asks every other token how relevant it is, and takes a weighted "

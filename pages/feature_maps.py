@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import arithmetic, compute, inputs, links, models, navigation, views
+from pages._ui import arithmetic, compute, inputs, links, models, navigation, presenter, views
 
 # Channels drawn at once: a grid of 64 maps stays readable and light to send to the browser.
 CHANNELS_PER_VIEW = 64
@@ -183,6 +183,7 @@ def position_ui(maps, channel_key):
 def main():
     st.title("Feature maps")
     links.begin("feature-maps")
+    presenter.apply()
     st.markdown(
         "A convolutional network reads an image through layers of **filters**. Each filter is a small grid "
         "of learned weights slid over the image; where the pixels match its pattern, its output, the "

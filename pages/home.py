@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import datasets
-from pages._ui import inputs, models, navigation, views
+from pages._ui import inputs, links, models, navigation, presenter, views
 
 # One sample per collection for the gallery; each tile opens a model that knows it (no tile when none does).
 GALLERY = ("mnist-00", "fashion-mnist-00", "cifar10-00", "imagenet-07", "photos-chelsea", "photos-coffee")
@@ -36,6 +36,12 @@ def page_links():
         ("pages/attention.py", "Attention", ":material/visibility:",
          "For a vision transformer: where each patch looks, head by head and layer by layer, and how the "
          "attention flows to the decision."),
+        ("pages/filters.py", "Filters", ":material/filter_vintage:",
+         "What each filter looks for: the pattern it answers to most, grown from grey, beside the test images "
+         "that excite it."),
+        ("pages/data_map.py", "Data map", ":material/scatter_plot:",
+         "Where the test images lie for a model: one dot each, close when the model finds them alike; click one "
+         "to open it."),
     )
     for column, (page, label, icon, text) in zip(st.columns(len(pages)), pages, strict=True):
         with column.container(border=True):
@@ -57,14 +63,18 @@ def models_table(cards):
         rows.append({
             "Model": card.display_title,
             "Accuracy": views.in_percent(card.accuracy),
+            "Reconstruction error": card.reconstruction_mse,
             "Measured on": card.measured_on_text(),
-            "Classes": len(card.class_names),
+            "Classes": len(card.class_names) if card.is_classifier else None,
             "Parameters": card.parameters,
         })
     st.dataframe(
         rows, hide_index=True,
         column_config={
             "Accuracy": views.percent_column("Accuracy"),
+            "Reconstruction error": st.column_config.NumberColumn(
+                format="%.4f", help="An autoencoder's score: how far its rebuilt images are from the originals "
+                                    "(mean squared, pixels 0..1); lower is better."),
             "Parameters": st.column_config.NumberColumn("Parameters", format="localized"),
         },
     )
@@ -74,6 +84,8 @@ def _model_for(sample, cards):
     """The name of a model that knows a sample (its own collection's model first), or None."""
     ranked = []
     for card in cards:
+        if not card.is_classifier:  # An autoencoder names no class, so it opens no sample on Predict.
+            continue
         if datasets.domain_mismatch(card.dataset, card.class_names, sample.collection, sample.label_name) is None:
             collections = datasets.collections_for(card.dataset)
             if sample.collection in collections:
@@ -111,10 +123,12 @@ def gallery(cards):
         with column:
             st.image(views.thumbnail_png(_square(inputs.sample_image(sample.id)), 128), width=112)
             st.page_link("pages/predict.py", label=_short_title(sample.title),
-                         query_params={"model": model, "sample": sample.id})
+                         query_params=presenter.keep({"model": model, "sample": sample.id}))
 
 
 def main():
+    links.begin("home")  # Home keeps no view of its own in the address; presenter mode does.
+    presenter.apply()
     intro()
     page_links()
     cards = models.model_cards()

@@ -11,12 +11,16 @@ from pages._ui import (
     links,
     models,
     navigation,
+    presenter,
     report_download,
     trust_panel,
     views,
 )
 
 TOP_K = 5
+# The heatmap's colours, and the words for its two ends: viridis and cividis read the same to a colour-blind student.
+COLOURS = {"jet": "Rainbow (jet)", "viridis": "Viridis (colour-blind safe)", "cividis": "Cividis (colour-blind safe)"}
+COLOUR_ENDS = {"jet": ("Red", "blue"), "viridis": ("Yellow", "dark purple"), "cividis": ("Yellow", "dark blue")}
 PREPROCESSING_WORDS = {
     "mnist-digit": "made grey, inverted when the ink is dark on a light background, cropped to the digit, "
                    "fitted into a 20 x 20 box and centred by its centre of mass, as MNIST itself was made",
@@ -144,7 +148,7 @@ def _layer_ui(name, choice):
 
 
 def explanation_ui(name, key):
-    """The explanation method, its layer where it weights a layer, and the opacity; returns (choice, options, alpha)."""
+    """The method, its layer where it weights one, the opacity and colours; returns (choice, options, alpha, colormap)."""
     choices = {choice.name: choice for choice in compute.explainers(name, key)}
     if st.session_state.get("explain-method") not in choices:  # e.g. rollout, then a model without attention
         st.session_state["explain-method"] = next(iter(choices))
@@ -163,25 +167,35 @@ def explanation_ui(name, key):
     if opacity is not None:
         st.session_state["explain-alpha"] = opacity
     alpha = st.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="explain-alpha")
-    links.write(method=method, layer=options.get("layer"), opacity=f"{alpha:.2f}")
-    return choice, options, alpha
+    if st.session_state.get("explain-colours") not in COLOURS:
+        st.session_state["explain-colours"] = "jet"
+    asked = links.choice("cmap", list(COLOURS), problem=f"the heatmap colours are {', '.join(COLOURS)}",
+                         instead=st.session_state["explain-colours"])
+    if asked is not None:
+        st.session_state["explain-colours"] = asked
+    colormap = st.selectbox("Heatmap colours", list(COLOURS), format_func=COLOURS.get, key="explain-colours")
+    # The default colours stay out of the address, so the links shared before there was a choice read the same.
+    links.write(method=method, layer=options.get("layer"), opacity=f"{alpha:.2f}",
+                cmap=None if colormap == "jet" else colormap)
+    return choice, options, alpha, colormap
 
 
-def explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha):
+def explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha, colormap):
     heatmap = compute.explanation(name, key, model_input, choice.name, int(class_index), **options)
     # The model's own view, enlarged with square pixels: the heatmap lines up with what the model read.
     base = views.enlarge(views.model_view(model_input), 224)
     label = class_names[class_index]
+    most, least = COLOUR_ENDS[colormap]
     # A map that is the same for every class (attention rollout) is not "for" the chosen class.
     title = f"{choice.title} for {label}" if choice.class_specific else choice.title
-    st.plotly_chart(figures.image_figure(overlays.overlay(base, heatmap, alpha), title=title),
+    st.plotly_chart(figures.image_figure(overlays.overlay(base, heatmap, alpha, colormap), title=title),
                     key="explanation-chart", config=views.CHART_CONFIG)
     # The technique's description already stands under the method's name, beside the chart.
     if choice.class_specific:
-        st.caption(f"Red marks what speaks most for **{label}**, blue the least.")
+        st.caption(f"{most} marks what speaks most for **{label}**, {least} the least.")
     else:
         st.caption("It is the same for every class: it shows where the model looks, not what it concluded. "
-                   "Red marks where it looks most, blue the least.")
+                   f"{most} marks where it looks most, {least} the least.")
 
 
 def single_image(name, key, card, image):
@@ -207,9 +221,9 @@ def why_this_class(name, key, card, image, model_input, class_index):
     class_names = card.class_names
     controls, view = st.columns([2, 3], gap="large")
     with controls:
-        choice, options, alpha = explanation_ui(name, key)
+        choice, options, alpha, colormap = explanation_ui(name, key)
     with view:
-        explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha)
+        explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha, colormap)
         # After the heatmap in the script, so the heatmap is on screen before any check runs.
         checked = trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index],
                                     options)
@@ -222,10 +236,12 @@ def why_this_class(name, key, card, image, model_input, class_index):
 def main():
     st.title("Predict")
     links.begin("predict")
+    presenter.apply()
     st.markdown("Give the model an image and see the classes it finds most likely, then ask it **why**: "
                 "the heatmap marks the pixels that pushed the score of the chosen class up.")
     name = models.model_picker()
     card = models.card_for(name)
+    models.classifier_or_stop(card, "predictions or explanations")
     key = models.model_or_stop(name)
     chosen = inputs.image_input(card, multiple=True, key="predict")
     if not chosen:

@@ -8,12 +8,22 @@ refresh or another browser finds the same run (`?run=ID`), and Cancel really sto
 import streamlit as st
 
 from imgrec import jobs
-from pages._ui import links, navigation, train_compare, train_new, train_run, train_runs, train_search
+from pages._ui import (
+    links,
+    navigation,
+    presenter,
+    train_compare,
+    train_new,
+    train_run,
+    train_runs,
+    train_search,
+)
 
 
 def main():
     st.title("Train")
     links.begin("train")
+    presenter.apply()
     st.markdown("Train a network on your choice of data and settings, watch it learn, and read where it goes wrong. "
                 "Runs train in the background on the server: you can leave this page, refresh it, or watch the same "
                 "run from another browser.")

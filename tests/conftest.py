@@ -1,7 +1,7 @@
 """Shared fixtures: registries of tiny models, digit images, and quiet TensorFlow for the session.
 
 Fixture names, one meaning each:
-- `tiny_registry` (session): a folder holding untrained `tiny-cnn` and `tiny-vit`; sets nothing.
+- `tiny_registry` (session): a folder holding untrained `tiny-cnn`, `tiny-vit` and `tiny-autoencoder`; sets nothing.
 - `trained_registry` (session): a folder holding `tiny-cnn` trained for one epoch; sets nothing.
 - `fresh_registry` (per test): a copy of `trained_registry` that IMGREC_MODELS_DIR points at
   for that test only.
@@ -39,7 +39,7 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope="session")
 def tiny_registry(tmp_path_factory):
-    """A registry folder holding untrained `tiny-cnn` and `tiny-vit` (about a second each to build)."""
+    """A registry folder holding untrained `tiny-cnn`, `tiny-vit` and `tiny-autoencoder` (about a second each)."""
     from tests.support import registries
 
     return registries.save_tiny_models(tmp_path_factory.mktemp("tiny-registry"))

@@ -48,12 +48,40 @@ def test_every_shipped_card_loads_and_writes_back_byte_for_byte(path):
     assert card.name == path.stem and card.protected and len(card.sha256) == 64
     # Measured on the whole official test split: 10,000 images, or the 4,000 of the drawn shapes.
     test_size = 4_000 if card.dataset == "shapes" else 10_000
-    assert card.metrics.split == "test" and card.metrics.n == test_size and 0.9 < card.accuracy < 1
+    assert card.metrics.split == "test" and card.metrics.n == test_size
+    if card.is_classifier:
+        assert 0.9 < card.accuracy < 1 and '"task"' not in text  # Written as every card was before autoencoders.
+    else:
+        assert 0 < card.reconstruction_mse < 0.06 and card.class_names == () and '"task": "reconstruction"' in text
     assert card.training.config["architecture"] == card.architecture
 
 
 def test_there_are_shipped_cards_to_check():
-    assert {path.stem for path in SHIPPED_CARDS} >= {"mnist-cnn", "fashion-cnn", "mnist-vit"}
+    assert {path.stem for path in SHIPPED_CARDS} >= {"mnist-cnn", "fashion-cnn", "mnist-vit", "mnist-autoencoder"}
+
+
+def test_a_card_says_its_task_and_a_classifiers_card_leaves_the_default_out():
+    classifier = registry.card_for_model("cnn", "mnist", (28, 28, 1), datasets.MNIST_CLASSES)
+    assert classifier.task == "classification" and classifier.is_classifier and "task" not in classifier.to_json()
+    autoencoder = registry.card_for_model("autoencoder", "mnist", (28, 28, 1), datasets.MNIST_CLASSES,
+                                          metrics=registry.Metrics(split="test", n=10, reconstruction_mse=0.0412))
+    values = autoencoder.to_json()
+    assert values["task"] == "reconstruction" and values["class_names"] == [] and not autoencoder.is_classifier
+    saved = dataclasses.replace(autoencoder, name="ae", sha256="0" * 64).to_json()
+    assert registry.ModelCard.from_json(saved, saved_as="ae").to_json() == saved
+    assert autoencoder.metric_text() == "0.0412 reconstruction MSE"
+    assert autoencoder.score_text() == "reconstruction error 0.0412 (mean squared, pixels 0..1) on test, n = 10"
+    assert classifier.metric_text() == "not measured" and autoencoder.accuracy is None
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"task": "regression"}, "task must be one of classification, reconstruction"),
+    ({"class_names": []}, "class_names must be a list of at least one class name"),
+    ({"metrics": {"reconstruction_mse": 2}}, "metrics.reconstruction_mse must be a mean squared error from 0 to 1"),
+])
+def test_a_card_with_a_bad_task_or_no_classes_for_a_classifier_is_refused(changes, message):
+    with pytest.raises(registry.UnsafeModelError, match=re.escape(message)):
+        registry.ModelCard.from_json(saved_card(**changes), saved_as="good")
 
 
 def test_the_built_imagenet_card_says_each_thing_once_and_round_trips():

@@ -324,3 +324,89 @@ def test_explain_of_an_unreadable_image_exits_2_with_one_line_and_writes_nothing
                          str(digits[0]), str(bad))
     assert code == 2 and out == "" and len(err.splitlines()) == 1 and message in err, err
     assert not list(tmp_path.glob("out*.png"))  # Every file is read before anything is written.
+
+
+@pytest.fixture
+def autoencoder_registry(fresh_registry):
+    """The fresh registry plus `tiny-ae`, an untrained autoencoder with an autoencoder's card."""
+    from imgrec import architectures
+    from tests.support.registries import tiny_autoencoder_card
+
+    registry.save(architectures.build_autoencoder((28, 28, 1), latent_dim=2, seed=0), "tiny-ae", tiny_autoencoder_card())
+    return fresh_registry
+
+
+def test_features_writes_one_png_per_channel_and_lists_them(fresh_registry, tmp_path, capsys):
+    folder = tmp_path / "filters"
+    code, out, _ = run(capsys, "features", "--model", "tiny-cnn", "--layer", "first", "--channels", "3",
+                       "--output", str(folder), "--json")
+    listed = json.loads(out)
+    assert code == 0 and [item["channel"] for item in listed] == [0, 1, 2]
+    assert all(set(item) == {"channel", "png", "activation"} for item in listed)
+    for item in listed:
+        picture = images.decode_image((folder / f"channel-{item['channel']:03d}.png").read_bytes())
+        assert item["png"] == str(folder / f"channel-{item['channel']:03d}.png") and picture.shape == (112, 112, 3)
+        assert picture.std() > 0  # a pattern, not a blank square
+    code, out, _ = run(capsys, "features", "--model", "tiny-cnn", "--layer", "conv2", "--channels", "2",
+                       "--output", str(folder))
+    assert code == 0 and "layer conv2: 2 of 64 filters pictured" in out
+
+
+def test_embed_json_contract(fresh_registry, capsys):
+    code, out, _ = run(capsys, "embed", "--model", "tiny-cnn", "--n", "200", "--json")
+    placed = json.loads(out)
+    assert code == 0 and placed["method"] == "pca" and placed["n"] == 200 == len(placed["points"])
+    point = placed["points"][0]
+    assert set(point) == {"x", "y", "label", "predicted", "index"} and point["label"] in datasets.MNIST_CLASSES
+    labels = datasets.load("mnist").y_test
+    assert all(datasets.MNIST_CLASSES[labels[item["index"]]] == item["label"] for item in placed["points"])
+
+
+def test_embed_without_json_compares_the_map_with_the_raw_pixels(fresh_registry, capsys):
+    code, out, _ = run(capsys, "embed", "--model", "tiny-cnn", "--n", "100")
+    assert code == 0 and "100 mnist test images on a 2-D map (PCA of layer flatten, 1600 numbers each)" in out
+    assert "share its class" in out and "(raw pixels: " in out
+
+
+def test_an_autoencoder_is_listed_evaluated_and_mapped_but_has_no_classes_to_predict(autoencoder_registry, capsys,
+                                                                                      digit_png_file):
+    code, out, _ = run(capsys, "models")
+    assert code == 0 and any(line.startswith("tiny-ae") and "0.0500 reconstruction MSE" in line
+                             for line in out.splitlines())
+    code, out, _ = run(capsys, "evaluate", "--model", "tiny-ae", "--max-samples", "50", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["task"] == "reconstruction" and report["n"] == 50
+    assert 0 < report["reconstruction_mse"] < 1 and len(report["per_class"]) == 10
+    code, out, _ = run(capsys, "embed", "--model", "tiny-ae", "--n", "30", "--json")
+    assert code == 0 and {point["predicted"] for point in json.loads(out)["points"]} == {None}
+    for command in (["predict", "--model", "tiny-ae"], ["explain", "--model", "tiny-ae", "--method", "saliency"],
+                    ["trust", "--model", "tiny-ae", "--method", "saliency"],
+                    ["report", "--model", "tiny-ae", "--output", str(digit_png_file.with_suffix(".html"))]):
+        code, _, err = run(capsys, *command, str(digit_png_file))
+        assert code == 2 and "is an autoencoder: it rebuilds images and has no class scores" in err
+        assert len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "localisation", "--model", "tiny-ae", "--method", "saliency")
+    assert code == 2 and "has no class scores to localise" in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_an_autoencoder_from_a_config_file(fresh_registry, tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"architecture": "autoencoder", "dataset": "mnist", "epochs": 1, "max_samples": 300,
+                                  "latent_dim": 2}))
+    code, out, _ = run(capsys, "train", "--config", str(config), "--json", "--save", "cli-ae")
+    result = json.loads(out)
+    assert code == 0 and result["saved"] == "cli-ae" and 0 < result["reconstruction_mse"] < 1
+    assert "test_accuracy" not in result and registry.card("cli-ae").reconstruction_mse == result["reconstruction_mse"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["embed", "--model", "tiny-cnn", "--method", "umap"], "UMAP is not installed here"),
+    (["embed", "--model", "tiny-cnn", "--dataset", "cifar10"], "its images are (32, 32, 3)"),
+    (["embed", "--model", "tiny-cnn", "--n", "3"], "--n must be at least 10"),
+    (["features", "--model", "tiny-cnn", "--layer", "dense", "--output", "x"], "--layer dense"),
+    (["features", "--model", "tiny-cnn", "--layer", "first", "--channels", "0", "--output", "x"],
+     "--channels must be at least 1"),
+])
+def test_features_and_embed_user_errors_exit_2_with_one_line(fresh_registry, capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

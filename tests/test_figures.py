@@ -383,3 +383,70 @@ def test_architecture_dot_escapes_quotes_and_skips_unknown_edges():
              "depth": 0}]
     dot = figures.architecture_dot(rows, [("missing", 'say "hi"')])
     assert 'label="say \\"hi\\": Lambda' in dot and "->" not in dot
+
+
+def test_a_clickable_confusion_matrix_lays_one_invisible_marker_on_every_cell():
+    matrix = [[5, 1, 0], [2, 7, 1], [0, 0, 9]]
+    figure = figures.confusion_matrix(matrix, ["cat", "dog", "fox"], clickable=True)
+    heatmap, cells = serialised(figure)["data"]
+    assert cells["type"] == "scatter" and cells["marker"]["opacity"] == 0 and heatmap["hoverinfo"] == "skip"
+    pairs = list(zip(cells["y"], cells["x"], strict=True))
+    assert len(pairs) == 9 and pairs[1] == ("cat", "dog") and pairs[3] == ("dog", "cat")
+    counts = figures.confusion_matrix(matrix, ["cat", "dog", "fox"], clickable=True).data[1].customdata
+    assert np.asarray(counts).tolist() == [5, 1, 0, 2, 7, 1, 0, 0, 9]
+    assert len(figures.confusion_matrix(matrix, ["cat", "dog", "fox"]).data) == 1
+
+
+def test_training_curves_of_an_autoencoder_have_one_panel_for_its_error():
+    history = [{"epoch": 1, "loss": 0.06, "val_loss": 0.05}, {"epoch": 2, "loss": 0.045, "val_loss": 0.044}]
+    figure = serialised(figures.training_curves(history))
+    assert [trace["name"] for trace in figure["data"]] == ["training loss", "validation loss"]
+    assert [note["text"] for note in figure["layout"]["annotations"]] == [
+        "Loss: the reconstruction error (lower is better)"]
+
+
+def test_filter_grid_puts_each_filters_examples_beside_its_picture():
+    pictures = RNG.integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
+    examples = RNG.integers(0, 256, (5, 4, 28, 28, 1), dtype=np.uint8)
+    figure = figures.filter_grid(pictures, examples, [f"filter {index}" for index in range(5)])
+    data = serialised(figure)
+    assert data["data"][0]["type"] == "image" and data["data"][0]["source"].startswith("data:image/png;base64,")
+    assert [note["text"] for note in data["layout"]["annotations"]] == [f"filter {index}" for index in range(5)]
+    alone = serialised(figures.filter_grid(pictures))
+    assert alone["layout"]["title"]["text"].startswith("The image each filter answers to most")
+    photos = [[RNG.integers(0, 256, (90, 120, 3), dtype=np.uint8)] * 2] * 5  # Any size: fitted to a tile.
+    serialised(figures.filter_grid(pictures, photos))
+    with pytest.raises(ValueError, match="examples for 2 filters, but 5 pictures"):
+        figures.filter_grid(pictures, examples[:2])
+
+
+def test_image_pairs_and_the_latent_walk():
+    images = RNG.integers(0, 256, (4, 28, 28, 1), dtype=np.uint8)
+    pairs = serialised(figures.image_pairs(images, images / 255.0, ["7: 0.010"] * 4))
+    assert [note["text"] for note in pairs["layout"]["annotations"]] == ["7: 0.010"] * 4
+    with pytest.raises(ValueError, match="as many images as reconstructions"):
+        figures.image_pairs(images, images[:2] / 255.0)
+    walk = serialised(figures.latent_walk(RNG.uniform(0, 1, (3, 4, 28, 28, 1)), [-1, 0, 1, 2], [1, 0, -1]))
+    assert walk["layout"]["xaxis"]["ticktext"] == ["-1", "0", "1", "2"]
+    assert walk["layout"]["yaxis"]["ticktext"] == ["1", "0", "-1"]
+    assert walk["layout"]["xaxis"]["title"]["text"] == "code, 1st number"
+
+
+def test_the_embedding_map_shows_an_image_on_hover_and_selects_a_test_image_by_click():
+    points = RNG.normal(size=(6, 2))
+    labels, predicted = np.array([0, 1, 2, 0, 1, 2]), np.array([0, 1, 1, 0, 2, 2])
+    spec = figures.embedding_map(points, labels, ["a", "b", "c"], predicted=predicted, colour="outcome",
+                                 thumbnails=["data:image/png;base64,AAAA"] * 6, indices=[10, 11, 12, 13, 14, 15])
+    json.dumps(spec)
+    rows = spec["data"]["values"]
+    assert [row["outcome"] for row in rows] == ["right", "right", "wrong", "right", "wrong", "right"]
+    assert rows[2] == {"x": round(points[2, 0], 4), "y": round(points[2, 1], 4), "true class": "c", "index": 12,
+                       "predicted": "b", "outcome": "wrong", "image": "data:image/png;base64,AAAA"}
+    assert spec["params"] == [{"name": "picked", "select": {"type": "point", "fields": ["index"], "on": "click"}}]
+    # vega-tooltip draws the value of a tooltip field named "image" as a picture.
+    assert spec["encoding"]["tooltip"][0] == {"field": "image", "type": "nominal"}
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["right", "wrong"]
+    by_class = figures.embedding_map(points, labels, ["a", "b", "c"])
+    assert by_class["encoding"]["color"]["field"] == "true class" and "predicted" not in by_class["data"]["values"][0]
+    with pytest.raises(ValueError, match="or 'outcome' for a model that predicts"):
+        figures.embedding_map(points, labels, ["a", "b", "c"], colour="outcome")

@@ -512,3 +512,67 @@ def test_a_deeply_nested_status_file_does_not_break_listing(runs):
     assert [run["id"] for run in jobs.list_runs()] == ["20261121-100000-000001"]
     with pytest.raises(jobs.JobError, match="unreadable"):
         jobs.status("20261121-100000-000002")
+
+
+def test_an_autoencoder_run_measures_its_reconstruction_error_and_saves_as_an_autoencoder(runs):
+    from imgrec import registry
+
+    config = {"architecture": "autoencoder", "dataset": "mnist", "max_samples": 300, "epochs": 1, "latent_dim": 2}
+    run_id = jobs.submit(config)
+    view = jobs.wait(run_id, timeout=WORKER_TIMEOUT)
+    assert view["status"] == jobs.DONE, view.get("reason")
+    assert 0 < view["reconstruction_mse"] < 1 and "test_accuracy" not in view
+    outcome = jobs.result(run_id)
+    assert outcome["task"] == "reconstruction" and outcome["n"] == 10_000
+    assert outcome["reconstruction_mse"] == view["reconstruction_mse"] and len(outcome["per_class"]) == 10
+    errors = [row["mse"] for row in outcome["worst"]]
+    assert len(errors) == 12 and errors == sorted(errors, reverse=True) and errors[0] > outcome["reconstruction_mse"]
+    card = jobs.save_run_as_model(run_id, "run-ae")
+    assert card.task == "reconstruction" and card.reconstruction_mse == pytest.approx(outcome["reconstruction_mse"])
+    assert card.training.run_id == run_id and not registry.load("run-ae").is_classifier
+
+
+def test_a_large_models_filters_are_pictured_by_a_background_job_and_kept(runs, tmp_path, monkeypatch):
+    from imgrec import architectures, registry
+    from imgrec.jobs import filters
+    from tests.support.registries import tiny_card
+
+    monkeypatch.setenv("IMGREC_CACHE_DIR", str(tmp_path / "cache"))
+    # A 72 x 72 convnet is past the inline limit, so the app would picture it in the background.
+    model = architectures.build("cnn", (72, 72, 3), 10, seed=0)
+    card = registry.save(model, "wide-cnn", dataclasses_replace(tiny_card("wide-cnn", "cnn"), (72, 72, 3)))
+    assert filters.needs_background(card) and not filters.needs_background(tiny_card("tiny", "cnn"))
+    folder = filters.folder_for(card, "first", 0, 3)
+    assert folder.is_relative_to(paths.cache_dir() / "filters" / f"wide-cnn-{card.sha256[:16]}")
+    assert filters.status(folder) is None and filters.result(folder) is None
+    started = filters.start(card, "first", 0, 3)
+    assert started["status"] == filters.RUNNING and filters.start(card, "first", 0, 3)["pid"] == started["pid"]
+    state = wait_until(lambda: (filters.status(folder) or {}).get("status") in (filters.DONE, filters.FAILED) and
+                       filters.status(folder))
+    assert state["status"] == filters.DONE, (state, (folder / filters.LOG_FILE).read_text()[-2000:])
+    assert state["done"] == state["total"] == 3 and state["layer"] == "conv1"
+    stored = filters.result(folder)
+    assert stored["channels"].tolist() == [0, 1, 2] and stored["images"].shape == (3, 72, 72, 3)
+    assert stored["strongest"].shape == (3, 4) and stored["strongest"].max() < len(stored["sample_ids"])
+    # Asked again, it is served from the folder: no second worker.
+    assert filters.start(card, "first", 0, 3)["status"] == filters.DONE
+
+
+def test_a_filter_job_whose_worker_died_reads_as_failed(runs, tmp_path):
+    from imgrec import atomic
+    from imgrec.jobs import filters
+
+    folder = tmp_path / "job"
+    folder.mkdir()
+    atomic.write_json(folder / filters.STATUS_FILE, {"status": filters.RUNNING, "pid": 2**22 + 12345, "done": 1})
+    assert filters.status(folder) == {"status": filters.FAILED, "pid": 2**22 + 12345, "done": 1,
+                                      "reason": filters.DIED_REASON}
+
+
+def dataclasses_replace(card, shape):
+    import dataclasses
+
+    from imgrec import registry
+
+    return dataclasses.replace(card, input=registry.InputSpec(shape=shape, dtype="float32", range=(0, 255),
+                                                              color_mode="rgb"))

@@ -19,7 +19,7 @@ LAYERS = {
     2: ("images", "image_formats", "preprocess", "overlays", "inference", "edits"),
     3: ("architectures", "pretrained", "datasets"),
     4: ("registry",),
-    5: ("training", "metrics", "explain", "trust", "figures", "export", "mistakes"),
+    5: ("training", "metrics", "explain", "trust", "figures", "export", "mistakes", "embedding", "reconstruction"),
     6: ("jobs", "search", "report", "serving"),
     7: ("cli", "__main__"),
 }

@@ -39,6 +39,21 @@ def test_overlay_blends_a_colormap_over_the_image(colormap):
     np.testing.assert_array_equal(blended, overlays.colorize(overlays.upsample(heatmap, 20, 30), colormap))
 
 
+# matplotlib 3.11's cividis (`matplotlib.colormaps["cividis"](x)`, times 255, rounded) at points between the stops.
+CIVIDIS_REFERENCE = {0.0: (0, 34, 78), 0.1: (8, 51, 112), 0.3: (79, 87, 108), 0.55: (136, 133, 120),
+                     0.8: (200, 184, 102), 0.95: (243, 219, 66), 1.0: (254, 232, 56)}
+
+
+def test_cividis_matches_matplotlib_and_its_lightness_rises_steadily():
+    positions = list(CIVIDIS_REFERENCE)
+    coloured = overlays.colorize(np.array(positions), "cividis").astype(int)
+    np.testing.assert_allclose(coloured, list(CIVIDIS_REFERENCE.values()), atol=11)
+    # What a colour-blind viewer reads: the luminance alone orders the values, for both safe maps.
+    for colormap in overlays.COLOUR_BLIND_SAFE:
+        colours = overlays.colorize(np.linspace(0, 1, 64), colormap).astype(float)
+        assert np.all(np.diff(colours @ [0.2126, 0.7152, 0.0722]) > 0), colormap
+
+
 def test_overlay_refuses_a_bad_alpha_or_image():
     with pytest.raises(ValueError, match="alpha must be in"):
         overlays.overlay(np.zeros((4, 4, 3), np.uint8), np.zeros((2, 2)), alpha=1.5)

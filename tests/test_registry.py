@@ -250,3 +250,19 @@ def test_leftover_temporary_files_are_cleaned(fresh_registry):
 def test_list_models_includes_the_imagenet_model(fresh_registry):
     names = [card.name for card in registry.list_models()]
     assert "tiny-cnn" in names and "imagenet-efficientnet-lite0" in names
+
+
+def test_an_autoencoder_is_saved_and_loaded_with_a_card_that_says_what_it_does(fresh_registry):
+    from tests.support.registries import tiny_autoencoder_card
+
+    model = architectures.build_autoencoder((28, 28, 1), latent_dim=2, seed=0)
+    saved = registry.save(model, "ae", tiny_autoencoder_card())
+    assert saved.task == "reconstruction" and saved.class_names == () and saved.reconstruction_mse == 0.05
+    loaded = registry.load("ae")
+    assert not loaded.is_classifier and loaded.model.output_shape == (None, 28, 28, 1)
+    assert [card.name for card in registry.list_models() if not card.is_classifier] == ["ae"]
+    # A classifier's card cannot pass for an autoencoder's, nor the other way round.
+    with pytest.raises(registry.RegistryError, match="has 1 outputs but its card names 10 classes"):
+        registry.save(model, "ae-as-classifier", registry.card("tiny-cnn"))
+    with pytest.raises(registry.RegistryError, match=r"returns \(10,\), not the image its card says it reconstructs"):
+        registry.save(architectures.build("cnn", (28, 28, 1), 10), "classifier-as-ae", tiny_autoencoder_card())

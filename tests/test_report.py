@@ -397,3 +397,11 @@ def test_a_sample_photo_is_stored_as_the_smaller_of_png_and_jpeg():
     assert max(stored.shape[:2]) == pictures.PHOTO_SIDE
     flat = np.zeros((300, 300, 3), np.uint8)  # A flat image is smaller as PNG.
     assert pictures.photo_url(flat).startswith("data:image/png;base64,")
+
+
+def test_an_autoencoder_s_report_gives_its_reconstruction_error_not_a_missing_accuracy():
+    from tests.support.registries import tiny_autoencoder_card
+
+    document = report.model_report(tiny_autoencoder_card())
+    assert "reconstruction error 0.0500 (mean squared, pixels 0..1) on test, n = 10,000" in document
+    assert "accuracy not measured" not in document

@@ -1,7 +1,8 @@
 """The command line: `python -m imgrec COMMAND`, one module per command group.
 
 The commands: models, import, delete, predict, evaluate, explain, trust, localisation,
-report, train, data, export, runs and search; each module adds its commands to the parser.
+features, embed, report, train, data, export, runs and search; each module adds its commands
+to the parser.
 Every error a user can cause exits with status 2 and one line on stderr, never a traceback.
 """
 
@@ -9,7 +10,20 @@ import os
 import sys
 
 from imgrec import runtime
-from imgrec.cli import common, data, explain, export, models, predict, report, runs, search, train, trust
+from imgrec.cli import (
+    common,
+    data,
+    explain,
+    export,
+    learned,
+    models,
+    predict,
+    report,
+    runs,
+    search,
+    train,
+    trust,
+)
 
 # TensorFlow's C++ start-up chatter is not for users of a command line.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,7 +35,7 @@ def build_parser():
     """Returns the parser of the whole command line, each command's handler set as `func`."""
     parser = common.Parser(prog="python -m imgrec", description="See, explain and train image-recognition models.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=common.Parser)
-    for module in (models, predict, explain, report, train, data, export, runs, search, trust):
+    for module in (models, predict, explain, learned, report, train, data, export, runs, search, trust):
         module.add_commands(commands)
     return parser
 

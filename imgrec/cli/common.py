@@ -76,6 +76,13 @@ def user_error_types():
     return tuple(types)
 
 
+def require_classifier(classifier, command):
+    """Raises a `UserError` when a loaded model has no class scores (an autoencoder), for commands that need them."""
+    if not classifier.card.is_classifier:
+        raise UserError(f"Model {classifier.name!r} is an autoencoder: it rebuilds images and has no class scores "
+                        f"to {command}; try `python -m imgrec evaluate` or `embed` with it.")
+
+
 def print_json(value):
     """Prints a value as indented JSON; numpy scalars and arrays print as numbers and lists."""
     print(json.dumps(value, indent=2, default=_json_default))

@@ -67,6 +67,7 @@ def cmd_explain(args):
     outputs = output_paths(args.output, len(args.files))
     pictures = common.read_images(args.files)
     classifier = registry.load(args.model)
+    common.require_classifier(classifier, "explain")
     record = common.applicable_explainer(classifier, args.method)
     options = {}
     if args.layer is not None:

@@ -45,10 +45,10 @@ def cmd_models(args):
     if args.markdown:
         print(markdown_table(cards))
         return 0
-    rows = [("name", "architecture", "dataset", "test accuracy", "split")]
+    rows = [("name", "architecture", "dataset", "measured", "split")]
     for card in cards:
         split = card.metrics.split if card.metrics is not None and card.metrics.split else "-"
-        rows.append((card.name, card.architecture, card.dataset, common.format_percent(card.accuracy), split))
+        rows.append((card.name, card.architecture, card.dataset, card.metric_text(), split))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -104,9 +104,13 @@ def cmd_delete(args):
 
 
 def markdown_table(cards):
-    """The README's table of models, every number read from the cards (measured by evaluate)."""
+    """The README's table of models, every number read from the cards (measured by evaluate).
+
+    Each model is listed with its own metric: a classifier's test accuracy, an autoencoder's
+    reconstruction error (mean squared, pixels 0..1).
+    """
     lines = [
-        "| model | architecture | dataset | test accuracy | measured on | parameters | file | training time |",
+        "| model | architecture | dataset | test metric | measured on | parameters | file | training time |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for card in cards:
@@ -114,7 +118,7 @@ def markdown_table(cards):
         size = card.file_size
         lines.append(
             f"| `{card.name}` | {card.architecture} | {card.dataset} | "
-            f"{common.format_percent(card.accuracy)} | {card.measured_on_text()} | {card.parameters or 0:,} | "
+            f"{card.metric_text()} | {card.measured_on_text()} | {card.parameters or 0:,} | "
             f"{f'{size / 1e6:.1f} MB' if size else '-'} | {f'{seconds / 60:.1f} min' if seconds else '-'} |"
         )
     return "\n".join(lines)

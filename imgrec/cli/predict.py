@@ -30,6 +30,7 @@ def cmd_predict(args):
     if args.top < 1:
         raise common.UserError("--top must be at least 1.")
     classifier = registry.load(args.model)
+    common.require_classifier(classifier, "rank")
     results = []
     for file_name in args.files:
         path = pathlib.Path(file_name)
@@ -52,20 +53,31 @@ def cmd_predict(args):
 
 
 def cmd_evaluate(args):
-    """`evaluate --model NAME [--dataset D] [--split S] [--max-samples N] [--json]`: accuracy and per-class metrics."""
-    from imgrec import metrics, registry
+    """`evaluate --model NAME [--dataset D] [--split S] [--max-samples N] [--json]`: accuracy and per-class metrics.
+
+    For an autoencoder: its reconstruction error (mean squared, pixels 0..1), overall and per class.
+    """
+    from imgrec import metrics, reconstruction, registry
 
     classifier = registry.load(args.model)
     dataset = args.dataset or classifier.card.dataset
     if args.split not in metrics.SPLITS:
         raise common.UserError(f"--split must be one of {', '.join(metrics.SPLITS)}.")
+    measure = metrics.evaluate if classifier.card.is_classifier else reconstruction.evaluate
     try:
-        report = metrics.evaluate(classifier, dataset, args.split, max_samples=args.max_samples)
+        report = measure(classifier, dataset, args.split, max_samples=args.max_samples)
     except ValueError as error:
         raise common.UserError(str(error)) from None
     report["model"] = args.model
     if args.json:
         common.print_json(report)
+        return 0
+    if not classifier.card.is_classifier:
+        print(f"{args.model} on {report['dataset']} ({report['split']}, n={report['n']}): "
+              f"reconstruction MSE {report['reconstruction_mse']:.4f} (pixels 0..1)")
+        for row in report["per_class"]:
+            print(f"  {row['class']:<20} MSE {row['mse']:.4f}  n {row['support']}" if row["support"] else
+                  f"  {row['class']:<20} no images")
         return 0
     print(f"{args.model} on {report['dataset']} ({report['split']}, n={report['n']}): "
           f"accuracy {report['accuracy'] * 100:.2f}%, macro F1 {report['macro_f1']:.4f}")

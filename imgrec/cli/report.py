@@ -78,6 +78,7 @@ def prediction_html(args):
 
     [rgb] = common.read_images([args.image])
     classifier = registry.load(args.model)
+    common.require_classifier(classifier, "report on an image")
     records = ([common.applicable_explainer(classifier, method) for method in args.method] if args.method
                else explain.applicable(classifier.model))
     options = _layer_options(classifier, records, args.layer)

@@ -97,7 +97,9 @@ def _print_status_line(view):
     line = f"{view['id']}  {view['status']}"
     if view.get("queue_position"):
         line += f"  (position {view['queue_position']} in queue)"
-    if view["status"] == jobs.DONE:
+    if view["status"] == jobs.DONE and view.get("reconstruction_mse") is not None:
+        line += f"  reconstruction MSE {view['reconstruction_mse']:.4f}"
+    elif view["status"] == jobs.DONE:
         line += f"  test accuracy {common.format_percent(view.get('test_accuracy'))}"
     if view.get("reason"):
         line += f"  {view['reason']}"

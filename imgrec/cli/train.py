@@ -37,7 +37,7 @@ def _load_config(args):
 
 def cmd_train(args):
     """`train (--preset NAME | --config FILE) [--epochs N] [--max-samples N] [--save NAME] [--json]`."""
-    from imgrec import metrics, registry, training
+    from imgrec import metrics, reconstruction, registry, training
 
     config = _load_config(args)
     if args.save:
@@ -46,25 +46,30 @@ def cmd_train(args):
     def report_progress(event):
         if args.json or event["event"] != "epoch":
             return
-        print(f"epoch {event['epoch']}/{event['epochs']}: loss {event.get('loss', float('nan')):.4f} "
-              f"acc {event.get('accuracy', float('nan')):.4f} val_acc {event.get('val_accuracy', float('nan')):.4f} "
+        scores = (f"acc {event.get('accuracy', float('nan')):.4f} val_acc {event.get('val_accuracy', float('nan')):.4f}"
+                  if config.task == "classification" else f"val_loss {event.get('val_loss', float('nan')):.4f}")
+        print(f"epoch {event['epoch']}/{event['epochs']}: loss {event.get('loss', float('nan')):.4f} {scores} "
               f"({event['seconds']:.1f}s)", file=sys.stderr)
 
     try:
         result = training.train(config, on_progress=report_progress)
     except training.NonFiniteError as error:
         raise common.UserError(str(error)) from None
-    report = metrics.evaluate(result.model, config.dataset, "test")
-    model_card = registry.card_for_training(result, report)
     output = {
         "config": config.to_dict(),
         "seconds": result.seconds,
         "samples_per_second": result.samples_per_second,
         "history": result.history,
-        "test_accuracy": report["accuracy"],
-        "macro_f1": report["macro_f1"],
-        "n": report["n"],
     }
+    if config.task == "reconstruction":
+        report = reconstruction.evaluate(result.model, config.dataset, "test")
+        output.update(reconstruction_mse=report["reconstruction_mse"], n=report["n"])
+        measured = f"reconstruction MSE {report['reconstruction_mse']:.4f} (pixels 0..1)"
+    else:
+        report = metrics.evaluate(result.model, config.dataset, "test")
+        output.update(test_accuracy=report["accuracy"], macro_f1=report["macro_f1"], n=report["n"])
+        measured = f"test accuracy {report['accuracy'] * 100:.2f}%"
+    model_card = registry.card_for_training(result, report)
     if args.save:
         saved = registry.save(result.model, args.save, model_card, overwrite=args.overwrite or args.ship,
                               protected=args.ship)
@@ -72,6 +77,6 @@ def cmd_train(args):
     if args.json:
         common.print_json(output)
     else:
-        print(f"test accuracy {report['accuracy'] * 100:.2f}% (n={report['n']}) after {result.seconds:.1f}s of training"
+        print(f"{measured} (n={report['n']}) after {result.seconds:.1f}s of training"
               + (f"; saved as {args.save}" if args.save else ""))
     return 0

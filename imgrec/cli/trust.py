@@ -36,6 +36,7 @@ def cmd_trust(args):
 
     pictures = common.read_images(args.files)
     classifier = registry.load(args.model)
+    common.require_classifier(classifier, "explain or check")
     method = common.applicable_explainer(classifier, args.method).name
     common.check_class_index(classifier, args.class_index)
     results = []
@@ -71,6 +72,7 @@ def cmd_localisation(args):
     if args.n < 1:
         raise common.UserError("--n must be at least 1.")
     classifier = registry.load(args.model)
+    common.require_classifier(classifier, "localise")
     method = common.applicable_explainer(classifier, args.method).name
     dataset = classifier.card.dataset
     try:

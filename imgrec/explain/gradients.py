@@ -16,19 +16,11 @@ from imgrec.explain import cache, checks, layers, taps
 _PROBABILITY_FLOOR = 1e-7
 
 
-def _head(model):
-    """Returns the layer that produces the final output, looking inside a nested model."""
-    layer = model.layers[-1]
-    while layers.is_model(layer):
-        layer = layer.layers[-1]
-    return layer
-
-
 def _score_setup(model):
     """Returns (head taps, function(head values, model output) -> logits) for class scores."""
     import keras
 
-    head = _head(model)
+    head = layers.output_layer(model)
     activation = getattr(getattr(head, "activation", None), "__name__", None)
     if "Dense" in layers.type_names(head) and activation in ("softmax", "sigmoid"):
 

@@ -77,6 +77,14 @@ def output_rank(layer):
         return None
 
 
+def output_layer(model):
+    """Returns the layer that produces the model's output, looking inside a nested model (a classifier's head)."""
+    layer = model.layers[-1]
+    while is_model(layer):
+        layer = layer.layers[-1]
+    return layer
+
+
 def find_layer(model, layer_name):
     """Returns the layer named `layer_name`, looking inside nested models too.
 
@@ -198,12 +206,16 @@ def elementwise_followers(model, layer):
     return followers
 
 
+def convolutions_of(model):
+    """Returns the 2-D convolutions of a model (also inside nested models), in order."""
+    return [layer for layer, _, _ in walk(model) if type_names(layer).intersection(_CONV_TYPES) and output_rank(layer) == 4]
+
+
 def last_conv_layer(model):
     """Returns the layer whose map Grad-CAM weights (see `last_conv_layer_name`), or None."""
     if pretrained.LAST_CONV_LAYER in {layer.name for layer, _, _ in walk(model)}:
         return find_layer(model, pretrained.LAST_CONV_LAYER)
-    convolutions = [layer for layer, _, _ in walk(model)
-                    if type_names(layer).intersection(_CONV_TYPES) and output_rank(layer) == 4]
+    convolutions = convolutions_of(model)
     if not convolutions:
         spatial = spatial_layers(model)
         return find_layer(model, spatial[-1]) if spatial else None

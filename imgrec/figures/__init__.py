@@ -7,8 +7,9 @@ and axis labels say what the reader is looking at.
 
 The modules: `common` (the look, layout, words), `images` (top classes, one image),
 `mosaic` (many small maps as one trace), `grids` (feature maps, kernels, numbers, attention),
-`training` (curves, confusion matrix, per-class scores, ROC, runs compared), `architecture`
-(the layers as a graph) and `trust` (deletion and insertion curves against random maps).
+`training` (curves, confusion matrix, per-class scores, ROC, runs compared), `learned` (filter
+pictures, the data map, reconstructions, the latent walk), `architecture` (the layers as a
+graph) and `trust` (deletion and insertion curves against random maps).
 """
 
 from imgrec.figures.architecture import KIND_FILLS, architecture_dot
@@ -37,6 +38,7 @@ from imgrec.figures.grids import (
     number_grid,
 )
 from imgrec.figures.images import image_figure, topk_bar
+from imgrec.figures.learned import embedding_map, filter_grid, image_pairs, latent_walk
 from imgrec.figures.mosaic import LABEL_FONT_SIZE, LABEL_PIXELS, MAX_TILE, MOSAIC_MARGIN, MOSAIC_WIDTH
 from imgrec.figures.training import (
     MAX_BATCH_POINTS,
@@ -77,10 +79,14 @@ __all__ = [
     "attention_heads_grid",
     "attention_map",
     "confusion_matrix",
+    "embedding_map",
     "evenly_spaced",
+    "filter_grid",
     "heatmap_grid",
     "image_figure",
+    "image_pairs",
     "kernel_grid",
+    "latent_walk",
     "mean_distance_scatter",
     "number_grid",
     "number_text",

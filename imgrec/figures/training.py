@@ -68,8 +68,11 @@ def training_curves(epochs, batches=None, smoothing=0.9, max_batch_points=MAX_BA
     batches = [record for record in (batches or []) if isinstance(record, dict) and "loss" in record]
     if not epochs and not batches:
         return common.empty("Training curves", "No finished batch or epoch yet.")
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss (lower is better)", "Accuracy (higher is better)"),
-                           horizontal_spacing=0.1)
+    # An autoencoder logs no accuracy: its loss, the reconstruction error, is the whole story.
+    with_accuracy = any(_accuracy_key(record) for record in epochs + batches)
+    titles = ("Loss (lower is better)", "Accuracy (higher is better)") if with_accuracy else (
+        "Loss: the reconstruction error (lower is better)",)
+    figure = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.1)
     if batches:
         steps_per_epoch = max(int(record.get("batch", 1)) for record in batches) or 1
         loss = [float(record["loss"]) for record in batches]
@@ -91,20 +94,21 @@ def training_curves(epochs, batches=None, smoothing=0.9, max_batch_points=MAX_BA
         (_accuracy_key(epochs[0], "val_") if epochs else None, "validation accuracy", VALIDATION_COLOUR, 2),
     ]
     for key, name, colour, column in series:
-        if key is None or not any(key in record for record in epochs):
+        if key is None or not any(key in record for record in epochs) or column > len(titles):
             continue
         y = [record.get(key, float("nan")) for record in epochs]
         figure.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, line={"color": colour, "width": 3},
                                     marker={"size": 8}), row=1, col=column)
     figure.update_xaxes(title_text="epoch", row=1, col=1, rangemode="tozero")
-    figure.update_xaxes(title_text="epoch", row=1, col=2, dtick=1 if len(epochs) <= 20 else None)
     figure.update_yaxes(title_text="loss", row=1, col=1, rangemode="tozero")
-    figure.update_yaxes(title_text="accuracy", row=1, col=2, range=[0, 1.02])
+    if with_accuracy:
+        figure.update_xaxes(title_text="epoch", row=1, col=2, dtick=1 if len(epochs) <= 20 else None)
+        figure.update_yaxes(title_text="accuracy", row=1, col=2, range=[0, 1.02])
     return common.layout(figure, "Training: is the model still learning, and does it generalise?", 440,
                          legend={"orientation": "h", "y": -0.2})
 
 
-def confusion_matrix(matrix, class_names, normalize=False):
+def confusion_matrix(matrix, class_names, normalize=False, clickable=False, highlight=None):
     """Which classes the model confuses: true class per row, predicted class per column.
 
     Args:
@@ -112,9 +116,15 @@ def confusion_matrix(matrix, class_names, normalize=False):
         class_names: the K names.
         normalize: show each row as fractions of its true class (recall on the diagonal).
             Defaults to `False`.
+        clickable: lay an invisible marker on every cell, so a click selects it (Plotly
+            selects points of scatter traces, not heatmap cells); the selected point's `x`
+            is the predicted class, its `y` the true class. Defaults to `False`.
+        highlight: `(true, predicted)` class indices of a cell to outline, e.g. the one
+            opened below the matrix. Defaults to `None`.
 
     Returns:
-        A figure with one Heatmap trace; numbers are written in the cells up to 20 classes.
+        A figure with one Heatmap trace (and the clickable Scatter trace); numbers are
+        written in the cells up to 20 classes.
     """
     counts = np.asarray(matrix, dtype=np.float64)
     names = [str(name) for name in class_names]
@@ -131,6 +141,19 @@ def confusion_matrix(matrix, class_names, normalize=False):
     if len(names) <= 20:
         heatmap.update(text=text, texttemplate="%{text}")
     figure = go.Figure(heatmap)
+    if clickable:
+        # One marker per cell, as wide as the cell, drawn fully transparent: hover and click
+        # find the nearest marker within its radius, so the whole cell answers.
+        rows, columns = np.indices(counts.shape)
+        height = min(800, 220 + 34 * len(names))
+        figure.data[0].update(hoverinfo="skip", hovertemplate=None)  # The markers answer the hover instead.
+        figure.add_trace(go.Scatter(
+            x=[names[column] for column in columns.ravel()], y=[names[row] for row in rows.ravel()], mode="markers",
+            marker={"size": max(8, (height - 160) / len(names)), "symbol": "square", "opacity": 0},
+            selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}}, showlegend=False,
+            customdata=counts.ravel(), name="cells",
+            hovertemplate="true %{y}, predicted %{x}: %{customdata:.0f} images (click to see them)<extra></extra>",
+        ))
     # Level labels that read at a glance: long names break into lines rather than tilt; only
     # more classes than fit side by side are turned.
     level = len(names) <= LEVEL_LABELS
@@ -139,6 +162,10 @@ def confusion_matrix(matrix, class_names, normalize=False):
                         tickvals=names, ticktext=ticktext if level else names, tickfont={"size": common.FONT_SIZE - 1})
     figure.update_yaxes(title_text="true class", autorange="reversed", type="category",
                         tickfont={"size": common.FONT_SIZE - 1})
+    if highlight is not None:
+        row, column = (int(index) for index in highlight)
+        figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
+                         line={"color": common.ACCENT, "width": 3})
     title = "Confusion matrix: the diagonal is right, everything else is a mix-up"
     return common.layout(figure, title, min(800, 220 + 34 * len(names)))
 

@@ -14,6 +14,7 @@ folder (`folders` describes its files). The modules:
 - `worker`: what runs in the worker process; `tensorboard`: its TensorBoard logs;
   `tensorboard_server`: serving them (`python -m imgrec runs tensorboard ID`).
 - `results`: the test results a run writes, and its model, checked before use.
+- `filters`: background jobs that picture a large model's filters, cached beside the model.
 - `quota`: the runs folder's disk limit (`IMGREC_RUNS_MAX_MB`), pruning the oldest finished
   runs, and their log `runs/pruned.log`.
 
@@ -21,6 +22,7 @@ Importing this package is cheap (no TensorFlow, no Ray): listing and polling run
 fast in the web server and on the command line. `python -m imgrec runs ...` is its command line.
 """
 
+from imgrec.jobs import filters
 from imgrec.jobs.errors import JobError
 from imgrec.jobs.events import Progress, progress, read_events
 from imgrec.jobs.executors import max_runs
@@ -82,7 +84,7 @@ __all__ = [
     "DONE", "FAILED", "FINISHED_STATES", "KILL_GRACE", "LOG_FILE", "MAX_QUEUED", "MEMORY_REASON", "METRICS_FILE",
     "MODEL_FILE", "NAN_REASON", "PRUNE_LOG", "QUEUED", "RESULT_FILE", "RUNNING", "RUN_ID_PATTERN", "STATES",
     "STATE_PHRASES", "STATUS_FILE", "TENSORBOARD_DIR", "TIME_LIMIT_GRACE", "JobError", "Progress", "StopCheck",
-    "cancel", "cancel_requested", "check_config", "delete_run", "failure_reason", "list_runs", "load_run_model",
+    "cancel", "cancel_requested", "check_config", "delete_run", "failure_reason", "filters", "list_runs", "load_run_model",
     "max_runs", "max_runs_per_session", "model_bytes", "progress", "pruned_log", "pump", "ray_address", "read_config",
     "read_events", "read_metrics", "recover", "result", "runs_dir", "save_run_as_model", "status", "submit",
     "threads_per_run", "time_limit", "validate_run_id", "wait",

@@ -316,8 +316,8 @@ def status(run_id, *, runs_dir=None):
         The dict of `status.json`: `status` (queued, running, done, failed or cancelled),
         `reason` (a sentence, or None), `pid`, `created`, `started`, `finished` (Unix
         seconds), `time_limit`, `threads`, `seconds` once finished, `test_accuracy` when
-        done; while running, `phase` ("starting" while TensorFlow loads, "training",
-        "evaluating"); where it runs, once started: `executor` ("local" or "ray"), `node_id`
+        done (`reconstruction_mse` for an autoencoder); while running, `phase` ("starting"
+        while TensorFlow loads, "training", "evaluating"); where it runs, once started: `executor` ("local" or "ray"), `node_id`
         (this machine's host name, or the Ray node's id) and on Ray `ray_job_id` (the job's
         submission id) and `node_host`; `owner` (the app session that asked, or None); plus
         `id` and, for a queued run, `queue_position` (1 starts next; computed when read, so it

@@ -6,10 +6,13 @@ the model file is checked against the sha256 recorded there before Keras sees it
 
 import hashlib
 
+import numpy as np
+
 from imgrec import atomic
 from imgrec.jobs import errors, folders, queue
 
 MISCLASSIFIED_KEPT = 32  # The most confident mistakes kept for the results page.
+WORST_RECONSTRUCTIONS_KEPT = 12  # An autoencoder's worst-rebuilt test images kept for the results page.
 # ROC points are stored to 4 decimals: a 520-pixel plot cannot show the fifth, and it keeps
 # result.json small.
 ROC_DECIMALS = 4
@@ -22,11 +25,14 @@ def evaluate(trained):
         trained: the `training.TrainResult` of the run.
 
     Returns:
-        The dict of `result.json` (see `jobs.result`), without its `model` entry.
+        The dict of `result.json` (see `jobs.result`), without its `model` entry; for an
+        autoencoder, `reconstruction.evaluate`'s report and its worst-rebuilt images.
     """
     from imgrec import datasets, inference, metrics, mistakes
 
     config = trained.config
+    if config.task == "reconstruction":
+        return _evaluate_reconstruction(trained)
     dataset = datasets.load(config.dataset)
     images, labels = metrics.split_arrays(dataset, "test")
     # The steps of metrics.evaluate, kept apart so the probabilities also give the mistakes
@@ -50,7 +56,30 @@ def evaluate(trained):
         for index in kept
     ]
     report["misclassified_count"] = int((predicted != labels).sum())
-    report["training"] = {
+    report["training"] = _training_record(trained)
+    return report
+
+
+def _evaluate_reconstruction(trained):
+    """An autoencoder's test error, overall and per class, and the test images it rebuilds worst."""
+    from imgrec import datasets, metrics, reconstruction
+
+    dataset = datasets.load(trained.config.dataset)
+    images, labels = metrics.split_arrays(dataset, "test")
+    errors = reconstruction.squared_errors(images, reconstruction.reconstruct(trained.model, images))
+    report = reconstruction.from_errors(errors, labels, dataset.class_names)
+    report.update({"dataset": dataset.name, "split": "test", "source": dataset.source})
+    names = [str(name) for name in dataset.class_names]
+    worst = np.argsort(-errors, kind="stable")[:WORST_RECONSTRUCTIONS_KEPT]
+    report["worst"] = [{"index": int(index), "true": int(labels[index]), "true_label": names[int(labels[index])],
+                        "mse": float(errors[index])} for index in worst]
+    report["training"] = _training_record(trained)
+    return report
+
+
+def _training_record(trained):
+    """How a run trained, as its `result.json` keeps it for rebuilding the model card."""
+    return {
         "seconds": trained.seconds,
         "samples_per_second": trained.samples_per_second,
         "train_samples": trained.train_samples,
@@ -60,7 +89,6 @@ def evaluate(trained):
         "input_shape": list(trained.input_shape),
         "history": trained.history,
     }
-    return report
 
 
 def _checked_model_bytes(run_id, folder, outcome):

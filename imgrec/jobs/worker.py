@@ -240,4 +240,6 @@ def _train_and_evaluate(folder, should_stop, limit_seconds):
     atomic.write_bytes(folder / folders.MODEL_FILE, data)
     report["model"] = {"file": folders.MODEL_FILE, "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data)}
     folders.write_json(folder / folders.RESULT_FILE, report)
-    return folders.DONE, None, {"test_accuracy": report["accuracy"], "train_seconds": round(trained.seconds, 3)}
+    measured = {"test_accuracy": report["accuracy"]} if "accuracy" in report else {
+        "reconstruction_mse": report["reconstruction_mse"]}
+    return folders.DONE, None, {**measured, "train_seconds": round(trained.seconds, 3)}

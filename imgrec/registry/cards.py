@@ -18,6 +18,7 @@ import os
 import platform
 
 from imgrec import preprocess
+from imgrec.architectures.catalog import TASKS
 from imgrec.registry import records
 from imgrec.registry.errors import UnsafeModelError
 from imgrec.registry.records import FieldError
@@ -91,12 +92,17 @@ class Metrics(records.Record):
     per_class_f1: dict | None = None  # Class name -> F1 score.
     top5_accuracy: float | None = None  # Share of images whose class is among the top 5 (ImageNet).
     by_resize_policy: dict | None = None  # ImageNet: policy -> pretrained.evaluate_samples result (n, top1, top5).
+    # An autoencoder's mean squared error per pixel between image and reconstruction, both scaled to 0..1.
+    reconstruction_mse: float | None = None
+    per_class_mse: dict | None = None  # Autoencoder: class name -> its images' mean reconstruction error.
 
     def __post_init__(self):
         for name in ("test_accuracy", "top5_accuracy"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 raise FieldError(name, "a fraction from 0 to 1")
+        if self.reconstruction_mse is not None and not 0 <= self.reconstruction_mse <= 1:
+            raise FieldError("reconstruction_mse", "a mean squared error from 0 to 1 (pixels scaled to 0..1)")
         if self.n is not None and self.n < 0:
             raise FieldError("n", "a count of at least 0")
 
@@ -131,13 +137,17 @@ class ModelCard(records.Record):
     `registry.save` fills in about the file.
     """
 
+    _LEFT_OUT_AT_DEFAULT = ("task",)  # Every card written before autoencoders is a classifier's.
+
     title: str | None = None  # A name for people, e.g. "cnn-deep on mnist"; see `display_title`.
     summary: str | None = None  # One sentence on what the model does or how it is built.
     architecture: str  # An architectures.ARCHITECTURES entry, or a pretrained network's name.
     dataset: str  # What it learned from: a datasets.names() entry, "DATASET:A,B", or a description.
     input: InputSpec  # The shape and values of one input image.
     preprocessing: Preprocessing  # How any image becomes that input.
-    class_names: tuple[str, ...]  # The label of each output, in output order.
+    class_names: tuple[str, ...]  # The label of each output, in output order; none for an autoencoder.
+    # What the model does: "classification" (class probabilities) or "reconstruction" (an autoencoder).
+    task: str = "classification"
     training: TrainingRecord | None = None  # How it was trained here; None for a model not trained here.
     metrics: Metrics | None = None  # What was measured on unseen images; None when nothing was.
     source: Source | None = None  # Where the weights come from, for a model not trained here.
@@ -155,7 +165,9 @@ class ModelCard(records.Record):
     protected: bool = False  # A shipped model: it cannot be deleted or replaced.
 
     def __post_init__(self):
-        if not self.class_names:
+        if self.task not in TASKS:
+            raise FieldError("task", f"one of {', '.join(TASKS)}")
+        if self.task == "classification" and not self.class_names:
             raise FieldError("class_names", "a list of at least one class name")
 
     @classmethod
@@ -205,6 +217,33 @@ class ModelCard(records.Record):
         """The measured top-1 accuracy in [0, 1], or None when nothing was measured."""
         return self.metrics.test_accuracy if self.metrics is not None else None
 
+    @property
+    def is_classifier(self):
+        """Whether the model gives class scores (an autoencoder gives an image)."""
+        return self.task == "classification"
+
+    @property
+    def reconstruction_mse(self):
+        """An autoencoder's measured reconstruction error (pixels 0..1), or None."""
+        return self.metrics.reconstruction_mse if self.metrics is not None else None
+
+    def metric_text(self):
+        """The model's own measured number, short: "99.37% accuracy", "0.0391 MSE", or "not measured"."""
+        if not self.is_classifier:
+            value = self.reconstruction_mse
+            return "not measured" if value is None else f"{value:.4f} reconstruction MSE"
+        return "not measured" if self.accuracy is None else f"{self.accuracy:.2%} accuracy"
+
+    def score_text(self):
+        """The model's measured number in words: its accuracy (`accuracy_text`), or an autoencoder's error."""
+        if self.is_classifier:
+            return self.accuracy_text()
+        if self.reconstruction_mse is None:
+            return "reconstruction error not measured yet"
+        count = f", n = {self.metrics.n:,}" if self.metrics.n is not None else ""
+        return (f"reconstruction error {self.reconstruction_mse:.4f} (mean squared, pixels 0..1) on "
+                f"{self.metrics.split or 'an unnamed split'}{count}")
+
     def measured_on_text(self):
         """Where the accuracy was measured, e.g. "test (n = 10,000)", or "not measured"."""
         metrics = self.metrics or Metrics()
@@ -240,10 +279,11 @@ def card_for_model(architecture, dataset, input_shape, class_names, *, title=Non
     """Returns the card of a model of an architecture on a dataset, before training tells more.
 
     Args:
-        architecture: an `architectures.ARCHITECTURES` entry.
+        architecture: an `architectures.ALL_ARCHITECTURES` entry; "autoencoder" makes a
+            reconstruction model's card, which names no classes.
         dataset: the dataset name it learns from; it decides the preprocessing.
         input_shape: `(height, width, channels)`.
-        class_names: the label of each output.
+        class_names: the label of each output (ignored for an autoencoder).
         title: defaults to "ARCHITECTURE on DATASET".
         summary: defaults to the architecture's description.
         metrics: a `Metrics`, when something was measured. Defaults to `None`.
@@ -251,7 +291,9 @@ def card_for_model(architecture, dataset, input_shape, class_names, *, title=Non
     from imgrec import architectures
 
     shape = tuple(int(size) for size in input_shape)
+    task = architectures.task_of(architecture)
     return ModelCard(
+        task=task,
         title=title or f"{architecture} on {dataset}",
         summary=summary or architectures.DESCRIPTIONS.get(architecture, architecture),
         architecture=architecture,
@@ -259,7 +301,7 @@ def card_for_model(architecture, dataset, input_shape, class_names, *, title=Non
         input=InputSpec(shape=shape, dtype="float32", range=(0, 255),
                         color_mode="grayscale" if shape[-1] == 1 else "rgb"),
         preprocessing=preprocessing_for_dataset(dataset),
-        class_names=tuple(class_names),
+        class_names=tuple(class_names) if task == "classification" else (),
         metrics=metrics,
     )
 
@@ -269,7 +311,8 @@ def card_for_training(result, report, *, title=None, summary=None, run_id=None):
 
     Args:
         result: a `training.TrainResult`.
-        report: the `metrics.evaluate` report of the model on its test split.
+        report: the `metrics.evaluate` report of the model on its test split, or for an
+            autoencoder the `reconstruction.evaluate` report.
         title: defaults to "ARCHITECTURE on DATASET".
         summary: defaults to the architecture's description.
         run_id: the run folder it comes from, when it was trained as a run. Defaults to `None`.
@@ -295,7 +338,17 @@ def card_for_training(result, report, *, title=None, summary=None, run_id=None):
 
 
 def metrics_from_report(report):
-    """Returns the `Metrics` of a `metrics.evaluate` report (its split, size, accuracy, F1 and ROC AUC)."""
+    """Returns the `Metrics` of an evaluation report.
+
+    Args:
+        report: a classifier's `metrics.evaluate` report (split, size, accuracy, F1 and ROC
+            AUC) or an autoencoder's `reconstruction.evaluate` report (split, size, the
+            reconstruction error overall and per class).
+    """
+    if report.get("task") == "reconstruction":
+        return Metrics(split=report["split"], dataset=report["dataset"], n=report["n"],
+                       reconstruction_mse=report["reconstruction_mse"],
+                       per_class_mse={row["class"]: row["mse"] for row in report["per_class"]})
     return Metrics(
         split=report["split"],
         dataset=report["dataset"],

@@ -31,6 +31,11 @@ class Classifier:
         # `preprocess.prepare` reads the spec as JSON; converted once, not per image.
         self._preprocessing_spec = model_card.preprocessing.to_json()
 
+    @property
+    def is_classifier(self):
+        """Whether the model gives class scores; an autoencoder gives an image back instead."""
+        return self.card.is_classifier
+
     def __repr__(self):
         return f"Classifier({self.name!r}, input={self.input_shape}, classes={len(self.class_names)})"
 

@@ -45,6 +45,8 @@ class Record:
 
     # Fields written even when None: a JSON reader can count on them (e.g. `"test_accuracy": null`).
     _ALWAYS_WRITTEN = ()
+    # Fields left out while they hold their default, so cards written before the field existed round-trip.
+    _LEFT_OUT_AT_DEFAULT = ()
 
     @classmethod
     def _read(cls, values, where=""):
@@ -75,6 +77,8 @@ class Record:
         values = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if field.name in self._LEFT_OUT_AT_DEFAULT and value == field.default:
+                continue
             if value is not None or field.name in self._ALWAYS_WRITTEN:
                 values[field.name] = _json_value(value)
         return values

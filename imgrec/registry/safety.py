@@ -40,6 +40,8 @@ _KERAS_LAYERS = {
     "GlobalAveragePooling1D", "GlobalMaxPooling2D", "Flatten", "Dropout", "Dense", "Reshape", "Permute",
     "SimpleRNN", "GRU", "LSTM", "Bidirectional", "LayerNormalization", "MultiHeadAttention", "Add",
     "Multiply", "Concatenate", "ZeroPadding2D", "EinsumDense",
+    # The autoencoder's decoder: it repeats pixels and holds no weights; check_activation_sizes bounds its output.
+    "UpSampling2D",
 }
 _ALLOWED_CLASSES = {
     **{("keras.layers", name): "layer" for name in _KERAS_LAYERS},

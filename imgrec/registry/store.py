@@ -157,10 +157,15 @@ def load(name):
 
 
 def _check_card_fits(model, model_card, name, error_type):
-    """Raises `error_type` when a card's input shape or class count is not the model's."""
+    """Raises `error_type` when a card's input shape, task or class count is not the model's."""
     expected = tuple(model_card.input.shape)
     if tuple(model.input_shape[1:]) != expected:
         raise error_type(f"Model {name!r} takes {tuple(model.input_shape[1:])} but its card says {expected}.")
+    if not model_card.is_classifier:
+        if tuple(model.output_shape[1:]) != expected:
+            raise error_type(f"Model {name!r} returns {tuple(model.output_shape[1:])}, not the image its card says "
+                             f"it reconstructs {expected}.")
+        return
     outputs = model.output_shape[-1]
     # One sigmoid output serves a two-class task.
     if max(outputs, 2) != len(model_card.class_names):

@@ -25,7 +25,7 @@ def card_facts(card):
         (text.label("classes"), text.class_list(list(card.class_names))),
         (text.label("parameters"), text.count(card.parameters) if card.parameters is not None else None),
         (text.label("file_size"), text.file_size(card.file_size) if card.file_size is not None else None),
-        (text.label("measured"), card.accuracy_text()),
+        (text.label("measured"), card.score_text()),  # An autoencoder: its reconstruction error.
     ]
     if metrics is not None:
         rows += [
@@ -118,7 +118,7 @@ def model_report(card, *, when=None):
     """
     title = card.display_title or card.name
     return document.page(
-        text.model_title(title), text.model_subtitle(card.summary, card.accuracy_text()),
+        text.model_title(title), text.model_subtitle(card.summary, card.score_text()),
         [card_section(card), training_section(card), per_class_section(card)],
         facts_line=text.made_by(imgrec.__version__, when),
     )

@@ -21,7 +21,7 @@ import re
 import secrets
 import time
 
-from imgrec import atomic, jobs, paths
+from imgrec import architectures, atomic, jobs, paths
 from imgrec.search import space as search_space
 
 SEARCH_ID_PATTERN = re.compile(r"^search-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -146,6 +146,9 @@ class Search:
         if not base["validation_fraction"] > 0:
             raise search_space.SearchError(
                 "A search ranks trials by validation accuracy: set the validation fraction above 0.")
+        if architectures.task_of(base["architecture"]) != "classification":
+            raise search_space.SearchError(
+                "A search ranks trials by validation accuracy, which an autoencoder has none of; choose a classifier.")
         _check_ends(space, base)
         concurrency = min(jobs.max_runs(), budget) if concurrency is None else concurrency
         if (isinstance(concurrency, bool) or not isinstance(concurrency, int)

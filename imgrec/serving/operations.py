@@ -238,6 +238,56 @@ def run_report(_, run_id, cases):
     return report.run_report(run_id, cases=cases)
 
 
+def test_outputs(loaded, dataset):
+    """The test split's labels and the model's class probabilities for every test image."""
+    from imgrec import datasets, inference
+
+    data = datasets.load(dataset)
+    return data.y_test, inference.predict_probabilities(model_of(loaded), data.x_test)
+
+
+def data_map(loaded, dataset, samples, method):
+    """A stratified sample of test images on a 2-D map of the model's vectors (`embedding.embed`)."""
+    from imgrec import datasets, embedding
+
+    data = datasets.load(dataset)
+    return embedding.embed(model_of(loaded), data.x_test, data.y_test, samples=samples, method=method)
+
+
+def filter_pictures(loaded, layer, channels, dataset, samples):
+    """Each channel's picture (uint8), its activation, the seconds taken, and its strongest of `samples` test images."""
+    import time
+
+    from imgrec import datasets
+    from imgrec.explain import maximisation
+
+    model, started = model_of(loaded), time.perf_counter()
+    images, activations = maximisation.filter_images(model, layer, channels)
+    seconds, test_images = time.perf_counter() - started, None if dataset is None else datasets.load(dataset).x_test
+    strongest = None if dataset is None else maximisation.strongest_images(model, layer, test_images[:samples],
+                                                                          channels)[0]
+    return maximisation.pictures(images), activations, seconds, strongest
+
+
+def filter_layers(loaded):
+    """`{layer: channels}` of the layers whose filters can be pictured, and the default (the first convolution's)."""
+    from imgrec import explain
+    from imgrec.explain import maximisation
+
+    model = model_of(loaded)
+    counts = {layer: maximisation.channel_count(model, layer) for layer in explain.spatial_layers(model)}
+    return counts, (maximisation.resolve_layer(model, "first") if explain.layers.convolutions_of(model) else None)
+
+
+def autoencoder_views(loaded, dataset, indices, walk, samples):
+    """An autoencoder's reconstructions of the test images at `indices`, and its `LatentWalk` over `samples` codes."""
+    from imgrec import datasets, reconstruction
+
+    model, data = model_of(loaded), datasets.load(dataset)
+    walked = reconstruction.latent_walk(model, reconstruction.encode(model, data.x_test[:samples])) if walk else None
+    return reconstruction.reconstruct(model, data.x_test[list(indices)]), walked
+
+
 def save_run_as_model(_, run_id, name):
     """Saves a finished run's model in the registry (it loads the model to check it); returns the card."""
     from imgrec import jobs
@@ -266,7 +316,8 @@ OPERATIONS = {function.__name__: function for function in (
     load, predict, explainers, explanation, random_reference, trust_report, localisation_scores, layer_table,
     layer_edges, spatial_layers, feature_maps, activation_ranges, conv_kernels, conv_arithmetic, attention,
     attention_maps, rollout, evaluation, exported_bytes, mistakes, import_model, prediction_report, run_report,
-    save_run_as_model, augmentation_preview,
+    test_outputs, data_map, filter_pictures, filter_layers, autoencoder_views, save_run_as_model,
+    augmentation_preview,
 )}
 
 

@@ -17,7 +17,7 @@ class ConfigError(ValueError):
 class TrainConfig:
     """Everything that defines a training run; saved beside every run and in every model card."""
 
-    architecture: str = "cnn"  # One of architectures.ARCHITECTURES.
+    architecture: str = "cnn"  # One of architectures.ALL_ARCHITECTURES: a classifier, or "autoencoder".
     dataset: str = "mnist"  # A datasets.names() entry, or "DATASET:A,B" for a two-class task.
     max_samples: int | None = None  # Cap on training samples (stratified); None uses them all.
     epochs: int = 3  # Full passes over the training samples.
@@ -40,6 +40,7 @@ class TrainConfig:
     vit_dim: int = 64  # vit only: token width.
     vit_depth: int = 4  # vit only: transformer blocks.
     vit_heads: int = 4  # vit only: attention heads per block.
+    latent_dim: int = 16  # autoencoder only: numbers in the code; 2 puts every image on a plane to plot.
 
     def to_dict(self):
         """Returns the config as a JSON-ready dict."""
@@ -74,9 +75,9 @@ class TrainConfig:
         Raises:
             ConfigError: with one sentence naming the first problem found.
         """
-        if self.architecture not in architectures.ARCHITECTURES:
+        if self.architecture not in architectures.ALL_ARCHITECTURES:
             raise ConfigError(
-                f"Unknown architecture {self.architecture!r}; choose one of {', '.join(architectures.ARCHITECTURES)}."
+                f"Unknown architecture {self.architecture!r}; choose one of {', '.join(architectures.ALL_ARCHITECTURES)}."
             )
         base_dataset = self.dataset.split(":", 1)[0]
         if base_dataset not in datasets.names():
@@ -109,6 +110,9 @@ class TrainConfig:
         _check_range("vit_heads", self.vit_heads, 1, 16)
         if self.architecture == "vit" and self.vit_dim % self.vit_heads:
             raise ConfigError(f"vit_dim ({self.vit_dim}) must be a multiple of vit_heads ({self.vit_heads}).")
+        _check_range("latent_dim", self.latent_dim, 2, 256)
+        if self.architecture == architectures.AUTOENCODER:
+            self._check_autoencoder(base_dataset)
         if self.patch_size is not None:
             _check_range("patch_size", self.patch_size, 1, 64)
         if self.architecture == "vit" and self.patch_size is not None:
@@ -118,6 +122,20 @@ class TrainConfig:
                     f"patch_size {self.patch_size} must divide the image size {height}x{width} of {self.dataset}."
                 )
         return self
+
+    @property
+    def task(self):
+        """What the model learns: "classification", or "reconstruction" for the autoencoder."""
+        return architectures.task_of(self.architecture)
+
+    def _check_autoencoder(self, base_dataset):
+        height, width, _ = datasets.input_shape(base_dataset)
+        if height % 4 or width % 4:
+            raise ConfigError(f"The autoencoder needs images whose sides are multiples of 4; {self.dataset} is "
+                              f"{height}x{width}. Choose MNIST, Fashion-MNIST or CIFAR-10.")
+        if self.augment_rotate or self.augment_shift or self.augment_flip or self.augment_noise:
+            raise ConfigError("An autoencoder learns to copy its input, so augmentation is off for it; "
+                              "set rotate, shift and noise to 0 and flip off.")
 
 
 def _coerce(name, value, annotation):
@@ -177,6 +195,12 @@ PRESETS = {
         architecture="vit", dataset="mnist", epochs=15, batch_size=128, lr_schedule="cosine",
         augment_rotate=5.0, augment_shift=0.05, dropout=0.1, validation_fraction=0.05,
         vit_dim=64, vit_depth=4, vit_heads=4, patch_size=7,
+    ),
+    # A 2-number code, so the latent map is the model's own plane (no projection) and the walk
+    # over it decodes every kind of digit; wider codes rebuild sharper images but need a projection.
+    "mnist-autoencoder": TrainConfig(
+        architecture="autoencoder", dataset="mnist", epochs=12, batch_size=128, lr_schedule="cosine",
+        latent_dim=2, dropout=0.0, validation_fraction=0.05,
     ),
     # Global average pooling, not Flatten: the classic CNN stalled at 44% after 8 epochs (a
     # shape can be anywhere and a Flatten head learns each position apart), cnn-deep's Dense

@@ -38,7 +38,10 @@ class TrainResult:
 
 
 def build_model(config, input_shape, num_classes):
-    """Builds the model a config describes (uncompiled)."""
+    """Builds the model a config describes (uncompiled); `num_classes` is ignored for the autoencoder."""
+    if config.architecture == architectures.AUTOENCODER:
+        return architectures.build_autoencoder(input_shape, config.latent_dim, l1=config.l1, l2=config.l2,
+                                               seed=config.seed)
     return architectures.build(
         config.architecture,
         input_shape,
@@ -75,9 +78,17 @@ def make_optimizer(config, steps_per_epoch):
 
 
 def compile_model(model, config, steps_per_epoch):
-    """Compiles a model for its head: binary cross-entropy for one sigmoid unit, else sparse CE."""
+    """Compiles a model for its head: binary cross-entropy for one sigmoid unit, else sparse CE.
+
+    An autoencoder's loss is the mean squared error between its output and the input scaled
+    to 0..1: the reconstruction error itself, so its loss curve is the number on its card.
+    """
+    optimizer = make_optimizer(config, steps_per_epoch)
+    if architectures.is_autoencoder(model):
+        model.compile(optimizer=optimizer, loss="mse")
+        return model
     loss = "binary_crossentropy" if architectures.is_binary(model) else "sparse_categorical_crossentropy"
-    model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     return model
 
 
@@ -202,6 +213,9 @@ def train(config, on_progress=None, should_stop=None, log_dir=None, progress_int
     if log_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False))
 
+    if config.task == "reconstruction":
+        # The target of an autoencoder is its own input, on the 0..1 scale of its output.
+        y_train, y_val = x_train.astype(np.float32) / 255.0, x_val.astype(np.float32) / 255.0
     train_data = _training_data(config, x_train, y_train)
     validation_data = (x_val.astype(np.float32), y_val) if len(x_val) else None
     started = time.perf_counter()

@@ -6,8 +6,13 @@
 - `inputs`: the images a visitor chooses (samples, upload, camera, drawing), kept across pages, and the
   sentence when a model does not know the chosen sample's kind.
 - `views`: small display helpers shared by pages (chart config, enlarged pixels, thumbnails).
+- `lessons`: the lessons of /learn, read from `lessons/*.toml` and checked, and the pages a step can open.
+- `presenter`: presenter mode (`?present=1`), applied on every page and kept in the links the app writes.
 - `compute`: every cached computation that needs a Keras model, asked of the inference workers
   (`imgrec.serving`): the server never imports TensorFlow. `choices`: the records it returns.
+  `compute_learned`: the same for what a model learned (test outputs, data map, filters, autoencoder).
+- `confusion`, `data_map_view`, `autoencoder`: the clickable confusion matrix, the data map and an
+  autoencoder's views, shared by Models, Data map and a run's results.
 - `trust_panel`: the trust checks beside a heatmap on Predict, and a shapes model's localisation table.
 - `edit_compare`: Predict's edit and compare: paint over the model's view, compare with the original.
 - `arithmetic`: the Feature maps page's hand check of one convolution or pooling output.

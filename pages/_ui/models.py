@@ -47,6 +47,15 @@ def model_or_stop(name):
     return key
 
 
+def classifier_or_stop(card, what):
+    """Stops the page with one sentence when the model has no class scores (an autoencoder), for pages that need them."""
+    if not card.is_classifier:
+        st.info(f"**{card.display_title}** is an autoencoder, not a classifier: it rebuilds images and has no class "
+                f"scores, so there are no {what} to show. Its reconstructions are on Models, its latent space on "
+                "Data map.", icon=":material/info:")
+        st.stop()
+
+
 def has_attention(card):
     """Whether a model has attention layers to show; a model not built yet (ImageNet's) is not loaded to ask."""
     if card.built is False:
@@ -103,7 +112,7 @@ def model_picker(where=None, *, key="model-picker"):
         )
         card = cards[names.index(name)]
         whole = f"**{card.display_title}**: " if titles[name] != card.display_title else ""
-        st.caption(f"{whole}{card.summary or ''}  \n**{card.accuracy_text()}**")
+        st.caption(f"{whole}{card.summary or ''}  \n**{card.score_text()}**")
         st.caption(":material/link: The address in the browser keeps this view: copy it to share it with a class.")
     links.write(model=name)
     return name

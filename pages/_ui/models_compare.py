@@ -47,6 +47,11 @@ def reports_view(reports):
 
 
 def compare_tab(card, cards):
+    if not card.is_classifier:
+        st.info(f"{card.display_title} is an autoencoder: it has no class scores to compare accuracy with; its "
+                "reconstruction error is on its card.", icon=":material/info:")
+        return
+    cards = [other for other in cards if other.is_classifier]
     dataset = card.dataset
     if dataset not in datasets.names() and dataset.split(":", 1)[0] not in datasets.names():
         st.info(f"{card.name} was measured on {dataset}, which is not a dataset this app can load; there is "

@@ -35,7 +35,7 @@ def data_and_model_ui():
         field(st.slider, "validation_fraction", "Validation fraction", min_value=0.0, max_value=0.5, step=0.05,
               help="Training images held out to watch for overfitting; the test set is never touched in training.")
     with right:
-        architecture = field(st.selectbox, "architecture", "Architecture", options=list(architectures.ARCHITECTURES))
+        architecture = field(st.selectbox, "architecture", "Architecture", options=list(architectures.ALL_ARCHITECTURES))
         st.caption(architectures.DESCRIPTIONS.get(architecture, ""))
         epochs, batch = st.columns(2)
         with epochs:
@@ -73,6 +73,15 @@ def architecture_options_ui(architecture):
             field(st.selectbox, "recurrent_cell", "Recurrent cell", options=list(architectures.RECURRENT_CELLS))
         with right:
             field(st.number_input, "recurrent_units", "Recurrent units", min_value=1, max_value=1024, step=16)
+    elif architecture == architectures.AUTOENCODER:
+        left, right = st.columns(2)
+        with left:
+            field(st.number_input, "latent_dim", "Code size (numbers)", min_value=2, max_value=256, step=1,
+                  help="How many numbers each image is squeezed into. 2 puts every image on a plane you can plot "
+                       "and walk; more rebuild sharper images.")
+        right.caption("An autoencoder learns without labels: its only task is to rebuild each image from a few "
+                      "numbers. Its results show what it rebuilds, where its codes lie, and what it draws between "
+                      "them. Augmentation stays off for it.")
     elif architecture == "vit":
         for column, (name, label, low, high, step) in zip(st.columns(4), VIT_FIELDS, strict=True):
             with column:

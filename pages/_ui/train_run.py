@@ -6,13 +6,25 @@ watches: the run's events are parsed once per process (`jobs.progress`, only the
 and its curves are drawn once per update for every viewer (`live_curves`).
 """
 
-import numpy as np
 import streamlit as st
 
-from imgrec import datasets, figures, jobs, overlays, paths, registry
+from imgrec import datasets, figures, jobs, paths, registry
 from imgrec.jobs import tensorboard_server
-from pages._ui import compute, models, report_download, train_runs, train_settings, views
+from pages._ui import (
+    autoencoder,
+    compute,
+    compute_learned,
+    confusion,
+    data_map_view,
+    models,
+    report_download,
+    train_runs,
+    train_settings,
+    views,
+)
 
+# What showing a run's model can raise: its file gone or changed, a refused model, its dataset gone.
+MODEL_ERRORS = (OSError, jobs.JobError, registry.RegistryError, datasets.DatasetUnavailable)
 SMOOTHING = 0.9  # TensorBoard's default smoothing of the per-batch loss.
 GALLERY_SHOWN = 12  # Misclassified test images drawn with their heatmaps (jobs keeps the 32 most confident).
 STATUS_ICONS = {"queued": ":material/hourglass_empty:", "running": ":material/directions_run:",
@@ -74,15 +86,22 @@ def live_view(run_id, config):
     if progress.epochs or progress.batches:
         st.plotly_chart(live_curves(run_id, progress), key=f"live-curves-{run_id}", config=views.CHART_CONFIG)
         if progress.epochs:
-            last = progress.epochs[-1]
-            st.caption(f"After epoch {last['epoch']}: training accuracy {last.get('accuracy', 0):.1%}"
-                       + (f", validation accuracy {last['val_accuracy']:.1%}" if "val_accuracy" in last else "")
-                       + ". When validation falls behind training, the model is starting to memorise.")
+            st.caption(epoch_text(progress.epochs[-1]))
     cancelling = jobs.cancel_requested(run_id)
     if st.button("Stopping..." if cancelling else "Cancel run", icon=":material/stop:", disabled=cancelling,
                  key=f"cancel-{run_id}"):
         jobs.cancel(run_id, wait=False)
         st.rerun(scope="fragment")
+
+
+def epoch_text(last):
+    """How the last finished epoch went, in words: accuracies, or an autoencoder's reconstruction errors."""
+    if "accuracy" not in last:
+        return (f"After epoch {last['epoch']}: reconstruction error {last.get('loss', 0):.4f} on training images"
+                + (f", {last['val_loss']:.4f} on validation images" if "val_loss" in last else "") + ".")
+    return (f"After epoch {last['epoch']}: training accuracy {last.get('accuracy', 0):.1%}"
+            + (f", validation accuracy {last['val_accuracy']:.1%}" if "val_accuracy" in last else "")
+            + ". When validation falls behind training, the model is starting to memorise.")
 
 
 def run_header(view, config):
@@ -98,7 +117,8 @@ def run_header(view, config):
     epochs = config.get("epochs")
     st.caption(f"{config.get('architecture')} on {config.get('dataset')} ({samples}), {epochs} epoch{'s' * (epochs != 1)}, "
                f"batch {config.get('batch_size')}, {optimizer} at learning rate {config.get('learning_rate'):g}, "
-               f"dropout {config.get('dropout')}, L2 {config.get('l2'):g}.")
+               + (f"a code of {config.get('latent_dim')} numbers" if config.get("architecture") == "autoencoder"
+                  else f"dropout {config.get('dropout')}") + f", L2 {config.get('l2'):g}.")
 
 
 def results_view(run_id, view, config):
@@ -106,6 +126,31 @@ def results_view(run_id, view, config):
     if outcome is None:
         st.error("This run has no result file; it cannot be shown.", icon=":material/error:")
         return
+    if outcome.get("task") == "reconstruction":
+        reconstruction_results(run_id, outcome)
+    else:
+        classification_results(run_id, outcome)
+    save_view(run_id, config)
+
+
+def reconstruction_results(run_id, outcome):
+    """An autoencoder run's results: its curves, then what it rebuilds, its latent space and the walk over it."""
+    batches = jobs.progress(run_id).batches
+    st.plotly_chart(figures.training_curves(outcome["training"]["history"], batches, SMOOTHING),
+                    key="result-curves", config=views.CHART_CONFIG)
+    sha256 = (outcome.get("model") or {}).get("sha256")
+    try:
+        autoencoder.autoencoder_view(compute_learned.run_source(run_id), sha256, outcome["dataset"],
+                                     mse=outcome["reconstruction_mse"], n=outcome["n"],
+                                     per_class={row["class"]: row["mse"] for row in outcome["per_class"]},
+                                     worst=[row["index"] for row in outcome.get("worst", [])])
+    except MODEL_ERRORS as error:
+        st.warning(f"The run's model could not be loaded, so what it rebuilds is not shown: {error}",
+                   icon=":material/warning:")
+
+
+def classification_results(run_id, outcome):
+    """A classifier run's results: scores, curves, the clickable confusion matrix, ROC, mistakes and the data map."""
     history = outcome["training"]["history"]
     batches = jobs.progress(run_id).batches
     cards = st.columns(4)
@@ -121,10 +166,14 @@ def results_view(run_id, view, config):
     st.plotly_chart(figures.training_curves(history, batches, SMOOTHING),
                     key="result-curves", config=views.CHART_CONFIG)
     names = outcome["class_names"]
+    source, sha256 = compute_learned.run_source(run_id), (outcome.get("model") or {}).get("sha256")
     # The confusion matrix takes the full width: its cells and its title need the room.
-    normalize = st.toggle("Show each row as shares of its true class", key="confusion-normalize")
-    st.plotly_chart(figures.confusion_matrix(outcome["confusion"], names, normalize=normalize),
-                    key="result-confusion", config=views.CHART_CONFIG)
+    try:
+        confusion.confusion_view(source, sha256, outcome["dataset"], names, "result-confusion")
+    except MODEL_ERRORS as error:
+        st.plotly_chart(figures.confusion_matrix(outcome["confusion"], names), key="result-confusion",
+                        config=views.CHART_CONFIG)
+        st.warning(f"The run's model could not be loaded, so the cells do not open: {error}", icon=":material/warning:")
     st.plotly_chart(figures.per_class_bars(outcome["per_class"]), key="result-per-class", config=views.CHART_CONFIG)
     with st.expander("Per-class numbers"):
         st.dataframe(outcome["per_class"], hide_index=True,
@@ -133,10 +182,11 @@ def results_view(run_id, view, config):
     roc_view(outcome.get("roc_curves"))
     try:
         mistakes_view(run_id, outcome)
-    except (OSError, jobs.JobError, registry.RegistryError, datasets.DatasetUnavailable) as error:
+        st.subheader("Where the test images lie")
+        data_map_view.map_view(source, sha256, outcome["dataset"], names, chart_key="result-map")
+    except MODEL_ERRORS as error:
         st.warning(f"The run's model could not be loaded, so its mistakes are not shown: {error}",
                    icon=":material/warning:")
-    save_view(run_id, config)
 
 
 def roc_view(curves):
@@ -165,15 +215,8 @@ def mistakes_view(run_id, outcome):
     columns = st.columns(4)
     for position, case in enumerate(cases):
         with columns[position % 4]:
-            st.image(side_by_side(case), caption=f"true {case.true_label}, predicted {case.predicted_label} "
-                                                 f"({views.percent(case.confidence)})")
-
-
-def side_by_side(case):
-    """A test image enlarged, a white gap, and the same image under its heatmap."""
-    seen = views.enlarge(views.model_view(case.image), 112)
-    gap = np.full((seen.shape[0], 4, 3), 255, np.uint8)
-    return np.concatenate([seen, gap, overlays.overlay(seen, case.heatmap, 0.5)], axis=1)
+            st.image(views.case_image(case), caption=f"true {case.true_label}, predicted {case.predicted_label} "
+                                                     f"({views.percent(case.confidence)})")
 
 
 def tensorboard_view(run_id):

@@ -95,6 +95,8 @@ def short_run_label(run):
 def run_status_text(run):
     if run["status"] == jobs.DONE and isinstance(run.get("test_accuracy"), float):
         return f"done, {run['test_accuracy']:.1%}"
+    if run["status"] == jobs.DONE and isinstance(run.get("reconstruction_mse"), float):
+        return f"done, MSE {run['reconstruction_mse']:.4f}"
     if run["status"] == jobs.QUEUED and run.get("queue_position"):
         return f"queued ({run['queue_position']})"
     return run["status"]

@@ -1,4 +1,4 @@
-"""Small display helpers the pages share: the chart config, square-pixel enlarging, the model's view, thumbnails."""
+"""Small display helpers the pages share: the chart config, square-pixel enlarging, the model's view, thumbnails, cases."""
 
 import base64
 import re
@@ -6,7 +6,7 @@ import re
 import numpy as np
 import streamlit as st
 
-from imgrec import images, registry
+from imgrec import images, overlays, registry
 
 # Plotly's mode bar (zoom, pan, download) only gets in the way on small teaching charts.
 CHART_CONFIG = {"displayModeBar": False}
@@ -72,6 +72,28 @@ def size_text(size):
     if not isinstance(size, int | float):
         return ""
     return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
+
+def case_image(case, side=112):
+    """A test image enlarged, a white gap, and the same image under its heatmap (a `mistakes.Case`)."""
+    seen = enlarge(model_view(case.image), side)
+    gap = np.full((seen.shape[0], 4, 3), 255, np.uint8)
+    return np.concatenate([seen, gap, overlays.overlay(seen, case.heatmap, 0.5)], axis=1)
+
+
+def case_caption(case):
+    """What the model said about a case: true and chosen class, then its top classes with their probabilities."""
+    top = ", ".join(f"{label} {probability:.0%}" for label, probability in case.top)
+    return f"Test image {case.index}: true **{case.true_label}**, predicted **{case.predicted_label}**  \nTop: {top}"
+
+
+def selected_points(chart_key, parameter=None):
+    """The points a visitor clicked in a chart (Plotly: its points; Vega-Lite: the selection `parameter`)."""
+    state = st.session_state.get(chart_key)
+    selection = state.get("selection") if state else None
+    if not selection:
+        return []
+    return list(selection.get(parameter) or []) if parameter else list(selection.get("points") or [])
 
 
 def plain(text, limit=60):

@@ -162,8 +162,8 @@ def test_models_restores_model_and_tab_and_names_what_it_cannot(app):
     default = registry.list_models()[0]  # The first model by name: what a visit without a model opens.
     assert model == (f"The link asked for model 'gone', but this server has no model by that name; it shows "
                      f"{default.display_title} instead.")
-    assert tab == "The link asked for tab 'nope', but the tabs here are card, architecture, compare, files; it shows " \
-                  "the card tab instead."
+    assert tab == ("The link asked for tab 'nope', but the tabs here are card, mistakes, architecture, compare, "
+                   "files; it shows the card tab instead.")
     assert address(at) == {"model": default.name, "tab": "card"}
 
 

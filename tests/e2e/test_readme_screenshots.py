@@ -11,7 +11,7 @@ import pytest
 
 from imgrec import datasets, images, paths
 from tests.e2e.test_trust_e2e import README_SCREENSHOTS as TRUST_SCREENSHOTS
-from tests.support.browser import screenshot_at, wait_for_app
+from tests.support.browser import click_confusion_cell, find_a_dot, screenshot_at, wait_for_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -30,10 +30,48 @@ def readme_screenshots():
 
 
 def shows_a_shipped_model(tab):
-    """The sidebar describes a shipped model with its measured accuracy, never a test fixture."""
+    """The sidebar describes a shipped model with its measured accuracy (or error), never a test fixture."""
     sidebar = tab.get_by_test_id("stSidebar").inner_text()
     assert "for tests" not in sidebar and "tiny-" not in sidebar
-    assert re.search(r"\d+\.\d% accuracy on ", sidebar), sidebar
+    assert re.search(r"\d+\.\d% accuracy on |reconstruction error \d\.\d+ ", sidebar), sidebar
+
+
+def most_frequent_mistake(name):
+    """The (true, predicted) classes of the cell off the diagonal that holds the most test images of a model."""
+    import numpy as np
+
+    from imgrec import inference, registry
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("IMGREC_MODELS_DIR", raising=False)
+        model = registry.load(name).model
+    data = datasets.load("mnist")
+    counts = np.zeros((10, 10), int)
+    np.add.at(counts, (data.y_test, inference.predict_probabilities(model, data.x_test).argmax(axis=1)), 1)
+    np.fill_diagonal(counts, 0)
+    return tuple(int(index) for index in np.unravel_index(int(np.argmax(counts)), counts.shape))
+
+
+def scroll_to(tab, selector, offset=0):
+    """Scrolls the main area so the element `selector` starts `offset` pixels below the header bar."""
+    main = tab.locator("[data-testid='stMain']")
+    target = tab.locator(selector).first
+    target.wait_for()
+    main.evaluate("(element, target) => element.scrollBy(0, target.getBoundingClientRect().top - 80)",
+                  target.element_handle())
+    if offset:
+        main.evaluate(f"element => element.scrollBy(0, {offset})")
+    tab.wait_for_timeout(300)
+
+
+def click_a_dot(tab, selector):
+    tab.mouse.click(*find_a_dot(tab, selector))
+    wait_for_app(tab)
+
+
+def hover_a_dot(tab, selector):
+    find_a_dot(tab, selector)
+    tab.wait_for_timeout(300)
 
 
 def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, folder, tmp_path):
@@ -68,6 +106,44 @@ def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, fo
     page.get_by_text("How far does each head look?", exact=True).wait_for()
     shows_a_shipped_model(page)
     taken.append(screenshot_at(page, folder / "attention-2.png", "The image, cut into patches"))
+
+    page.goto(shipped_server + "/filters?model=mnist-cnn")
+    wait_for_app(page)
+    page.get_by_text("filter 31", exact=True).wait_for()
+    shows_a_shipped_model(page)
+    scroll_to(page, ".st-key-filters-grid", offset=-90)
+    taken.append(screenshot_at(page, folder / "filters-1.png", scrolled=True))
+
+    page.goto(shipped_server + "/data-map?model=mnist-cnn")
+    wait_for_app(page)
+    page.get_by_text("t-SNE", exact=True).click()
+    wait_for_app(page)
+    scroll_to(page, ".st-key-data-map")
+    click_a_dot(page, ".st-key-data-map")
+    page.get_by_text(re.compile(r"^Test image \d+: true")).wait_for()
+    hover_a_dot(page, ".st-key-data-map")
+    shows_a_shipped_model(page)
+    taken.append(screenshot_at(page, folder / "data-map-1.png", scrolled=True))
+
+    page.goto(shipped_server + "/models?model=mnist-cnn")
+    wait_for_app(page)
+    page.get_by_role("tab", name=re.compile("Mistakes")).click()
+    wait_for_app(page)
+    true, predicted = most_frequent_mistake("mnist-cnn")
+    click_confusion_cell(page, "models-confusion", true, predicted, classes=10)
+    page.get_by_text(f"True {true}, predicted {predicted}:").wait_for()
+    page.locator("[data-testid='stImage'] img").first.wait_for()
+    scroll_to(page, ".st-key-models-confusion", offset=200)
+    taken.append(screenshot_at(page, folder / "mistakes-1.png", scrolled=True))
+
+    page.goto(shipped_server + "/models?model=mnist-autoencoder")
+    wait_for_app(page)
+    page.get_by_role("tab", name=re.compile("Reconstructions")).click()
+    wait_for_app(page)
+    page.get_by_text("Walking the latent space", exact=True).wait_for()
+    wait_for_app(page)
+    shows_a_shipped_model(page)
+    taken.append(screenshot_at(page, folder / "autoencoder-2.png", "Walking the latent space"))
 
     page.goto(shipped_server + "/train")
     wait_for_app(page)

@@ -9,5 +9,5 @@
 - `notebook_models`: models of shapes imgrec never builds, imported through the import path.
 - `reports`: what in a report file points outside it; opening it offline and printing it in Chromium.
 - `hang_on_save/`: a `sitecustomize` that makes a server hang mid-save, for the fault campaign.
-- `apptest`: opening a page of an AppTest as a link would, and reading the figures it drew.
+- `apptest`: opening a page of an AppTest as a link would, reading the figures it drew, clicking a chart.
 """

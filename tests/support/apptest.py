@@ -1,4 +1,9 @@
-"""Reading an AppTest of the whole app: opening a page as a link would, and the Plotly figures it drew."""
+"""Driving an AppTest of the whole app: opening a page as a link would, the Plotly figures it drew, clicking a chart.
+
+AppTest (Streamlit 1.67) cannot click a chart. A chart made with `on_select="rerun"` is a
+widget whose value is the selection as JSON; the browser sends it in the next run's widget
+states under the chart's element id. `select_in_chart` sends the same thing.
+"""
 
 import json
 
@@ -14,6 +19,44 @@ def open_page(app, page, **query):
         app.switch_page(page).run()
     assert not app.exception, app.exception
     return app
+
+
+def chart(at, key):
+    """Returns the chart element (Plotly or Vega-Lite) whose widget key is `key`."""
+    found = [element for kind in ("plotly_chart", "arrow_vega_lite_chart", "vega_lite_chart")
+             for element in at.get(kind) if element.proto.id.endswith(f"-{key}")]
+    if len(found) != 1:
+        raise LookupError(f"Expected one chart with key {key!r}, found {len(found)}.")
+    return found[0]
+
+
+def select_in_chart(at, key, selection):
+    """Reruns the app as if a visitor had selected points in the chart with widget key `key`.
+
+    Args:
+        at: an `AppTest` that has run.
+        key: the chart's `key`.
+        selection: what the browser sends under "selection": for a Plotly chart
+            `{"points": [{"x": ..., "y": ...}], "point_indices": [...], "box": [], "lasso": []}`;
+            for a Vega-Lite chart `{"PARAMETER": [{"FIELD": value}]}`.
+
+    Returns:
+        The `AppTest`, run.
+    """
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    element = chart(at, key)
+    states = at._tree.get_widget_states()
+    state = WidgetState(id=element.proto.id)
+    state.string_value = json.dumps({"selection": selection})
+    states.widgets.append(state)
+    return at._run(states)
+
+
+def plotly_click(x, y):
+    """The selection a click on one Plotly point at (x, y) sends."""
+    return {"points": [{"x": x, "y": y, "curve_number": 1, "point_number": 0, "point_index": 0}],
+            "point_indices": [0], "box": [], "lasso": []}
 
 
 def charts(at):

@@ -70,22 +70,68 @@ def screenshot(tab, folder, name, screens=3):
     return paths
 
 
-def screenshot_at(tab, path, heading=None):
+def screenshot_at(tab, path, heading=None, scrolled=False):
     """Saves one 1280x800 screen to `path`, with the main area scrolled so that `heading` sits at the top.
 
     Args:
         tab: the Playwright page.
         path: the PNG file to write.
         heading: the exact text of a heading on the page, or `None` for the top of the page.
+        scrolled: keep the main area where it is (the caller scrolled it). Defaults to `False`.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     main = tab.locator("[data-testid='stMain']")
-    if heading is None:
+    if heading is None and not scrolled:
         main.evaluate("element => element.scrollTo(0, 0)")
-    else:
+    elif not scrolled:
         target = tab.get_by_role("heading", name=heading, exact=True).element_handle()
         # 80 pixels: below Streamlit's fixed header bar, with a little air.
         main.evaluate("(element, target) => element.scrollBy(0, target.getBoundingClientRect().top - 80)", target)
+    # Images come from the media endpoint after the script run has ended: wait until each is drawn.
+    tab.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
+                          ".every(image => image.complete && image.naturalWidth > 0)")
     tab.wait_for_timeout(300)
     tab.screenshot(path=str(path))
     return path
+
+
+def find_a_dot(tab, selector):
+    """Moves the pointer over a Vega-Lite chart until its tooltip shows a picture (the pointer is on a dot).
+
+    Args:
+        tab: the Playwright page.
+        selector: CSS selector of the element that holds the chart.
+
+    Returns:
+        The `(x, y)` page coordinates of the dot.
+
+    Raises:
+        AssertionError: no dot of the chart answered the pointer.
+    """
+    plot = tab.locator(f"{selector} canvas, {selector} svg.marks").first
+    plot.wait_for()
+    box = plot.bounding_box()
+    tooltip = tab.locator("#vg-tooltip-element")
+    # Start a third of the way in and stay clear of the right edge, where the legend lies.
+    for y in range(int(box["y"] + box["height"] / 3), int(box["y"] + box["height"]) - 40, 7):
+        for x in range(int(box["x"] + box["width"] / 3), int(box["x"] + box["width"]) - 140, 7):
+            tab.mouse.move(x, y)
+            if tooltip.is_visible() and tooltip.locator("img").count():
+                return x, y
+    raise AssertionError("no dot of the map answered the pointer")
+
+
+def click_confusion_cell(tab, chart_key, true, predicted, classes):
+    """Clicks one cell of the app's clickable confusion matrix and waits for the page to answer.
+
+    Args:
+        tab: the Playwright page.
+        chart_key: the Streamlit key of the chart (e.g. "models-confusion").
+        true: the cell's row (true class index); `predicted`: its column.
+        classes: how many classes the matrix has.
+    """
+    matrix = tab.locator(f".st-key-{chart_key} [data-testid='stPlotlyChart']")
+    matrix.locator(".scatterlayer .point").first.wait_for(state="attached")
+    # One transparent marker per cell, row by row (figures.confusion_matrix): force clicks what no one sees.
+    matrix.locator(".scatterlayer .point").nth(true * classes + predicted).click(force=True)
+    wait_for_app(tab)

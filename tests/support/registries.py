@@ -29,12 +29,22 @@ def registry_at(folder):
         yield folder
 
 
+def tiny_autoencoder_card():
+    """Returns an autoencoder's card like the one training writes, with a made-up error on a named split."""
+    metrics = registry.Metrics(split="test", dataset="mnist", n=10000, reconstruction_mse=0.05,
+                               per_class_mse={str(digit): 0.05 for digit in range(10)})
+    return registry.card_for_model("autoencoder", "mnist", (28, 28, 1), (), title="Tiny autoencoder for tests",
+                                   metrics=metrics)
+
+
 def save_tiny_models(folder):
-    """Builds every untrained tiny model and saves it with its card in `folder`; returns `folder`."""
+    """Builds every untrained tiny model (and `tiny-autoencoder`) and saves each with its card in `folder`; returns it."""
     with registry_at(folder):
         for name, (architecture, options) in TINY_MODELS.items():
             model = architectures.build(architecture, (28, 28, 1), 10, seed=0, **options)
             registry.save(model, name, tiny_card(name, architecture), overwrite=True)
+        autoencoder = architectures.build_autoencoder((28, 28, 1), latent_dim=2, seed=0)
+        registry.save(autoencoder, "tiny-autoencoder", tiny_autoencoder_card(), overwrite=True)
     return folder
 
 
