@@ -49,7 +49,7 @@ def test_the_registry_table_lists_every_model_with_its_measured_accuracy(registr
     row = table.loc["tiny-cnn"]
     assert row["Architecture"] == "cnn" and row["Dataset"] == "mnist"
     assert row["Parameters"] == registry.card("tiny-cnn").parameters
-    assert row["Test accuracy"] == pytest.approx(10.0) and row["Classes"] == 10  # In percent, as the column shows.
+    assert row["Test score"] == "10.0%" and row["Classes"] == 10
     assert table.loc["shipped-cnn", "Origin"] == "shipped" and row["Origin"] == "trained"
 
 

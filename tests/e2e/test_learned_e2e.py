@@ -33,6 +33,7 @@ def test_clicking_a_confusion_cell_opens_exactly_its_images(tiny_server, tiny_re
     heading = f"True {true}, predicted {guess}: {counts[true, guess]:,} test image"
     page.get_by_text(heading).wait_for()
     shown = page.locator("[data-testid='stImage']")
+    shown.nth(min(12, counts[true, guess]) - 1).wait_for()  # Drawn once the workers have explained them.
     assert shown.count() == min(12, counts[true, guess])
     no_exception(page)
     screenshot(page, debug_screenshots, "confusion-cell", screens=3)
