@@ -15,12 +15,9 @@ Usage: python -m bench.first_load --baseline DIR [--repeats N]
 """
 
 import argparse
-import contextlib
 import os
 import pathlib
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -32,30 +29,13 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 TIMEOUT_MS = 300_000
 
 
-@contextlib.contextmanager
 def fresh_server(checkout, scratch):
-    """`streamlit run` of `checkout`'s app on a free port, its own runs folder, the shared model cache."""
+    """`checkout`'s app on a free port, with its own runs folder and the shared model cache."""
     environment = {**os.environ, "IMGREC_MODELS_DIR": str(checkout / "models"),
                    "IMGREC_CACHE_DIR": str(REPO / ".cache"), "IMGREC_RUNS_DIR": str(scratch / "runs"),
                    "PYTHONPATH": str(checkout)}
-    port = server.free_port()
-    log_path = scratch / "streamlit.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=checkout, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        server.wait_until_healthy(url, process, log_path, 120)
-        yield url
-    finally:
-        os.killpg(process.pid, 15)  # The server and any worker processes it started.
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait()
+    return server.streamlit_server(environment, scratch / "streamlit.log", repo=checkout, startup_timeout=120,
+                                   stop_timeout=15)
 
 
 def first_loads(browser, checkout):

@@ -36,7 +36,7 @@ def streamlit_server(environment, log_path, **options):
 
 @contextlib.contextmanager
 def streamlit_process(environment, log_path, *, python=None, script="streamlit_app.py", options=(), own_group=False,
-                      startup_timeout=60, stop_timeout=10):
+                      repo=REPO, startup_timeout=60, stop_timeout=10):
     """Runs `streamlit run streamlit_app.py` on a free loopback port; yields `(url, process)` once healthy.
 
     The process is there for benchmarks that read the server's own CPU time (`cpu_seconds`) and
@@ -52,6 +52,8 @@ def streamlit_process(environment, log_path, *, python=None, script="streamlit_a
         own_group: start the server as the leader of a new process group (its pid is the
             group's id), so a benchmark counts everything it starts (its inference workers)
             with it, and a Ctrl-C in the benchmark's terminal does not reach it. Defaults to False.
+        repo: the checkout whose app runs (another one for a side-by-side benchmark). Defaults
+            to this one.
         startup_timeout: seconds to wait for `/_stcore/health`. Defaults to `60`.
         stop_timeout: seconds between terminate and kill on the way out. Defaults to `10`.
 
@@ -64,7 +66,7 @@ def streamlit_process(environment, log_path, *, python=None, script="streamlit_a
             [python or sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              *options],
-            cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT, process_group=0 if own_group else None,
+            cwd=repo, env=environment, stdout=log, stderr=subprocess.STDOUT, process_group=0 if own_group else None,
         )
     url = f"http://127.0.0.1:{port}"
     try:
