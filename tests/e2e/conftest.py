@@ -88,6 +88,15 @@ def chromium_browser(chromium):
         launched.close()
 
 
+@pytest.fixture
+def readme_folder(request, tmp_path):
+    """Where the README's screenshots go: docs/screenshots/ under `make screenshots` (`--update-screenshots`),
+    else a scratch folder, so a normal run checks the pages and leaves tracked files as they are."""
+    if request.config.getoption("--update-screenshots"):
+        return server.REPO / "docs" / "screenshots"
+    return tmp_path / "screenshots"
+
+
 @pytest.fixture(scope="session")
 def debug_screenshots():
     """Where the tests of behaviour save what they saw, for a person debugging them (ignored by git)."""

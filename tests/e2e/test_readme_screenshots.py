@@ -15,13 +15,6 @@ from tests.support.browser import click_confusion_cell, find_a_dot, screenshot_a
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-DOCS = paths.REPO_ROOT / "docs" / "screenshots"
-
-
-@pytest.fixture
-def folder(request, tmp_path):
-    return DOCS if request.config.getoption("--update-screenshots") else tmp_path / "screenshots"
-
 
 def readme_screenshots():
     """The file names of the screenshots the README shows."""
@@ -74,12 +67,12 @@ def hover_a_dot(tab, selector):
     tab.wait_for_timeout(300)
 
 
-def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, folder, tmp_path):
+def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, readme_folder, tmp_path):
     taken = []
     page.goto(shipped_server + "/")
     wait_for_app(page)
     page.get_by_text("How does a computer recognise an image?").wait_for()
-    taken.append(screenshot_at(page, folder / "home-1.png"))
+    taken.append(screenshot_at(page, readme_folder / "home-1.png"))
 
     photo = tmp_path / "coffee.png"
     photo.write_bytes(images.encode_png(datasets.load_sample("photos-coffee")))
@@ -91,28 +84,28 @@ def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, fo
     wait_for_app(page)
     page.get_by_text("Grad-CAM for espresso").wait_for()
     shows_a_shipped_model(page)
-    taken.append(screenshot_at(page, folder / "predict-1.png"))
-    taken.append(screenshot_at(page, folder / "predict-2.png", "Why this class?"))
+    taken.append(screenshot_at(page, readme_folder / "predict-1.png"))
+    taken.append(screenshot_at(page, readme_folder / "predict-2.png", "Why this class?"))
 
     page.goto(shipped_server + "/feature-maps?model=mnist-cnn&sample=mnist-03")
     wait_for_app(page)
     page.locator(".st-key-arith-products [data-testid='stPlotlyChart']").wait_for()
     page.get_by_text("Keras computed").wait_for()  # The sum, in a code block that renders last.
     shows_a_shipped_model(page)
-    taken.append(screenshot_at(page, folder / "feature-maps-3.png", "Check one number by hand"))
+    taken.append(screenshot_at(page, readme_folder / "feature-maps-3.png", "Check one number by hand"))
 
     page.goto(shipped_server + "/attention?model=mnist-vit&sample=mnist-03")
     wait_for_app(page)
     page.get_by_text("How far does each head look?", exact=True).wait_for()
     shows_a_shipped_model(page)
-    taken.append(screenshot_at(page, folder / "attention-2.png", "The image, cut into patches"))
+    taken.append(screenshot_at(page, readme_folder / "attention-2.png", "The image, cut into patches"))
 
     page.goto(shipped_server + "/filters?model=mnist-cnn")
     wait_for_app(page)
     page.get_by_text("filter 31", exact=True).wait_for()
     shows_a_shipped_model(page)
     scroll_to(page, ".st-key-filters-grid", offset=-90)
-    taken.append(screenshot_at(page, folder / "filters-1.png", scrolled=True))
+    taken.append(screenshot_at(page, readme_folder / "filters-1.png", scrolled=True))
 
     page.goto(shipped_server + "/data-map?model=mnist-cnn")
     wait_for_app(page)
@@ -123,7 +116,7 @@ def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, fo
     page.get_by_text(re.compile(r"^Test image \d+: true")).wait_for()
     hover_a_dot(page, ".st-key-data-map")
     shows_a_shipped_model(page)
-    taken.append(screenshot_at(page, folder / "data-map-1.png", scrolled=True))
+    taken.append(screenshot_at(page, readme_folder / "data-map-1.png", scrolled=True))
 
     page.goto(shipped_server + "/models?model=mnist-cnn")
     wait_for_app(page)
@@ -134,7 +127,7 @@ def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, fo
     page.get_by_text(f"True {true}, predicted {predicted}:").wait_for()
     page.locator("[data-testid='stImage'] img").first.wait_for()
     scroll_to(page, ".st-key-models-confusion", offset=200)
-    taken.append(screenshot_at(page, folder / "mistakes-1.png", scrolled=True))
+    taken.append(screenshot_at(page, readme_folder / "mistakes-1.png", scrolled=True))
 
     page.goto(shipped_server + "/models?model=mnist-autoencoder")
     wait_for_app(page)
@@ -143,13 +136,13 @@ def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, fo
     page.get_by_text("Walking the latent space", exact=True).wait_for()
     wait_for_app(page)
     shows_a_shipped_model(page)
-    taken.append(screenshot_at(page, folder / "autoencoder-2.png", "Walking the latent space"))
+    taken.append(screenshot_at(page, readme_folder / "autoencoder-2.png", "Walking the latent space"))
 
     page.goto(shipped_server + "/train")
     wait_for_app(page)
     page.get_by_role("button", name="Start training").wait_for()
     page.get_by_role("spinbutton", name="Epochs").wait_for()  # The form's widgets, not their placeholders.
-    taken.append(screenshot_at(page, folder / "train-form-1.png"))
+    taken.append(screenshot_at(page, readme_folder / "train-form-1.png"))
 
     # The trust panel's screenshots are taken by tests/e2e/test_trust_e2e.py.
     assert readme_screenshots() and readme_screenshots() <= {path.name for path in taken} | TRUST_SCREENSHOTS

@@ -4,20 +4,13 @@ import re
 
 import pytest
 
-from imgrec import paths
 from tests.support import server
 from tests.support.browser import wait_for_app
 
 pytestmark = pytest.mark.e2e
 
-DOCS = paths.REPO_ROOT / "docs" / "screenshots"
 # The README's screenshots these tests take (`make screenshots` writes them to docs/screenshots/).
 README_SCREENSHOTS = {"trust-panel.png", "trust-randomisation.png", "edit-and-compare.png", "shapes-localisation.png"}
-
-
-@pytest.fixture
-def folder(request, tmp_path):
-    return DOCS if request.config.getoption("--update-screenshots") else tmp_path / "screenshots"
 
 # The first words of every verdict the panel can give.
 VERDICT = re.compile("Trustworthy on both checks|Partly trustworthy|Doubtful|Not trustworthy here|Hard to judge")
@@ -37,7 +30,7 @@ def screenshot_at(tab, locator, folder, name):
     tab.screenshot(path=str(folder / f"{name}.png"))
 
 
-def test_trust_panel_and_edit_and_compare_on_a_photo(shipped_server, page, folder):
+def test_trust_panel_and_edit_and_compare_on_a_photo(shipped_server, page, readme_folder):
     page.goto(shipped_server + "/predict?model=imagenet-efficientnet-lite0&sample=photos-coffee")
     wait_for_app(page)
     page.get_by_text("Grad-CAM for espresso").wait_for()
@@ -52,8 +45,8 @@ def test_trust_panel_and_edit_and_compare_on_a_photo(shipped_server, page, folde
     assert "random" in panel.inner_text() and "Image removed (%)" in panel.inner_text()
     assert page.get_by_text("trained model", exact=True).count() == 1
     no_exception(page)
-    screenshot_at(page, page.get_by_text("Can you trust this heatmap?"), folder, "trust-panel")
-    screenshot_at(page, page.get_by_text("Scrambling the model, from the output down"), folder, "trust-randomisation")
+    screenshot_at(page, page.get_by_text("Can you trust this heatmap?"), readme_folder, "trust-panel")
+    screenshot_at(page, page.get_by_text("Scrambling the model, from the output down"), readme_folder, "trust-randomisation")
 
     # Open the canvas, then paint a grey band across the cup, on the model's view.
     page.get_by_text("Paint over the image").click()
@@ -71,7 +64,7 @@ def test_trust_panel_and_edit_and_compare_on_a_photo(shipped_server, page, folde
     assert page.get_by_text("What speaks for espresso").count() == 2  # The original's heatmap and the edit's.
     assert page.get_by_role("button", name="Pin this edit as the original").count() == 1
     no_exception(page)
-    screenshot_at(page, page.get_by_text("Edit and compare", exact=True), folder, "edit-and-compare")
+    screenshot_at(page, page.get_by_text("Edit and compare", exact=True), readme_folder, "edit-and-compare")
     # The edited image is checked like any other.
     page.get_by_role("button", name="Check this heatmap").nth(1).click()
     wait_for_app(page, timeout=180_000)
@@ -95,7 +88,7 @@ def shapes_server(chromium, tmp_path_factory):
         yield url
 
 
-def test_the_shapes_model_scores_every_explainer_against_the_outlines(shapes_server, page, folder):
+def test_the_shapes_model_scores_every_explainer_against_the_outlines(shapes_server, page, readme_folder):
     page.goto(shapes_server + "/predict?model=shapes-cnn&sample=shapes-01")
     wait_for_app(page)
     page.get_by_text("Grad-CAM for circle").wait_for()  # Test shape 1 is a circle.
@@ -105,4 +98,4 @@ def test_the_shapes_model_scores_every_explainer_against_the_outlines(shapes_ser
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for()
     no_exception(page)
-    screenshot_at(page, page.get_by_text("Which explainer finds the shape?", exact=False), folder, "shapes-localisation")
+    screenshot_at(page, page.get_by_text("Which explainer finds the shape?", exact=False), readme_folder, "shapes-localisation")
