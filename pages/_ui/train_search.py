@@ -151,17 +151,17 @@ def select_search(search_id):
 
 
 def search_from_url():
-    """A `?search=ID` that names a search wins over the session's choice (a refresh, or a shared link)."""
-    requested = st.query_params.get("search")
-    if requested and requested != st.session_state.get("search-in-url"):
-        st.session_state["search-in-url"] = requested
-        try:
-            search.validate_search_id(requested)
-        except search.SearchError as error:
-            links.refuse(str(error))
-            links.write(search=None)
-            return
-        select_search(requested)
+    """A link's `?search=ID` wins over the session's choice (a refresh, or a shared link)."""
+    requested = links.requested("search")
+    if not requested:
+        return
+    try:
+        search.validate_search_id(requested)
+    except search.SearchError as error:
+        links.refuse(str(error))
+        links.write(search=None)
+        return
+    select_search(requested)
 
 
 def _picked_search():
@@ -191,7 +191,6 @@ def search_tab():
         links.write(search=None)
         new_search_ui()
         return
-    st.session_state["search-in-url"] = chosen
     links.write(search=chosen)
     try:
         running = not search.load(chosen).settled
