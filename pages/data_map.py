@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import datasets
-from pages._ui import data_map_view, links, models, navigation
+from pages._ui import data_map_view, links, models, navigation, presenter
 
 INTRO = (
     "Before its last layer decides, a classifier turns every image into a list of numbers, its own description of "
@@ -17,6 +17,7 @@ INTRO = (
 def main():
     st.title("Where the data lies")
     links.begin("data-map")
+    presenter.apply()
     st.markdown(INTRO)
     name = models.model_picker()
     card = models.card_for(name)

@@ -8,7 +8,7 @@ import streamlit as st
 from imgrec import datasets, figures, images
 from imgrec.explain import maximisation
 from imgrec.jobs import filters as filter_jobs
-from pages._ui import compute_learned, links, models, navigation, views
+from pages._ui import compute_learned, links, models, navigation, presenter, views
 
 BLOCK = 32  # Filters drawn at once on a small model: a whole first layer of the MNIST models.
 INTRO = (
@@ -114,6 +114,7 @@ def _square(rgb):
 def main():
     st.title("What the filters look for")
     links.begin("filters")
+    presenter.apply()
     st.markdown(INTRO)
     name = models.model_picker()
     card = models.card_for(name)

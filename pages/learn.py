@@ -2,33 +2,13 @@
 
 import streamlit as st
 
-from pages._ui import lessons, links, navigation, presenter
+from pages._ui import i18n, lessons, links, navigation, presenter
+from pages._ui.i18n import t
 
-# The language names as the switch shows them, each in its own language.
-LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 # Session keys that outlive the page (Streamlit forgets a widget's key while its page is not shown, and a
-# visitor comes back from the page a step opened through the menu): the lesson, the step, the language
-# and the steps opened. The widgets have keys of their own, set from these each run.
-_LESSON, _STEP, _LANGUAGE, _SEEN = "learn-lesson-id", "learn-step", "learn-language-code", "learn-seen"
-
-
-def language_ui():
-    """The language of the lessons' text (`?lang=en|zh-CN`, English by default); returns its code."""
-    if st.session_state.get(_LANGUAGE) not in lessons.LANGUAGES:
-        st.session_state[_LANGUAGE] = lessons.DEFAULT_LANGUAGE
-    asked = links.choice("lang", lessons.LANGUAGES, problem=f"lessons are written in {', '.join(lessons.LANGUAGES)}",
-                         instead=LANGUAGE_NAMES[st.session_state[_LANGUAGE]])
-    if asked is not None:
-        st.session_state[_LANGUAGE] = asked
-    st.session_state["learn-language"] = st.session_state[_LANGUAGE]
-    language = st.sidebar.radio("Lesson language", lessons.LANGUAGES, format_func=LANGUAGE_NAMES.get,
-                                key="learn-language", horizontal=True, on_change=_remember_language)
-    links.write(lang=None if language == lessons.DEFAULT_LANGUAGE else language)
-    return language
-
-
-def _remember_language():
-    st.session_state[_LANGUAGE] = st.session_state["learn-language"]
+# visitor comes back from the page a step opened through the menu): the lesson, the step and the steps
+# opened. The widgets have keys of their own, set from these each run.
+_LESSON, _STEP, _SEEN = "learn-lesson-id", "learn-step", "learn-seen"
 
 
 def _start_lesson():
@@ -54,13 +34,13 @@ def lesson_ui(listing, language):
     by_id = {lesson.id: lesson for lesson in listing}
     if st.session_state.get(_LESSON) not in by_id:
         st.session_state[_LESSON], st.session_state[_STEP] = listing[0].id, 1
-    asked = links.choice("lesson", list(by_id), problem=f"the lessons are {', '.join(by_id)}",
-                         instead=f"the lesson '{by_id[st.session_state[_LESSON]].id}'")
+    asked = links.choice("lesson", list(by_id), problem=t("learn.lesson_refused", lessons=", ".join(by_id)),
+                         instead=t("learn.lesson_instead", lesson=by_id[st.session_state[_LESSON]].id))
     if asked is not None and asked != st.session_state[_LESSON]:
         st.session_state[_LESSON], st.session_state[_STEP] = asked, 1
 
     st.session_state["learn-lesson"] = st.session_state[_LESSON]
-    chosen = st.selectbox("Lesson", list(by_id), key="learn-lesson", on_change=_start_lesson,
+    chosen = st.selectbox(t("learn.lesson"), list(by_id), key="learn-lesson", on_change=_start_lesson,
                           format_func=lambda item: f"{listing.index(by_id[item]) + 1}. "
                                                    f"{lessons.in_language(by_id[item].title, language)}")
     return by_id[chosen]
@@ -71,8 +51,8 @@ def step_ui(lesson):
     count = len(lesson.steps)
     if not 1 <= st.session_state.get(_STEP, 1) <= count:
         st.session_state[_STEP] = 1
-    asked = links.number("step", 1, count, integer=True, instead=f"step {st.session_state[_STEP]}",
-                         what=f"this lesson has steps 1 to {count}")
+    asked = links.number("step", 1, count, integer=True, instead=t("learn.step_instead", step=st.session_state[_STEP]),
+                         what=t("learn.step_refused", count=count))
     if asked is not None:
         st.session_state[_STEP] = asked
     number = st.session_state[_STEP]
@@ -85,7 +65,7 @@ def contents(lesson, number, language):
     """Every step of the lesson in the sidebar, the current one marked and the opened ones ticked; a click jumps."""
     seen = st.session_state.get(_SEEN, set())
     with st.sidebar:
-        st.markdown(f"**Steps** ({seen_count(lesson)} of {len(lesson.steps)} opened)")
+        st.markdown(t("learn.steps_opened", seen=seen_count(lesson), count=len(lesson.steps)))
         for index, step in enumerate(lesson.steps, start=1):
             icon = (":material/arrow_right:" if index == number else
                     ":material/check_circle:" if (lesson.id, index) in seen else ":material/radio_button_unchecked:")
@@ -96,37 +76,36 @@ def contents(lesson, number, language):
 def step_view(lesson, number, language):
     """The step's text, the link into the page it shows, and back and next."""
     step, count = lesson.steps[number - 1], len(lesson.steps)
-    st.progress(number / count, text=f"Step {number} of {count}")
+    st.progress(number / count, text=t("learn.step_of", number=number, count=count))
     st.subheader(lessons.in_language(step.title, language))
     st.markdown(lessons.in_language(step.text, language))
     if step.page is not None:
         page = lessons.PAGES[step.page]
         with st.container(border=True):
-            st.page_link(page.script, label=f"Open this view on {page.title}", icon=page.icon,
+            st.page_link(page.script, label=t("learn.open_view", page=t(page.title)), icon=page.icon,
                          query_params=presenter.keep(step.link))
             if step.link:
-                st.caption("The link sets " + ", ".join(f"{name} **{value}**" for name, value in step.link.items())
-                           + ". Come back to this step through **Learn** in the menu.")
+                st.caption(t("learn.link_sets", settings=", ".join(f"{name} **{value}**"
+                                                                   for name, value in step.link.items())))
     back, _, forward = st.columns([1, 3, 1])
-    back.button("Back", icon=":material/arrow_back:", key="learn-back", on_click=_move, args=(-1,),
+    back.button(t("learn.back"), icon=":material/arrow_back:", key="learn-back", on_click=_move, args=(-1,),
                 disabled=number == 1, width="stretch")
-    forward.button("Next", icon=":material/arrow_forward:", key="learn-next", on_click=_move, args=(1,),
+    forward.button(t("learn.next"), icon=":material/arrow_forward:", key="learn-next", on_click=_move, args=(1,),
                    disabled=number == count, width="stretch")
 
 
 def main():
-    st.title("Learn")
+    st.title(t("nav.learn"))
     links.begin("learn")
     presenter.apply()
-    st.markdown("Guided lessons through the live pages, one short step at a time. Each step opens the page that "
-                "shows it, already set to the right model, image and layer: read, open, look, come back, go on.")
+    st.markdown(t("learn.intro"))
     listing, problems = lessons.load_lessons()
     for problem in problems:
         st.error(problem, icon=":material/error:")
     if not listing:
-        st.info("There are no lessons on this server: add TOML files to the lessons/ folder.", icon=":material/info:")
+        st.info(t("learn.no_lessons"), icon=":material/info:")
         return
-    language = language_ui()
+    language = i18n.language()
     lesson = lesson_ui(listing, language)
     st.caption(lessons.in_language(lesson.summary, language))
     number = step_ui(lesson)

@@ -1,13 +1,16 @@
 """The app's only Streamlit helpers, one module each: import them as `from pages._ui import compute, models`.
 
 - `navigation`: runs a page under the app's navigation, even on a fresh server's first request.
+- `i18n`: the interface's languages: `t("section.key")` from the catalogs in `locales/`, the session's language,
+  class names in both languages. `language`: the sidebar's language switch and `lang` kept in the address.
 - `links`: a page's view in its address: reading a shared link's parameters, checking them, writing them back.
 - `models`: the model list, the model picker and its URL state, checking that a model loads.
 - `inputs`: the images a visitor chooses (samples, upload, camera, drawing), kept across pages, and the
   sentence when a model does not know the chosen sample's kind.
 - `views`: small display helpers shared by pages (chart config, enlarged pixels, thumbnails).
 - `lessons`: the lessons of /learn, read from `lessons/*.toml` and checked, and the pages a step can open.
-- `presenter`: presenter mode (`?present=1`), applied on every page and kept in the links the app writes.
+- `presenter`: presenter mode (`?present=1`), applied on every page and kept in the links the app writes;
+  its `apply` also draws the language switch.
 - `compute`: every cached computation that needs a Keras model, asked of the inference workers
   (`imgrec.serving`): the server never imports TensorFlow. `choices`: the records it returns.
   `compute_learned`: the same for what a model learned (test outputs, data map, filters, autoencoder).

@@ -10,9 +10,11 @@ import dataclasses
 import pathlib
 import tomllib
 
+from pages._ui import i18n
+
 LESSONS_DIR = pathlib.Path(__file__).resolve().parents[2] / "lessons"
-LANGUAGES = ("en", "zh-CN")
-DEFAULT_LANGUAGE = "en"
+LANGUAGES = i18n.LANGUAGES
+DEFAULT_LANGUAGE = i18n.DEFAULT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,7 +22,7 @@ class Page:
     """A page a step can open."""
 
     script: str  # The page's script, as st.page_link names it.
-    title: str  # The page's title in the menu.
+    title: str  # The catalog key of the page's title in the menu (pages/_ui/i18n.py).
     icon: str  # Its menu icon.
     parameters: tuple[str, ...]  # The link parameters the page restores (pages/_ui/links.py).
 
@@ -28,14 +30,14 @@ class Page:
 # The link parameters are the names each page passes to `links.choice`, `links.number` or
 # `links.requested`; tests/test_lessons.py opens every step's link to check each one is restored.
 PAGES = {
-    "predict": Page("pages/predict.py", "Predict", ":material/image_search:",
+    "predict": Page("pages/predict.py", "nav.predict", ":material/image_search:",
                     ("model", "sample", "class", "method", "layer", "opacity", "cmap")),
-    "feature-maps": Page("pages/feature_maps.py", "Feature maps", ":material/grid_view:",
+    "feature-maps": Page("pages/feature_maps.py", "nav.feature_maps", ":material/grid_view:",
                          ("model", "sample", "layer", "channel", "row", "col", "scale")),
-    "attention": Page("pages/attention.py", "Attention", ":material/visibility:",
+    "attention": Page("pages/attention.py", "nav.attention", ":material/visibility:",
                       ("model", "sample", "layer", "head", "query", "fusion", "discard")),
-    "train": Page("pages/train.py", "Train", ":material/model_training:", ("run", "tab")),
-    "models": Page("pages/models.py", "Models", ":material/inventory_2:", ("model", "tab")),
+    "train": Page("pages/train.py", "nav.train", ":material/model_training:", ("run", "tab")),
+    "models": Page("pages/models.py", "nav.models", ":material/inventory_2:", ("model", "tab")),
 }
 
 

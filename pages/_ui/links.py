@@ -18,6 +18,7 @@ import math
 import streamlit as st
 
 from pages._ui import views
+from pages._ui.i18n import t
 
 _WRITTEN = "links-written"  # {page: the address this session last wrote while on that page}
 _PENDING = "links-pending"  # {page: {name: value}}: a link's parameters not yet restored
@@ -53,7 +54,7 @@ def refuse(sentence):
 
 def refused(name, value, problem, instead):
     """Says that the link's `name=value` could not be restored, why, and what the page shows instead."""
-    refuse(f"The link asked for {name} '{views.plain(value, 40)}', but {problem}; it shows {instead} instead.")
+    refuse(t("links.refused", name=name, value=views.plain(value, 40), problem=problem, instead=instead))
 
 
 def unused(name, problem, instead):
@@ -110,8 +111,8 @@ def number(name, low, high, *, instead, step=None, integer=False, what=None):
     if integer and math.isfinite(parsed) and parsed != int(parsed):
         parsed = math.nan
     if not (math.isfinite(parsed) and low <= parsed <= high):
-        kind = "a whole number" if integer else "a number"
-        refused(name, value, what or f"it must be {kind} from {low:g} to {high:g}", instead)
+        refused(name, value, what or t("links.whole_number" if integer else "links.number", low=f"{low:g}",
+                                       high=f"{high:g}"), instead)
         return None
     if integer:
         return int(parsed)

@@ -10,7 +10,7 @@ page to page (the menu's links drop the address's parameters, so each page write
 
 import streamlit as st
 
-from pages._ui import links
+from pages._ui import i18n, language, links
 
 PARAMETER = "present"
 _ON = "presenter-mode"
@@ -44,8 +44,10 @@ def active():
 def apply():
     """Applies presenter mode to the page when it is on, and keeps `present=1` in the address; call it once per page.
 
+    It also draws the language switch (`language.apply`), the other setting every page keeps.
     Call it right after `links.begin` (or first thing on a page without a view in its address).
     """
+    language.apply()
     if not active():
         links.write(**{PARAMETER: None})
         return
@@ -55,5 +57,6 @@ def apply():
 
 
 def keep(parameters):
-    """The parameters of a link the app shows, with `present=1` added when this session presents."""
-    return {**parameters, PARAMETER: "1"} if st.session_state.get(_ON) else dict(parameters)
+    """The parameters of a link the app shows, with `present=1` added when this session presents, and its `lang`."""
+    parameters = i18n.keep(parameters)
+    return {**parameters, PARAMETER: "1"} if st.session_state.get(_ON) else parameters

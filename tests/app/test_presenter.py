@@ -18,6 +18,8 @@ PAGES = {
     "pages/attention.py": {"model": "tiny-vit", "sample": "mnist-04"},
     "pages/train.py": {"tab": "new"},
     "pages/models.py": {"model": "tiny-cnn", "tab": "card"},
+    "pages/filters.py": {"model": "tiny-cnn"},
+    "pages/data_map.py": {"model": "tiny-cnn"},
 }
 
 

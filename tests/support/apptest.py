@@ -6,6 +6,7 @@ states under the chart's element id. `select_in_chart` sends the same thing.
 """
 
 import json
+import re
 
 
 def open_page(app, page, **query):
@@ -71,3 +72,43 @@ def chart_titles(at):
         title = figure.get("layout", {}).get("title", {})
         titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
     return titles
+
+
+# Four English words in a row (letters only, two or more each): a sentence or phrase left untranslated.
+_ENGLISH_RUN = re.compile(r"\b[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){3,}\b")
+# Text that is data, not interface: code spans, links' targets, LaTeX.
+_NOT_INTERFACE = re.compile(r"`[^`]*`|\]\([^)]*\)|https?://\S+|\$[^$]*\$")
+
+
+def _texts(at):
+    """Every text the page shows a visitor: headings, Markdown, captions, alerts, widget labels and options,
+    tab and expander labels, and the Plotly figures' titles and axis titles."""
+    texts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success",
+                 "exception"):
+        texts += [str(element.value) for element in at.get(kind)]
+    for kind in ("button", "checkbox", "toggle", "selectbox", "multiselect", "radio", "select_slider", "slider",
+                 "number_input", "text_input", "text_area", "date_input", "color_picker", "tabs", "expander",
+                 "metric", "download_button", "file_uploader", "segmented_control", "pills"):
+        for element in at.get(kind):
+            texts += [str(getattr(element, attribute, "") or "") for attribute in ("label", "help")]
+            proto = getattr(element, "proto", None)
+            texts += [str(option) for option in getattr(proto, "options", [])] if proto is not None else []
+    for figure in charts(at):
+        layout = figure.get("layout", {})
+        for name, value in layout.items():
+            if name == "title" or name.startswith(("xaxis", "yaxis")):
+                title = value.get("title", value) if name != "title" else value
+                texts.append(title.get("text", "") if isinstance(title, dict) else str(title or ""))
+    return texts
+
+
+def english_sentences(at, allowed=()):
+    """The runs of four or more English words on the page, outside code spans and the `allowed` texts (data
+    such as model titles and file names); what a page in Chinese must not show."""
+    found = []
+    for text in _texts(at):
+        for allowed_text in allowed:
+            text = text.replace(allowed_text, "")
+        found += _ENGLISH_RUN.findall(_NOT_INTERFACE.sub(" ", text))
+    return found

@@ -1,0 +1,115 @@
+"""The interface's two languages: key-based catalogs a teacher edits, the session's language, and the switch.
+
+Every text a page shows comes from `t("section.key", **values)`, looked up in
+`locales/<language>.toml` (one file per language, a `[section]` table per page, `{name}`
+placeholders filled by `str.format`). tests/test_i18n.py fails on a key missing from either
+file, a key no code uses, or a placeholder one language lacks; tests/app/test_languages.py
+opens every page in Chinese and fails on English sentences left in it.
+
+The language is, in this order: a link's `?lang=en|zh-CN` (it travels in shared links: every
+page writes it back while it is not English), the visitor's choice in the sidebar's switch,
+then the browser's locale (`st.context.locale`: any `zh*` reads Chinese), then English.
+
+Not translated, by choice: Streamlit's own widget texts ("Browse files", "Drag and drop file
+here"), which Streamlit renders in English; the 1,000 ImageNet class names (no openly licensed
+Chinese list ships offline; see the README); names of models, layers, files and methods.
+"""
+
+import functools
+import pathlib
+import tomllib
+
+import streamlit as st
+
+LOCALES_DIR = pathlib.Path(__file__).resolve().parents[2] / "locales"
+LANGUAGES = ("en", "zh-CN")
+DEFAULT = "en"
+NAMES = {"en": "English", "zh-CN": "中文"}  # Each in its own language, as the switch shows them.
+PARAMETER = "lang"
+CLASSES = "classes"  # The catalog section of class names, keyed by the English name.
+_CURRENT = "i18n-language"  # The language of this run, set by `begin`.
+_CHOSEN = "i18n-chosen"  # The language a link or the switch chose for this session.
+
+
+def _flatten(table, prefix=""):
+    flat = {}
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{key}."))
+        else:
+            flat[key] = str(value)
+    return flat
+
+
+@functools.cache
+def catalog(language):
+    """Every text of a language, `{"section.key": text}`, read once from `locales/<language>.toml`."""
+    with open(LOCALES_DIR / f"{language}.toml", "rb") as file:
+        return _flatten(tomllib.load(file))
+
+
+def match(text):
+    """The language a link's value or a browser's locale names ("zh", "zh-cn", "zh_TW", "en-GB"), or None."""
+    text = (text or "").strip().lower().replace("_", "-")
+    if text.startswith("zh"):
+        return "zh-CN"
+    if text.startswith("en"):
+        return DEFAULT
+    return None
+
+
+def begin():
+    """Decides this run's language (link, then the switch's choice, then the browser's locale); returns it.
+
+    The app's entry script calls it first, before the menu's titles are drawn.
+    """
+    found = named(st.query_params.get(PARAMETER))
+    if found is not None:
+        st.session_state[_CHOSEN] = found
+    language = st.session_state.get(_CHOSEN)
+    if language is None:
+        try:
+            language = match(st.context.locale)
+        except Exception:  # noqa: BLE001 - No browser behind this run (a bare or test run): no locale to read.
+            language = None
+    st.session_state[_CURRENT] = language or DEFAULT
+    return st.session_state[_CURRENT]
+
+
+def language():
+    """This run's language (`begin` decided it; English outside the app)."""
+    return st.session_state.get(_CURRENT, DEFAULT) if st.runtime.exists() else DEFAULT
+
+
+def t(key, **values):
+    """The text of `key` in this run's language, its `{placeholders}` filled from `values`.
+
+    A key missing from the language's catalog falls back to English (tests/test_i18n.py keeps
+    that from shipping); a key missing from English raises KeyError, a bug in the code.
+    """
+    text = catalog(language()).get(key)
+    if text is None:
+        text = catalog(DEFAULT)[key]
+    return text.format(**values) if values else text
+
+
+def class_name(name):
+    """A class's name in this run's language (Fashion-MNIST, CIFAR-10, shapes), or as it is (digits, ImageNet)."""
+    return catalog(language()).get(f"{CLASSES}.{name}", name)
+
+
+def choose(chosen):
+    """Makes `chosen` the session's language from this run on (the switch calls it)."""
+    st.session_state[_CHOSEN] = st.session_state[_CURRENT] = chosen
+
+
+def named(value):
+    """The language a link's `?lang=` value names ("en", "zh-CN", "zh", any case), or None."""
+    text = (value or "").strip().lower()
+    return match(text) if text in ("en", "zh", "zh-cn") else None
+
+
+def keep(parameters):
+    """The parameters of a link the app shows, with `lang` added while the session reads Chinese."""
+    return dict(parameters) if language() == DEFAULT else {**parameters, PARAMETER: language()}
