@@ -12,7 +12,7 @@ from imgrec import datasets
 from pages._ui import i18n
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-CODE = [REPO / "streamlit_app.py", *sorted((REPO / "pages").rglob("*.py"))]
+CODE = [REPO / "streamlit_app.py", *sorted((REPO / "pages").rglob("*.py")), *sorted((REPO / "imgrec").rglob("*.py"))]
 # Texts that read the same in Chinese: names, symbols and formats.
 SAME_IN_BOTH = re.compile(r"^[^A-Za-z]*$|^[A-Za-z0-9+\-/ .:%(){}×x,]*$")
 CLASS_LISTS = (datasets.FASHION_MNIST_CLASSES, datasets.SHAPES_CLASSES, datasets.CIFAR10_CLASSES)

@@ -15,7 +15,7 @@ PACKAGE = REPO / "imgrec"
 
 # Bottom to top. A name is a top-level module or package of imgrec.
 LAYERS = {
-    1: ("paths", "atomic", "runtime"),
+    1: ("paths", "atomic", "runtime", "texts"),
     2: ("images", "image_formats", "preprocess", "overlays", "inference", "edits"),
     3: ("architectures", "pretrained", "datasets"),
     4: ("registry",),

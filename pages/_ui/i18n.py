@@ -1,8 +1,9 @@
 """The interface's two languages: key-based catalogs a teacher edits, the session's language, and the switch.
 
 Every text a page shows comes from `t("section.key", **values)`, looked up in
-`locales/<language>.toml` (one file per language, a `[section]` table per page, `{name}`
-placeholders filled by `str.format`). tests/test_i18n.py fails on a key missing from either
+`locales/<language>.toml` through `imgrec.texts` (one file per language, a `[section]` table per
+page, `{name}` placeholders filled by `str.format`); a figure from `imgrec.figures` takes
+`texts_now()`, the same texts as an object. tests/test_i18n.py fails on a key missing from either
 file, a key no code uses, or a placeholder one language lacks; tests/app/test_languages.py
 opens every page in Chinese and fails on English sentences left in it.
 
@@ -15,38 +16,18 @@ here"), which Streamlit renders in English; the 1,000 ImageNet class names (no o
 Chinese list ships offline; see the README); names of models, layers, files and methods.
 """
 
-import functools
-import pathlib
-import tomllib
-
 import streamlit as st
 
-LOCALES_DIR = pathlib.Path(__file__).resolve().parents[2] / "locales"
-LANGUAGES = ("en", "zh-CN")
-DEFAULT = "en"
+from imgrec import texts
+
+LANGUAGES = texts.LANGUAGES
+DEFAULT = texts.DEFAULT
 NAMES = {"en": "English", "zh-CN": "中文"}  # Each in its own language, as the switch shows them.
 PARAMETER = "lang"
-CLASSES = "classes"  # The catalog section of class names, keyed by the English name.
+CLASSES = texts.CLASSES
+catalog = texts.catalog
 _CURRENT = "i18n-language"  # The language of this run, set by `begin`.
 _CHOSEN = "i18n-chosen"  # The language a link or the switch chose for this session.
-
-
-def _flatten(table, prefix=""):
-    flat = {}
-    for name, value in table.items():
-        key = f"{prefix}{name}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{key}."))
-        else:
-            flat[key] = str(value)
-    return flat
-
-
-@functools.cache
-def catalog(language):
-    """Every text of a language, `{"section.key": text}`, read once from `locales/<language>.toml`."""
-    with open(LOCALES_DIR / f"{language}.toml", "rb") as file:
-        return _flatten(tomllib.load(file))
 
 
 def match(text):
@@ -82,21 +63,24 @@ def language():
     return st.session_state.get(_CURRENT, DEFAULT) if st.runtime.exists() else DEFAULT
 
 
-def t(key, **values):
-    """The text of `key` in this run's language, its `{placeholders}` filled from `values`.
+def texts_now():
+    """This run's `imgrec.texts.Texts`: what the figures and reports the page builds take."""
+    return texts.Texts(language())
 
-    A key missing from the language's catalog falls back to English (tests/test_i18n.py keeps
-    that from shipping); a key missing from English raises KeyError, a bug in the code.
-    """
-    text = catalog(language()).get(key)
-    if text is None:
-        text = catalog(DEFAULT)[key]
-    return text.format(**values) if values else text
+
+def t(key, **values):
+    """The text of `key` in this run's language, its `{placeholders}` filled from `values` (see `imgrec.texts`)."""
+    return texts.Texts(language())(key, **values)
 
 
 def class_name(name):
     """A class's name in this run's language (Fashion-MNIST, CIFAR-10, shapes), or as it is (digits, ImageNet)."""
-    return catalog(language()).get(f"{CLASSES}.{name}", name)
+    return texts.Texts(language()).class_name(name)
+
+
+def error_text(error):
+    """The sentence of an error raised by `imgrec` (in English), introduced in this run's language when not English."""
+    return str(error) if language() == DEFAULT else t("common.error_in_english", detail=str(error))
 
 
 def choose(chosen):
