@@ -50,17 +50,21 @@ data: setup
 	@bash scripts/fetch_data.sh || echo "make data: some sources were unavailable (see above); the app falls back to the shipped subsets."
 	$(PY) -m imgrec data --fetch || true
 
-# Best effort: Debian's chromium for the browser tests (tests/e2e) and nginx for the proxy test
-# (tests/e2e/test_proxy.py); never fatal. Without them those tests fail and say why.
+# Best effort: Debian's chromium for the browser tests (tests/e2e), nginx for the proxy test
+# (tests/e2e/test_proxy.py) and a CJK font (WenQuanYi Micro Hei, 1.6 MB) so the pages in Chinese
+# render their characters in screenshots; never fatal. Without them those tests fail and say why.
 browser:
 	@[ -x "$${IMGREC_CHROMIUM:-/usr/bin/chromium}" ] || bash scripts/apt_install.sh chromium \
 		|| echo "make browser: the browser tests (tests/e2e) will fail without Chromium; 'make test-fast' leaves them out."
 	@[ -x /usr/sbin/nginx ] || bash scripts/apt_install.sh nginx \
 		|| echo "make browser: tests/e2e/test_proxy.py will fail without nginx."
+	@[ -d /usr/share/fonts/truetype/wqy ] || bash scripts/apt_install.sh fonts-wqy-microhei \
+		|| echo "make browser: the Chinese screenshots' e2e test will fail without a CJK font (fonts-wqy-microhei)."
 
 # The README's screenshots, taken from the shipped models, written to docs/screenshots/.
 screenshots: setup-dev models-cache
-	$(PY) -m pytest -p no:cacheprovider tests/e2e/test_readme_screenshots.py tests/e2e/test_trust_e2e.py --update-screenshots
+	$(PY) -m pytest -p no:cacheprovider tests/e2e/test_readme_screenshots.py tests/e2e/test_trust_e2e.py \
+		tests/e2e/test_languages_e2e.py --update-screenshots
 
 # Builds the ImageNet model into the cache so the first visitor does not wait for it.
 models-cache: setup

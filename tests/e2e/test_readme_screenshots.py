@@ -10,6 +10,7 @@ import re
 import pytest
 
 from imgrec import datasets, images, paths
+from tests.e2e.test_languages_e2e import README_SCREENSHOTS as LANGUAGE_SCREENSHOTS
 from tests.e2e.test_trust_e2e import README_SCREENSHOTS as TRUST_SCREENSHOTS
 from tests.support.browser import click_confusion_cell, find_a_dot, screenshot_at, wait_for_app
 
@@ -144,5 +145,6 @@ def test_the_readme_screenshots_show_the_shipped_models(shipped_server, page, re
     page.get_by_role("spinbutton", name="Epochs").wait_for()  # The form's widgets, not their placeholders.
     taken.append(screenshot_at(page, readme_folder / "train-form-1.png"))
 
-    # The trust panel's screenshots are taken by tests/e2e/test_trust_e2e.py.
-    assert readme_screenshots() and readme_screenshots() <= {path.name for path in taken} | TRUST_SCREENSHOTS
+    # The trust panel's screenshots are taken by tests/e2e/test_trust_e2e.py, the languages' by test_languages_e2e.py.
+    assert readme_screenshots() and readme_screenshots() <= {path.name for path in taken} | TRUST_SCREENSHOTS \
+        | LANGUAGE_SCREENSHOTS
