@@ -13,7 +13,7 @@ PORT ?= 8501
 run: setup
 	-@$(MAKE) --no-print-directory data
 	-@$(MAKE) --no-print-directory models-cache
-	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT)
+	$(PY) serve.py --server.port $(PORT)
 
 test: setup-dev $(CLUSTER_STAMP)
 	-@$(MAKE) --no-print-directory data
@@ -74,7 +74,7 @@ bench: setup-dev
 	$(PY) -m bench
 
 lint: setup-dev
-	$(PY) -m ruff check imgrec pages bench tests streamlit_app.py
+	$(PY) -m ruff check imgrec pages bench tests streamlit_app.py serve.py
 	@! grep -rnE 'enable_unsafe_deserialization|safe_mode\s*=\s*False' --include='*.py' imgrec pages bench streamlit_app.py || (echo "lint: Keras safe mode must never be turned off" && false)
 
 clean:

@@ -4,6 +4,7 @@ import pathlib
 
 import streamlit as st
 
+from imgrec import serving
 from pages._ui import i18n
 from pages._ui.i18n import t
 
@@ -11,6 +12,10 @@ from pages._ui.i18n import t
 # browser fetch the tab's icon from fonts.gstatic.com, which fails offline.
 ICON = pathlib.Path(__file__).resolve().parent / "pages" / "_ui" / "favicon.png"
 
+# The inference workers start now, in the background, not at the page's first model request: a
+# fresh server's first page then imports TensorFlow in a worker while it imports its own modules
+# and draws, instead of after (bench/first_load.py). A no-op once the pool is running.
+serving.shared_pool()
 i18n.begin()
 st.set_page_config(page_title=t("nav.page_title"), page_icon=str(ICON), layout="wide")
 st.navigation({

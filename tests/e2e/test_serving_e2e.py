@@ -48,3 +48,22 @@ def test_every_page_works_while_tensorflow_stays_in_the_inference_workers(tiny_s
     assert workers, "the server started no inference worker"
     assert any(loads_tensorflow(pid) for pid in workers)
     assert not loads_tensorflow(process.pid)
+
+
+def test_the_app_starts_its_inference_worker_with_the_server_before_any_visitor(tiny_registry, tmp_path):
+    """serve.py (`make run`, and every test server) starts the pool at boot, so the first page does not wait for
+    a worker's TensorFlow import that could have happened while the server waited for its first visitor."""
+    import time
+
+    from tests.e2e.conftest import app_environment
+    from tests.support import server
+
+    environment = app_environment(tiny_registry, tmp_path / "cache", tmp_path / "runs")
+    with server.streamlit_process(environment, tmp_path / "streamlit.log") as (_, process):
+        deadline = time.monotonic() + 60
+        workers = []
+        while not workers and time.monotonic() < deadline:
+            workers = [pid for pid, command in children(process.pid).items() if "imgrec.serving.worker" in command]
+            time.sleep(0.2)
+        assert workers, "no inference worker started before the first page was opened"
+        assert not loads_tensorflow(process.pid)

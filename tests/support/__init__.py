@@ -2,7 +2,7 @@
 
 - `registries`: tiny models saved into a registry folder, and a scoped IMGREC_MODELS_DIR.
 - `images`: image files and bytes built in memory (a drawn digit, any array as PNG, JPEG...).
-- `server`: `streamlit run streamlit_app.py` on a free loopback port; `environment` for a block.
+- `server`: the app (`serve.py`) on a free loopback port; `environment` for a block.
 - `ray_cluster`: a private local Ray cluster (a head and worker nodes), stopped by handle.
 - `browser`: where Debian's Chromium is, how to launch it, and what to say when it is missing.
 - `hostile`: hostile model files (code, bombs, malformed archives), one list for every way in.

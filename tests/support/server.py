@@ -37,7 +37,7 @@ def streamlit_server(environment, log_path, **options):
 @contextlib.contextmanager
 def streamlit_process(environment, log_path, *, python=None, script="streamlit_app.py", options=(), own_group=False,
                       repo=REPO, startup_timeout=60, stop_timeout=10):
-    """Runs `streamlit run streamlit_app.py` on a free loopback port; yields `(url, process)` once healthy.
+    """Runs the app (`serve.py`, or `streamlit run SCRIPT`) on a free loopback port; yields `(url, process)` once healthy.
 
     The process is there for benchmarks that read the server's own CPU time (`cpu_seconds`) and
     for tests that kill the server themselves: a server killed inside the block is left as it is
@@ -61,9 +61,13 @@ def streamlit_process(environment, log_path, *, python=None, script="streamlit_a
         RuntimeError: when the server exits or is not healthy within `startup_timeout`.
     """
     port = free_port()
+    # The app starts through its launcher (serve.py: the inference workers start with the server), as
+    # `make run` does; another script, or a checkout from before the launcher, through `streamlit run`.
+    launcher = ["serve.py"] if script == "streamlit_app.py" and (pathlib.Path(repo) / "serve.py").exists() \
+        else ["-m", "streamlit", "run", script]
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [python or sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+            [python or sys.executable, *launcher, "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              *options],
             cwd=repo, env=environment, stdout=log, stderr=subprocess.STDOUT, process_group=0 if own_group else None,
