@@ -1,9 +1,11 @@
 """Home: what imgrec is, the models with their measured accuracy, a small gallery and the way in."""
 
+import re
+
 import streamlit as st
 
 from imgrec import datasets
-from pages._ui import i18n, inputs, links, models, navigation, presenter, views
+from pages._ui import inputs, links, models, navigation, presenter, views
 from pages._ui.i18n import t
 
 # One sample per collection for the gallery; each tile opens a model that knows it (no tile when none does).
@@ -87,12 +89,11 @@ def _square(rgb):
     return rgb[top : top + side, left : left + side]
 
 
-def _short_title(title):
-    """'MNIST sample 0: 7' -> 'Digit 7'; 'Chelsea the cat' -> 'Chelsea the cat'; a class named in this language; at most 16 characters."""
-    short = title.split(": ")[-1]
+def _short_title(sample):
+    """'MNIST sample 0: 7' -> 'Digit 7'; 'Chelsea the cat' -> 'Chelsea the cat' (in this run's language); at most 16 characters."""
+    short = re.split(": |：", inputs.sample_title(sample))[-1]
     if short.isdigit():
         return t("home.digit", digit=short)
-    short = i18n.class_name(short)
     return short if len(short) <= 16 else short[:15].rstrip() + "..."
 
 
@@ -108,7 +109,7 @@ def gallery(cards):
     for column, (sample, model) in zip(st.columns(len(tiles)), tiles, strict=True):
         with column:
             st.image(views.thumbnail_png(_square(inputs.sample_image(sample.id)), 128), width=112)
-            st.page_link("pages/predict.py", label=_short_title(sample.title),
+            st.page_link("pages/predict.py", label=_short_title(sample),
                          query_params=presenter.keep({"model": model, "sample": sample.id}))
 
 

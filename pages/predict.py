@@ -189,8 +189,8 @@ def explanation_ui(name, key):
                          instead=st.session_state["explain-colours"])
     if asked is not None:
         st.session_state["explain-colours"] = asked
-    colormap = st.selectbox(t("predict.colours"), list(COLOURS), format_func=lambda name: t(COLOURS[name]),
-                            key="explain-colours")
+    names = {name: t(key) for name, key in COLOURS.items()}  # Made now: AppTest calls format_func outside the run.
+    colormap = st.selectbox(t("predict.colours"), list(COLOURS), format_func=names.get, key="explain-colours")
     # The default colours stay out of the address, so the links shared before there was a choice read the same.
     links.write(method=method, layer=options.get("layer"), opacity=f"{alpha:.2f}",
                 cmap=None if colormap == "jet" else colormap)

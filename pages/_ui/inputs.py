@@ -35,6 +35,13 @@ COLLECTION_TITLES = {"mnist": "inputs.collection_mnist", "fashion-mnist": "input
                      "imagenet": "inputs.collection_imagenet", "photos": "inputs.collection_photos",
                      "shapes": "inputs.collection_shapes"}
 
+# The photos' titles (`datasets.samples`), by sample id.
+PHOTO_TITLES = {"photos-astronaut": "inputs.photo_astronaut", "photos-chelsea": "inputs.photo_chelsea",
+                "photos-coffee": "inputs.photo_coffee", "photos-rocket": "inputs.photo_rocket",
+                "photos-motorcycle": "inputs.photo_motorcycle", "photos-camera": "inputs.photo_camera",
+                "photos-coins": "inputs.photo_coins", "photos-moon": "inputs.photo_moon",
+                "photos-hubble": "inputs.photo_hubble", "photos-retina": "inputs.photo_retina"}
+
 
 def source_title(source):
     """A source's label in this run's language, with its icon: ":material/upload: Upload"."""
@@ -48,9 +55,11 @@ def collection_title(collection):
 
 
 def sample_title(sample):
-    """A sample's title as this run's language reads it ("MNIST sample 3: 7"); a photo keeps its own title."""
-    if i18n.language() == i18n.DEFAULT or sample.label is None or sample.collection == "photos":
+    """A sample's title as this run's language reads it ("MNIST sample 3: 7", "Chelsea the cat")."""
+    if i18n.language() == i18n.DEFAULT:
         return sample.title
+    if sample.label is None:
+        return t(PHOTO_TITLES[sample.id]) if sample.id in PHOTO_TITLES else sample.title
     label = i18n.class_name(sample.label_name) if sample.label_name else t("inputs.class_number", number=sample.label)
     number = sample.id.rsplit("-", 1)[-1].lstrip("0") or "0"
     return t("inputs.sample_title", collection=collection_title(sample.collection), number=number, label=label)
@@ -229,12 +238,15 @@ def samples_ui(card, *, key="sample"):
     st.session_state["sample-model"] = card.name
     st.session_state[f"{key}-collection"] = by_id[current].collection
     collection = st.segmented_control(
-        t("inputs.collection"), collections, format_func=collection_title, key=f"{key}-collection",
+        t("inputs.collection"), collections, format_func={name: collection_title(name) for name in collections}.get,
+        key=f"{key}-collection",
         on_change=_switch_collection, args=(f"{key}-collection",),
     ) or by_id[current].collection
     ids = [sample.id for sample in listing if sample.collection == collection]
     st.session_state[f"{key}-id"] = current if current in ids else ids[0]
-    sample_id = st.columns([1, 1])[0].selectbox(t("inputs.sample"), ids, format_func=lambda item: sample_title(by_id[item]),
+    # Each format_func reads texts made now: AppTest calls it again outside the run, where no language is set.
+    titles = {item: sample_title(by_id[item]) for item in ids}
+    sample_id = st.columns([1, 1])[0].selectbox(t("inputs.sample"), ids, format_func=titles.get,
                                                  key=f"{key}-id", on_change=remember, args=("sample_id", f"{key}-id"))
     st.session_state.sample_id = sample_id
     links.write(sample=sample_id)
@@ -260,7 +272,8 @@ def image_input(card, *, multiple=True, key="input"):
         st.session_state.image_source = "samples"
     st.session_state[f"{key}-source"] = st.session_state.image_source
     source = st.segmented_control(
-        t("inputs.source"), list(SOURCES), format_func=source_title, key=f"{key}-source",
+        t("inputs.source"), list(SOURCES), format_func={source: source_title(source) for source in SOURCES}.get,
+        key=f"{key}-source",
         on_change=remember, args=("image_source", f"{key}-source"), label_visibility="collapsed",
     ) or st.session_state.image_source
     if source != "samples":
