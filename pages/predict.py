@@ -5,8 +5,10 @@ import streamlit as st
 
 from imgrec import figures, overlays
 from pages._ui import (
+    charts,
     compute,
     edit_compare,
+    i18n,
     inputs,
     links,
     models,
@@ -16,17 +18,25 @@ from pages._ui import (
     trust_panel,
     views,
 )
+from pages._ui.i18n import t
 
 TOP_K = 5
 # The heatmap's colours, and the words for its two ends: viridis and cividis read the same to a colour-blind student.
-COLOURS = {"jet": "Rainbow (jet)", "viridis": "Viridis (colour-blind safe)", "cividis": "Cividis (colour-blind safe)"}
-COLOUR_ENDS = {"jet": ("Red", "blue"), "viridis": ("Yellow", "dark purple"), "cividis": ("Yellow", "dark blue")}
-PREPROCESSING_WORDS = {
-    "mnist-digit": "made grey, inverted when the ink is dark on a light background, cropped to the digit, "
-                   "fitted into a 20 x 20 box and centred by its centre of mass, as MNIST itself was made",
-    "fit": "padded to the model's shape with the background colour and resized",
-    "imagenet": "its central square cropped and resized, as ImageNet photos were",
-}
+COLOURS = {"jet": "predict.colour_jet", "viridis": "predict.colour_viridis", "cividis": "predict.colour_cividis"}
+COLOUR_ENDS = {"jet": "predict.ends_jet", "viridis": "predict.ends_viridis", "cividis": "predict.ends_cividis"}
+PREPROCESSING_WORDS = {"mnist-digit": "predict.prepared_mnist_digit", "fit": "predict.prepared_fit",
+                       "imagenet": "predict.prepared_imagenet"}
+# What each explainer's map shows, by its name; a method without a text here keeps the English of `imgrec.explain`.
+DESCRIPTIONS = {"gradcam": "predict.about_gradcam", "gradcam++": "predict.about_gradcam_plus_plus",
+                "saliency": "predict.about_saliency", "smoothgrad": "predict.about_smoothgrad",
+                "integrated-gradients": "predict.about_integrated_gradients", "occlusion": "predict.about_occlusion",
+                "rollout": "predict.about_rollout"}
+
+
+def colour_ends(colormap):
+    """The words for the two ends of a colour map, ("Yellow", "dark blue"), in this run's language."""
+    most, least = t(COLOUR_ENDS[colormap]).split("|")
+    return most, least
 
 
 def predictions_table(name, key, card, chosen):
@@ -39,16 +49,19 @@ def predictions_table(name, key, card, chosen):
         rows.append({
             "Image": views.data_url(views.thumbnail_png(item.rgb, 64)),
             "File": item.name,
-            "Top class": ranked[0].label,
+            "Top class": i18n.class_name(ranked[0].label),
             "Probability": views.in_percent(ranked[0].probability),
-            "Runners-up": ", ".join(f"{p.label} ({views.percent(p.probability)})" for p in ranked[1:]),
+            "Runners-up": ", ".join(f"{i18n.class_name(p.label)} ({views.percent(p.probability)})" for p in ranked[1:]),
         })
-    st.subheader(f"{len(chosen)} images")
+    st.subheader(t("predict.images_count", count=len(chosen)))
     st.dataframe(
         rows, hide_index=True, row_height=70,
         column_config={
-            "Image": st.column_config.ImageColumn("Image", width="small"),
-            "Probability": views.percent_column("Probability", bar=True),
+            "Image": st.column_config.ImageColumn(t("predict.column_image"), width="small"),
+            "File": st.column_config.TextColumn(t("predict.column_file")),
+            "Top class": st.column_config.TextColumn(t("predict.column_top_class")),
+            "Probability": views.percent_column(t("predict.column_probability"), bar=True),
+            "Runners-up": st.column_config.TextColumn(t("predict.column_runners_up")),
         },
     )
 
@@ -58,16 +71,16 @@ def what_the_model_sees(card, image, model_input):
     kind = card.preprocessing.kind
     original, seen = st.columns(2, gap="medium")
     with original:
-        st.markdown("**Your image**")
+        st.markdown(t("predict.your_image"))
         shown = views.enlarge(image.rgb, 180) if max(image.rgb.shape[:2]) < 100 else image.rgb
-        st.image(shown, caption=f"{image.rgb.shape[1]} x {image.rgb.shape[0]} pixels", width=180)
+        st.image(shown, caption=t("predict.pixels", width=image.rgb.shape[1], height=image.rgb.shape[0]), width=180)
     with seen:
-        st.markdown("**What the model sees**")
+        st.markdown(t("predict.model_sees"))
         st.image(views.enlarge(views.model_view(model_input), 180), width=180,
-                 caption=f"{width} x {height} pixels, {height * width * channels:,} numbers")
-    colour = "grey levels" if channels == 1 else "colour values (red, green, blue)"
-    st.caption(f"The model never sees your file: it reads {height * width * channels:,} {colour} from 0 to 255, "
-               f"after the image was {PREPROCESSING_WORDS.get(kind, 'resized')}.")
+                 caption=t("predict.pixels_numbers", width=width, height=height, count=f"{height * width * channels:,}"))
+    colour = t("predict.grey_levels") if channels == 1 else t("predict.colour_values")
+    st.caption(t("predict.never_sees_file", count=f"{height * width * channels:,}", values=colour,
+                 prepared=t(PREPROCESSING_WORDS.get(kind, "predict.prepared_resized"))))
 
 
 def _chosen_class_from_chart(chart_key, class_key, label_index):
@@ -88,8 +101,9 @@ def _class_from_link(class_names, class_key, probabilities):
     """Takes a link's `?class=`: an index or a class name; one it cannot show is named in a sentence."""
     best = class_names[int(np.argmax(probabilities))]
     aliases = {name: index for index, name in enumerate(class_names)}
-    index = links.choice("class", range(len(class_names)), aliases=aliases, instead=f"the most likely class ({best})",
-                         problem=f"this model's classes are 0 to {len(class_names) - 1} (or their names)")
+    index = links.choice("class", range(len(class_names)), aliases=aliases,
+                         instead=t("predict.class_instead", name=i18n.class_name(best)),
+                         problem=t("predict.class_refused", last=len(class_names) - 1))
     if index is not None:
         st.session_state[class_key] = index
 
@@ -103,10 +117,11 @@ def bar_labels(indices, class_names):
 
 def top_classes(class_names, probabilities, image_key):
     """The top-k chart (click a bar to explain that class) and a selector over every class; returns the class index."""
+    shown_names = [i18n.class_name(name) for name in class_names]  # The bars and the selector show these.
     ranked = views.ranked(probabilities, class_names, TOP_K)
     order = [int(i) for i in np.argsort(-probabilities, kind="stable")]
-    labels = bar_labels([p.index for p in ranked], class_names)
-    label_index = {**{class_names[i]: i for i in order}, **{label: p.index for label, p in zip(labels, ranked, strict=True)}}
+    labels = bar_labels([p.index for p in ranked], shown_names)
+    label_index = {**{shown_names[i]: i for i in order}, **{label: p.index for label, p in zip(labels, ranked, strict=True)}}
     chart_key, class_key = f"topk-{image_key}", f"class-{image_key}"
     _chosen_class_from_chart(chart_key, class_key, label_index)
     _class_from_link(class_names, class_key, probabilities)
@@ -114,13 +129,13 @@ def top_classes(class_names, probabilities, image_key):
         st.session_state[class_key] = order[0]
     selected = st.session_state[class_key]
     shown = {p.index: label for label, p in zip(labels, ranked, strict=True)}
-    figure = figures.topk_bar(labels, [p.probability for p in ranked], highlight=shown.get(selected))
-    st.plotly_chart(figure, on_select="rerun", selection_mode="points", key=chart_key, config=views.CHART_CONFIG)
+    figure = figures.topk_bar(labels, [p.probability for p in ranked], highlight=shown.get(selected),
+                              texts=i18n.texts_now())
+    charts.show(figure, on_select="rerun", selection_mode="points", key=chart_key)
     chosen = st.selectbox(
-        "Explain the class", order, key=class_key,
-        format_func=lambda i: f"{class_names[i]} ({views.percent(probabilities[i])})",
-        help="Click a bar above, or pick any class here, even an unlikely one: the explanation shows what "
-             "in the image speaks for that class.",
+        t("predict.explain_class"), order, key=class_key,
+        format_func=lambda i: f"{shown_names[i]} ({views.percent(probabilities[i])})",
+        help=t("predict.explain_class_help"),
     )
     links.write(**{"class": chosen})
     return chosen
@@ -128,7 +143,7 @@ def top_classes(class_names, probabilities, image_key):
 
 def _method_from_link(choices):
     titles = ", ".join(choice.title for choice in choices.values())
-    method = links.choice("method", list(choices), problem=f"for this model the methods are {titles}",
+    method = links.choice("method", list(choices), problem=t("predict.method_refused", methods=titles),
                           aliases={choice.title: name for name, choice in choices.items()},
                           instead=choices[st.session_state["explain-method"]].title)
     if method is not None:
@@ -140,11 +155,11 @@ def _layer_ui(name, choice):
     layers, key = list(choice.layer.layers), f"explain-layer-{name}"
     if st.session_state.get(key) not in layers:
         st.session_state[key] = choice.layer.default if choice.layer.default in layers else layers[0]
-    asked = links.choice("layer", layers, problem=f"this model has no layer of that name for {choice.title} to weight",
+    asked = links.choice("layer", layers, problem=t("predict.layer_refused", method=choice.title),
                          instead=st.session_state[key])
     if asked is not None:
         st.session_state[key] = asked
-    return st.selectbox(choice.layer.title, layers, key=key, help=choice.layer.help)
+    return st.selectbox(t("predict.layer"), layers, key=key, help=t("predict.layer_help"))
 
 
 def explanation_ui(name, key):
@@ -153,27 +168,29 @@ def explanation_ui(name, key):
     if st.session_state.get("explain-method") not in choices:  # e.g. rollout, then a model without attention
         st.session_state["explain-method"] = next(iter(choices))
     _method_from_link(choices)
-    method = st.radio("Method", list(choices), format_func=lambda item: choices[item].title, key="explain-method",
-                      captions=[choice.description for choice in choices.values()])
+    method = st.radio(t("predict.method"), list(choices), format_func=lambda item: choices[item].title,
+                      key="explain-method", captions=[t(DESCRIPTIONS[choice.name]) if choice.name in DESCRIPTIONS
+                                                      else choice.description for choice in choices.values()])
     choice = choices[method]
     options = {}
     if choice.layer is not None:
         options["layer"] = _layer_ui(name, choice)
     else:
-        links.unused("layer", f"{choice.title} weights no layer", "the method on its own")
+        links.unused("layer", t("predict.no_layer", method=choice.title), t("predict.method_alone"))
     if "explain-alpha" not in st.session_state:
         st.session_state["explain-alpha"] = 0.5
     opacity = links.number("opacity", 0.0, 1.0, step=0.05, instead=f"{st.session_state['explain-alpha']:g}")
     if opacity is not None:
         st.session_state["explain-alpha"] = opacity
-    alpha = st.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="explain-alpha")
+    alpha = st.slider(t("predict.opacity"), 0.0, 1.0, step=0.05, key="explain-alpha")
     if st.session_state.get("explain-colours") not in COLOURS:
         st.session_state["explain-colours"] = "jet"
-    asked = links.choice("cmap", list(COLOURS), problem=f"the heatmap colours are {', '.join(COLOURS)}",
+    asked = links.choice("cmap", list(COLOURS), problem=t("predict.colours_refused", colours=", ".join(COLOURS)),
                          instead=st.session_state["explain-colours"])
     if asked is not None:
         st.session_state["explain-colours"] = asked
-    colormap = st.selectbox("Heatmap colours", list(COLOURS), format_func=COLOURS.get, key="explain-colours")
+    names = {name: t(key) for name, key in COLOURS.items()}  # Made now: AppTest calls format_func outside the run.
+    colormap = st.selectbox(t("predict.colours"), list(COLOURS), format_func=names.get, key="explain-colours")
     # The default colours stay out of the address, so the links shared before there was a choice read the same.
     links.write(method=method, layer=options.get("layer"), opacity=f"{alpha:.2f}",
                 cmap=None if colormap == "jet" else colormap)
@@ -184,18 +201,17 @@ def explanation_view(name, key, class_names, model_input, class_index, choice, o
     heatmap = compute.explanation(name, key, model_input, choice.name, int(class_index), **options)
     # The model's own view, enlarged with square pixels: the heatmap lines up with what the model read.
     base = views.enlarge(views.model_view(model_input), 224)
-    label = class_names[class_index]
-    most, least = COLOUR_ENDS[colormap]
+    label = i18n.class_name(class_names[class_index])
+    most, least = colour_ends(colormap)
     # A map that is the same for every class (attention rollout) is not "for" the chosen class.
-    title = f"{choice.title} for {label}" if choice.class_specific else choice.title
-    st.plotly_chart(figures.image_figure(overlays.overlay(base, heatmap, alpha, colormap), title=title),
-                    key="explanation-chart", config=views.CHART_CONFIG)
+    title = t("predict.explanation_title", method=choice.title, label=label) if choice.class_specific else choice.title
+    charts.show(figures.image_figure(overlays.overlay(base, heatmap, alpha, colormap), title=title,
+                                     texts=i18n.texts_now()), key="explanation-chart")
     # The technique's description already stands under the method's name, beside the chart.
     if choice.class_specific:
-        st.caption(f"{most} marks what speaks most for **{label}**, {least} the least.")
+        st.caption(t("predict.ends_for_class", most=most, least=least, label=label))
     else:
-        st.caption("It is the same for every class: it shows where the model looks, not what it concluded. "
-                   f"{most} marks where it looks most, {least} the least.")
+        st.caption(t("predict.ends_same_for_all", most=most, least=least))
 
 
 def single_image(name, key, card, image):
@@ -207,7 +223,7 @@ def single_image(name, key, card, image):
         what_the_model_sees(card, image, model_input)
     with right:
         class_index = top_classes(class_names, probabilities, inputs.digest(model_input))
-    st.subheader("Why this class?")
+    st.subheader(t("predict.why"))
     why_this_class(name, key, card, image, model_input, class_index)
 
 
@@ -226,27 +242,25 @@ def why_this_class(name, key, card, image, model_input, class_index):
         explanation_view(name, key, class_names, model_input, class_index, choice, options, alpha, colormap)
         # After the heatmap in the script, so the heatmap is on screen before any check runs.
         checked = trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index],
-                                    options)
+                                    options, colormap=colormap)
         report_download.prediction_button(name, key, image, class_index, choice.name, options, alpha,
                                           checked is not None)
     trust_panel.localisation_table(name, key, card)
-    edit_compare.editor(name, key, card, model_input, choice.name, class_index, options)
+    edit_compare.editor(name, key, card, model_input, choice.name, class_index, options, colormap=colormap)
 
 
 def main():
-    st.title("Predict")
+    st.title(t("predict.title"))
     links.begin("predict")
     presenter.apply()
-    st.markdown("Give the model an image and see the classes it finds most likely, then ask it **why**: "
-                "the heatmap marks the pixels that pushed the score of the chosen class up.")
+    st.markdown(t("predict.intro"))
     name = models.model_picker()
     card = models.card_for(name)
-    models.classifier_or_stop(card, "predictions or explanations")
+    models.classifier_or_stop(card, t("predict.what_for"))
     key = models.model_or_stop(name)
     chosen = inputs.image_input(card, multiple=True, key="predict")
     if not chosen:
-        st.info("Choose an image above: a sample, your own upload, a camera photo or a drawing.",
-                icon=":material/arrow_upward:")
+        st.info(t("predict.choose_image"), icon=":material/arrow_upward:")
         return
     if len(chosen) > 1:
         predictions_table(name, key, card, chosen)

@@ -3,10 +3,11 @@
 import numpy as np
 import plotly.graph_objects as go
 
+from imgrec import texts
 from imgrec.figures import common
 
 
-def topk_bar(labels, probabilities, highlight=None):
+def topk_bar(labels, probabilities, highlight=None, *, texts=texts.ENGLISH):
     """Horizontal bars of the top classes, best on top, in percent.
 
     Args:
@@ -14,6 +15,7 @@ def topk_bar(labels, probabilities, highlight=None):
         probabilities: their probabilities in [0, 1].
         highlight: a label (or rank index) drawn in the accent colour, e.g. the class being
             explained. Defaults to `None`.
+        texts: the `imgrec.texts.Texts` of the words drawn. Defaults to English.
 
     Returns:
         A figure with one Bar trace.
@@ -23,7 +25,7 @@ def topk_bar(labels, probabilities, highlight=None):
     if len(labels) != len(percentages):
         raise ValueError(f"Got {len(labels)} labels but {len(percentages)} probabilities.")
     if not labels:
-        return common.empty("Top predictions", "No prediction yet.")
+        return common.empty(texts("fig_images.topk_empty_title"), texts("fig_images.no_prediction"))
     highlighted = {highlight} if isinstance(highlight, str) else set()
     if isinstance(highlight, int | np.integer) and not isinstance(highlight, bool):
         highlighted = {labels[int(highlight)]} if 0 <= int(highlight) < len(labels) else set()
@@ -40,13 +42,13 @@ def topk_bar(labels, probabilities, highlight=None):
         )
     )
     # A short title: with long class names the plot narrows, and a long title was cut at its edge.
-    figure.update_xaxes(title_text="Probability (%)", range=[0, 100])
+    figure.update_xaxes(title_text=texts("fig_images.probability_axis"), range=[0, 100])
     # Reversed, so rank 1 sits on top as in a list.
     figure.update_yaxes(autorange="reversed", automargin=True)
-    return common.layout(figure, "What the model thinks it sees", 120 + 36 * len(labels), showlegend=False)
+    return common.layout(figure, texts("fig_images.topk_title"), 120 + 36 * len(labels), showlegend=False)
 
 
-def image_figure(rgb_or_gray, title=None, height=None):
+def image_figure(rgb_or_gray, title=None, height=None, *, texts=texts.ENGLISH):
     """Shows an image pixel for pixel, without ticks; clicks report (x = column, y = row).
 
     Args:
@@ -55,13 +57,14 @@ def image_figure(rgb_or_gray, title=None, height=None):
         height: the figure's height in pixels, title included, e.g. to match a column's
             width. Defaults to `None`: from the image's size (2 screen pixels per pixel,
             240 to 560 pixels for the longer side).
+        texts: the `imgrec.texts.Texts` of the words drawn. Defaults to English.
 
     Returns:
         A figure with one Image trace; the y axis runs downwards, as image rows do.
     """
     rgb = common.to_rgb_uint8(rgb_or_gray)
     rows, columns = rgb.shape[:2]
-    figure = go.Figure(go.Image(z=rgb, hovertemplate="row %{y}, column %{x}<extra></extra>"))
+    figure = go.Figure(go.Image(z=rgb, hovertemplate=texts("fig_images.pixel_hover")))
     common.hide_axes(figure)
     if height is None:
         display = min(560, max(240, 2 * max(rows, columns)))

@@ -20,7 +20,9 @@ import numpy as np
 import streamlit as st
 
 from imgrec import datasets, explain, jobs, preprocess, registry, serving
+from pages._ui import i18n
 from pages._ui.choices import ExplainerChoice, LayerChoice, PatchGrid
+from pages._ui.spinners import spoken
 
 LATENCY_REPEATS = 20  # Single-image forward passes timed per model; the median is shown.
 
@@ -34,7 +36,7 @@ def _ask(operation, reference, *args, **kwargs):
     try:
         return serving.shared_pool().call(operation, reference, *args, **kwargs)
     except serving.ServingError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(i18n.error_text(error), icon=":material/error:")
         st.stop()
 
 
@@ -42,7 +44,8 @@ def _model(operation, name, key, *args, **kwargs):
     return _ask(operation, serving.registry_model(name, key), *args, **kwargs)
 
 
-@st.cache_data(max_entries=32, show_spinner="Loading the model (the ImageNet model is built once, about 10 s)...")
+@spoken("compute.loading")
+@st.cache_data(max_entries=32, show_spinner=False)
 def ensure_loaded(name, key):
     """Loads a model once per key, so later calls are quick; raises `registry.RegistryError` when it cannot."""
     # `key` (name plus file hash) makes a replaced model load afresh instead of serving the old weights.
@@ -85,7 +88,8 @@ def explainers(name, key):
     return tuple(choices)
 
 
-@st.cache_data(max_entries=256, ttl=3600, show_spinner="Computing the explanation...")
+@spoken("compute.explaining")
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
 def explanation(name, key, image, method, class_index, **options):
     """One explanation heatmap (2-D, 0..1) of a class for a model input; the options are part of the cache key."""
     return _model("explanation", name, key, image, method, class_index, **options)
@@ -133,13 +137,15 @@ def spatial_layers(name, key):
     return _model("spatial_layers", name, key)
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner="Running the image through the layer...")
+@spoken("compute.one_layer")
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def feature_maps(name, key, image, layer_name):
     """A layer's activations for one input, shape (height, width, channels)."""
     return _model("feature_maps", name, key, image, layer_name)
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner="Running the image through every layer...")
+@spoken("compute.every_layer")
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
 def activation_ranges(name, key, image):
     """`{layer: (min, max)}` of every spatial layer's activations for one input, from one forward pass."""
     return _model("activation_ranges", name, key, image)
@@ -180,7 +186,8 @@ def patch_grid(name, key):
     return PatchGrid(rows, cols, patch_size, extra > 0)
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner="Reading the attention weights...")
+@spoken("compute.attention")
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
 def _attention_maps(name, key, image):
     return _model("attention_maps", name, key, image)
 
@@ -218,13 +225,15 @@ def evaluation(name, key, dataset, samples):
     return _model("evaluation", name, key, dataset, samples, LATENCY_REPEATS)
 
 
-@st.cache_data(max_entries=8, show_spinner="Exporting and checking the export (a few seconds)...")
+@spoken("compute.exporting")
+@st.cache_data(max_entries=8, show_spinner=False)
 def exported_bytes(name, key, fmt):
     """The model exported to a format and checked by reloading it; returns the file's (or the zip's) bytes."""
     return _model("exported_bytes", name, key, fmt)
 
 
-@st.cache_data(max_entries=8, show_spinner="Explaining the mistakes...")
+@spoken("compute.mistakes")
+@st.cache_data(max_entries=8, show_spinner=False)
 def run_mistakes(run_id, sha256, dataset, indices):
     """A finished run's mistakes at these test-split indices, as `mistakes.Case`s with heatmaps."""
     # The sha256 is part of the key: a run id never changes its model, but a deleted and re-made run could.
@@ -251,7 +260,8 @@ def save_run_as_model(run_id, name):
     return _ask("save_run_as_model", None, run_id, name)
 
 
-@st.cache_data(max_entries=32, show_spinner="Drawing augmented images...")
+@spoken("compute.augmenting")
+@st.cache_data(max_entries=32, show_spinner=False)
 def augmentation_preview(dataset, settings, images, copies, seed):
     """Training images (first row) and augmented versions of them, as one uint8 grid image.
 

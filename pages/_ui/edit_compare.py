@@ -10,7 +10,8 @@ import streamlit as st
 from PIL import Image
 
 from imgrec import edits, figures, overlays
-from pages._ui import compute, inputs, trust_panel, views
+from pages._ui import charts, compute, drawing, i18n, inputs, trust_panel, views
+from pages._ui.i18n import t
 
 # The canvas shows the model's view enlarged by a whole factor to at least this many pixels a
 # side, so a 28-pixel digit is painted at 10 screen pixels per input pixel.
@@ -32,41 +33,40 @@ def _pin(edited):
     state["image"], state["version"] = edited, state["version"] + 1
 
 
-def compare(name, key, class_names, original, edited, method, class_index, options):
+def compare(name, key, class_names, original, edited, method, class_index, options, *, colormap="jet"):
     """The original and the edited input side by side: the top classes, the class's probability and the heatmap."""
     probabilities = compute.probabilities(name, key, np.stack([original, edited]))
-    label = class_names[class_index]
+    shown_names = [i18n.class_name(name) for name in class_names]
+    label = shown_names[class_index]
     columns = st.columns(2, gap="large")
-    for column, title, image, row in zip(columns, ("Original", "Edited"), (original, edited), probabilities,
-                                         strict=True):
+    # The chart keys keep the English words: they name widgets, not what a visitor reads.
+    for column, side, title, image, row in zip(columns, ("Original", "Edited"), (t("edit.original"), t("edit.edited")),
+                                               (original, edited), probabilities, strict=True):
         with column:
             st.markdown(f"**{title}**")
-            ranked = views.ranked(row, class_names, TOP)
-            st.plotly_chart(figures.topk_bar([p.label for p in ranked], [p.probability for p in ranked],
-                                             highlight=label), key=f"compare-top-{title}", config=views.CHART_CONFIG)
+            ranked = views.ranked(row, shown_names, TOP)
+            charts.show(figures.topk_bar([p.label for p in ranked], [p.probability for p in ranked], highlight=label,
+                                         texts=i18n.texts_now()), key=f"compare-top-{side}")
             heatmap = compute.explanation(name, key, image, method, int(class_index), **options)
             base = views.enlarge(views.model_view(image), 224)
-            st.image(overlays.overlay(base, heatmap), caption=f"What speaks for {label}", width=224)
+            st.image(overlays.overlay(base, heatmap, colormap=colormap), caption=t("edit.speaks_for", label=label),
+                     width=224)
     change = (probabilities[1, class_index] - probabilities[0, class_index]) * 100
-    st.metric(f"Probability of {label} after the edit", f"{probabilities[1, class_index]:.1%}",
-              delta=f"{change:+.1f} points", delta_color="normal")
+    st.metric(t("edit.after", label=label), f"{probabilities[1, class_index]:.1%}",
+              delta=t("edit.points", change=f"{change:+.1f}"), delta_color="normal")
 
 
-def editor(name, key, card, model_input, method, class_index, options):
+def editor(name, key, card, model_input, method, class_index, options, *, colormap="jet"):
     """The canvas over the model's view (on request), its brush, the pin, and the comparison once something is painted."""
-    st.subheader("Edit and compare")
-    st.markdown("Paint over part of what the model sees (cover the cat's face, erase a stroke of the digit) and "
-                "watch the score fall or rise: cause and effect, with the original pinned beside the edit.")
+    st.subheader(t("edit.title"))
+    st.markdown(t("edit.intro"))
     # On request, as the trust checks are: the canvas and its background image cost the server
     # ~15 ms of CPU on every upload and every change of the heatmap (bench/serving, 2 cores).
-    if not st.toggle("Paint over the image", key="edit-open",
-                     help="Opens a canvas over what the model sees; the edited copy is predicted and explained "
-                          "beside the original."):
+    if not st.toggle(t("edit.paint"), key="edit-open", help=t("edit.paint_help")):
         return
-    st_canvas = inputs.canvas_component()
+    st_canvas = drawing.canvas_component()
     if st_canvas is None:
-        st.info("Editing needs the `streamlit-drawable-canvas` package (0.13 or newer) on the server.",
-                icon=":material/draw:")
+        st.info(t("edit.no_canvas"), icon=":material/draw:")
         return
     state = _pinned(model_input)
     original = state["image"]
@@ -74,13 +74,12 @@ def editor(name, key, card, model_input, method, class_index, options):
     factor = max(1, -(-CANVAS_SIDE // max(height, width)))
     canvas_column, controls = st.columns([1, 1], gap="large")
     with controls:
-        brush = st.slider("Brush size (pixels of the model's view)", 1, max(2, max(height, width) // 4),
+        brush = st.slider(t("edit.brush"), 1, max(2, max(height, width) // 4),
                           max(1, max(height, width) // 14), key="edit-brush")
         grey_model = original.shape[-1] == 1
-        colour = st.color_picker("Paint colour", "#000000" if grey_model else "#808080", key="edit-colour",
-                                 help="Black erases a digit's ink (MNIST is light ink on black); grey covers part "
-                                      "of a photo without adding an object of its own.")
-        st.caption("Draw with the mouse or a finger; the arrows above the canvas undo and redo, the bin clears it.")
+        colour = st.color_picker(t("edit.colour"), "#000000" if grey_model else "#808080", key="edit-colour",
+                                 help=t("edit.colour_help"))
+        st.caption(t("edit.how_to_draw"))
     with canvas_column:
         result = st_canvas(
             stroke_width=brush * factor, stroke_color=colour, background_image=Image.fromarray(
@@ -90,13 +89,12 @@ def editor(name, key, card, model_input, method, class_index, options):
         )
     strokes = result.image_data if result is not None else None
     if strokes is None or not strokes[..., 3].any():
-        st.caption("Nothing painted yet: the comparison appears here as soon as you lift the pen.")
+        st.caption(t("edit.nothing_yet"))
         return
     edited = edits.paint_over(original, strokes)
-    compare(name, key, card.class_names, original, edited, method, class_index, options)
-    if st.button("Pin this edit as the original", key="edit-pin", icon=":material/push_pin:",
-                 help="Keep editing from here: the edit becomes the left-hand image and the canvas starts clean."):
+    compare(name, key, card.class_names, original, edited, method, class_index, options, colormap=colormap)
+    if st.button(t("edit.pin"), key="edit-pin", icon=":material/push_pin:", help=t("edit.pin_help")):
         _pin(edited)
         st.rerun()
     trust_panel.panel(name, key, edited, method, class_index, card.class_names[class_index], options,
-                      widget_key="trust-edited", title="Can you trust the edited image's heatmap?")
+                      widget_key="trust-edited", title=t("edit.trust_title"), colormap=colormap)

@@ -11,7 +11,9 @@ import numpy as np
 import streamlit as st
 
 from imgrec import datasets, images
-from pages._ui import links, views
+from pages._ui import i18n, links, views
+from pages._ui.drawing import drawing_png
+from pages._ui.i18n import t
 from pages._ui.models import remember
 
 # Images read from one upload: enough for a table of a class's photos, few enough that one
@@ -20,16 +22,47 @@ MAX_FILES = 12
 # Photos are shrunk to this long side after decoding: every model here reads 224 x 224 or
 # less, and a phone photo at full size would cost 36 MB of server memory per student.
 WORKING_SIDE = 1024
-TOOLBAR_ROOM = 56  # Pixels kept free above the drawing canvas for its floating toolbar.
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+# Each source's icon and the key of its word.
 SOURCES = {
-    "samples": ":material/photo_library: Samples",
-    "upload": ":material/upload: Upload",
-    "camera": ":material/photo_camera: Camera",
-    "draw": ":material/draw: Draw",
+    "samples": (":material/photo_library:", "inputs.source_samples"),
+    "upload": (":material/upload:", "inputs.source_upload"),
+    "camera": (":material/photo_camera:", "inputs.source_camera"),
+    "draw": (":material/draw:", "inputs.source_draw"),
 }
-COLLECTION_TITLES = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
-                     "cifar100": "CIFAR-100", "imagenet": "ImageNet", "photos": "Photos", "shapes": "Shapes"}
+COLLECTION_TITLES = {"mnist": "inputs.collection_mnist", "fashion-mnist": "inputs.collection_fashion_mnist",
+                     "cifar10": "inputs.collection_cifar10", "cifar100": "inputs.collection_cifar100",
+                     "imagenet": "inputs.collection_imagenet", "photos": "inputs.collection_photos",
+                     "shapes": "inputs.collection_shapes"}
+
+# The photos' titles (`datasets.samples`), by sample id.
+PHOTO_TITLES = {"photos-astronaut": "inputs.photo_astronaut", "photos-chelsea": "inputs.photo_chelsea",
+                "photos-coffee": "inputs.photo_coffee", "photos-rocket": "inputs.photo_rocket",
+                "photos-motorcycle": "inputs.photo_motorcycle", "photos-camera": "inputs.photo_camera",
+                "photos-coins": "inputs.photo_coins", "photos-moon": "inputs.photo_moon",
+                "photos-hubble": "inputs.photo_hubble", "photos-retina": "inputs.photo_retina"}
+
+
+def source_title(source):
+    """A source's label in this run's language, with its icon: ":material/upload: Upload"."""
+    icon, key = SOURCES[source]
+    return f"{icon} {t(key)}"
+
+
+def collection_title(collection):
+    """A sample collection's name in this run's language ("MNIST digits")."""
+    return t(COLLECTION_TITLES[collection]) if collection in COLLECTION_TITLES else collection
+
+
+def sample_title(sample):
+    """A sample's title as this run's language reads it ("MNIST sample 3: 7", "Chelsea the cat")."""
+    if i18n.language() == i18n.DEFAULT:
+        return sample.title
+    if sample.label is None:
+        return t(PHOTO_TITLES[sample.id]) if sample.id in PHOTO_TITLES else sample.title
+    label = i18n.class_name(sample.label_name) if sample.label_name else t("inputs.class_number", number=sample.label)
+    number = sample.id.rsplit("-", 1)[-1].lstrip("0") or "0"
+    return t("inputs.sample_title", collection=collection_title(sample.collection), number=number, label=label)
 
 
 class InputImage(typing.NamedTuple):
@@ -80,20 +113,18 @@ def _decode_files(files):
     """Decodes uploaded files, showing one sentence per file that is refused; returns the InputImages."""
     decoded = []
     if len(files) > MAX_FILES:
-        st.warning(f"You chose {len(files)} files; the first {MAX_FILES} are read. Remove some to see the others.",
-                   icon=":material/warning:")
+        st.warning(t("inputs.too_many_files", count=len(files), limit=MAX_FILES), icon=":material/warning:")
         files = files[:MAX_FILES]
     for file in files:
         # The uploader's type filter and size limit are only conveniences in the browser: check here too.
         if file.size > images.MAX_UPLOAD_BYTES:
-            st.error(f"**{safe_name(file.name)}**: the file is larger than the "
-                     f"{images.MAX_UPLOAD_BYTES // 2**20} MB limit; shrink or compress it and upload it again.",
+            st.error(t("inputs.too_large", name=safe_name(file.name), limit=images.MAX_UPLOAD_BYTES // 2**20),
                      icon=":material/error:")
             continue
         try:
             decoded.append(InputImage(file.name, decode(file.getvalue())))
         except images.ImageError as error:
-            st.error(f"**{safe_name(file.name)}**: {error}", icon=":material/error:")
+            st.error(f"**{safe_name(file.name)}**: {i18n.error_text(error)}", icon=":material/error:")
     return decoded
 
 
@@ -108,67 +139,37 @@ def _kept_input(source, widget_key, files):
 def upload_ui(*, multiple=True, key="upload"):
     """The file uploader; returns the decoded images (this page's upload, or the last one on another page)."""
     files = st.file_uploader(
-        "Upload images (PNG, JPEG, WEBP, BMP or GIF, up to 10 MB each)" if multiple
-        else "Upload an image (PNG, JPEG, WEBP, BMP or GIF, up to 10 MB)",
+        t("inputs.upload_many") if multiple else t("inputs.upload_one"),
         type=UPLOAD_TYPES, accept_multiple_files=multiple, key=key,
         on_change=_mark_changed, args=(f"{key}-changed",),
     )
     files = files if isinstance(files, list) else [files] if files is not None else []
     kept = _kept_input("upload", key, files)
     if kept and not files:
-        st.caption(f"Showing your earlier upload ({', '.join(safe_name(item.name) for item in kept[:3])}"
-                   f"{', ...' if len(kept) > 3 else ''}); upload here to replace it.")
+        names = ", ".join(safe_name(item.name) for item in kept[:3]) + (", ..." if len(kept) > 3 else "")
+        st.caption(t("inputs.earlier_upload", names=names))
     return kept
 
 
 def camera_ui(*, key="camera"):
     """The camera; returns the photo as a one-element list (empty until a photo is taken)."""
-    photo = st.camera_input("Take a photo", key=key, on_change=_mark_changed, args=(f"{key}-changed",))
+    photo = st.camera_input(t("inputs.take_photo"), key=key, on_change=_mark_changed, args=(f"{key}-changed",))
     return _kept_input("camera", key, [photo] if photo is not None else [])
-
-
-def canvas_component():
-    """Returns streamlit-drawable-canvas's `st_canvas`, or None when the package is missing or broken."""
-    try:
-        from streamlit_drawable_canvas import st_canvas
-    except Exception:  # Missing, or a version that does not register with this Streamlit.
-        return None
-    return st_canvas
 
 
 def draw_ui(*, key="canvas"):
     """A canvas to draw a digit or a piece of clothing with the mouse or a finger; returns the drawing."""
-    st_canvas = canvas_component()
-    if st_canvas is None:
-        st.info("Drawing needs the `streamlit-drawable-canvas` package (0.13 or newer) on the server. "
-                "Meanwhile, draw on paper, take a photo and upload it.", icon=":material/draw:")
-        return []
-    canvas, tips = st.columns([1, 1], gap="large")
-    with canvas:
-        # The canvas's toolbar floats 46 pixels above its top edge: without this room it covered the
-        # lower half of the Upload and Camera buttons, and took their clicks.
-        st.space(TOOLBAR_ROOM)
-        result = st_canvas(
-            stroke_width=18, stroke_color="#000000", background_color="#ffffff",
-            height=280, width=280, drawing_mode="freedraw", return_image_data=True, key=key,
-        )
-    tips.markdown(
-        "Draw one large digit (or a piece of clothing) with the mouse or a finger, filling most of the box. "
-        "The model gets your drawing when you lift the pen; the bin above the box clears it.\n\n"
-        "MNIST digits are light ink on black, centred by their centre of mass: the model's view below shows "
-        "your drawing turned into exactly that."
-    )
-    drawing = result.image_bytes if result is not None else None
+    drawing = drawing_png(key=key)
     if not drawing:
         return []
     try:
         rgb = decode(drawing)  # The canvas's PNG comes from the browser: it goes through the same checks.
     except images.ImageError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(i18n.error_text(error), icon=":material/error:")
         return []
     if rgb.min() > 250:  # Nothing drawn yet: a blank canvas is not a digit.
         return []
-    return [InputImage("your drawing", rgb)]
+    return [InputImage(t("inputs.your_drawing"), rgb)]
 
 
 def fitting_samples(card):
@@ -201,14 +202,19 @@ def _sample_from_link(by_id):
         st.session_state.image_source = "samples"
         return True
     current = by_id.get(st.session_state.get("sample_id"))
-    links.refused("sample", requested, "no sample image of that name is installed on this server",
-                  f"“{current.title}”" if current else "the first sample the model knows")
+    links.refused("sample", requested, t("inputs.sample_refused"),
+                  f"“{sample_title(current)}”" if current else t("inputs.first_sample"))
     return False
 
 
 def _domain_note(card, sample):
-    """One sentence when the model does not know this kind of image (`datasets.domain_mismatch`)."""
+    """One sentence when the model does not know this kind of image (`datasets.domain_mismatch`).
+
+    `imgrec` words it in English; in another language the page says the same more briefly, naming the collection.
+    """
     sentence = datasets.domain_mismatch(card.dataset, card.class_names, sample.collection, sample.label_name)
+    if sentence and i18n.language() != i18n.DEFAULT:
+        sentence = t("inputs.domain_mismatch", collection=collection_title(sample.collection))
     if sentence:
         st.warning(sentence, icon=":material/help:")
 
@@ -221,7 +227,7 @@ def samples_ui(card, *, key="sample"):
     """
     listing = sample_list()
     if not listing:
-        st.info("No sample images are installed here (they ship with the pip packages foolbox and scikit-image).")
+        st.info(t("inputs.no_samples"))
         return []
     by_id = {sample.id: sample for sample in listing}
     collections = [name for name in COLLECTION_TITLES if any(sample.collection == name for sample in listing)]
@@ -232,12 +238,15 @@ def samples_ui(card, *, key="sample"):
     st.session_state["sample-model"] = card.name
     st.session_state[f"{key}-collection"] = by_id[current].collection
     collection = st.segmented_control(
-        "Collection", collections, format_func=COLLECTION_TITLES.get, key=f"{key}-collection",
+        t("inputs.collection"), collections, format_func={name: collection_title(name) for name in collections}.get,
+        key=f"{key}-collection",
         on_change=_switch_collection, args=(f"{key}-collection",),
     ) or by_id[current].collection
     ids = [sample.id for sample in listing if sample.collection == collection]
     st.session_state[f"{key}-id"] = current if current in ids else ids[0]
-    sample_id = st.columns([1, 1])[0].selectbox("Sample", ids, format_func=lambda item: by_id[item].title,
+    # Each format_func reads texts made now: AppTest calls it again outside the run, where no language is set.
+    titles = {item: sample_title(by_id[item]) for item in ids}
+    sample_id = st.columns([1, 1])[0].selectbox(t("inputs.sample"), ids, format_func=titles.get,
                                                  key=f"{key}-id", on_change=remember, args=("sample_id", f"{key}-id"))
     st.session_state.sample_id = sample_id
     links.write(sample=sample_id)
@@ -263,7 +272,8 @@ def image_input(card, *, multiple=True, key="input"):
         st.session_state.image_source = "samples"
     st.session_state[f"{key}-source"] = st.session_state.image_source
     source = st.segmented_control(
-        "Image source", list(SOURCES), format_func=SOURCES.get, key=f"{key}-source",
+        t("inputs.source"), list(SOURCES), format_func={source: source_title(source) for source in SOURCES}.get,
+        key=f"{key}-source",
         on_change=remember, args=("image_source", f"{key}-source"), label_visibility="collapsed",
     ) or st.session_state.image_source
     if source != "samples":
@@ -283,5 +293,5 @@ def pick_one(chosen, *, key="pick"):
         return None
     if len(chosen) == 1:
         return chosen[0]
-    position = st.selectbox("Look closely at", range(len(chosen)), format_func=lambda i: chosen[i].name, key=key)
+    position = st.selectbox(t("inputs.look_closely"), range(len(chosen)), format_func=lambda i: chosen[i].name, key=key)
     return chosen[position]

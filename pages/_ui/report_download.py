@@ -10,10 +10,7 @@ import streamlit as st
 
 from imgrec import report
 from pages._ui import compute
-
-LABEL = "Download report"
-HELP = ("One HTML file with everything shown here: it opens in any browser without a network or this app, "
-        "and prints on A4.")
+from pages._ui.i18n import t
 
 
 def file_name(*parts):
@@ -23,7 +20,7 @@ def file_name(*parts):
 
 
 def _button(data, name, key):
-    st.download_button(LABEL, data, file_name=name, mime="text/html", key=key, help=HELP,
+    st.download_button(t("report_ui.label"), data, file_name=name, mime="text/html", key=key, help=t("report_ui.help"),
                        icon=":material/download:", on_click="ignore")
 
 

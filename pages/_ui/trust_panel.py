@@ -8,65 +8,68 @@ is on screen, so the heatmap never waits for them.
 import streamlit as st
 
 from imgrec import figures, overlays
-from pages._ui import compute, inputs, views
+from pages._ui import charts, compute, i18n, inputs, views
+from pages._ui.i18n import t
 
 VERDICT_BOXES = {"trustworthy": st.success, "partly": st.warning, "doubtful": st.warning,
                  "untrustworthy": st.error, "unclear": st.info}
 VERDICT_ICONS = {"trustworthy": ":material/verified:", "partly": ":material/rule:", "doubtful": ":material/help:",
                  "untrustworthy": ":material/dangerous:", "unclear": ":material/help:"}
+# The verdict of each level (`imgrec.trust.verdict`) in this page's words; English shows imgrec's own sentence.
+VERDICTS = {"trustworthy": "trust.verdict_trustworthy", "partly": "trust.verdict_partly",
+            "doubtful": "trust.verdict_doubtful", "untrustworthy": "trust.verdict_untrustworthy",
+            "unclear": "trust.verdict_unclear"}
 # Shapes test images the explainers are scored on: enough for the means to settle within a
 # few points, few enough to score six explainers in seconds on a 2-core server.
 LOCALISATION_SAMPLES = 100
-CURVES_CAPTION = (
-    "**Deletion** hides the cells the map ranks highest first (painting them the image's mean colour) and follows "
-    "the probability: if the map is right about what matters, it falls fast. **Insertion** starts from a blank "
-    "canvas and reveals the highest cells first: the probability should rise fast. The dashed lines do the same "
-    "in a random order, averaged over four random maps: a map worth reading beats them on both.")
-RANDOMIZATION_CAPTION = (
-    "Each map above was computed again after scrambling the model's weights, the layers nearest the output first, "
-    "then more and more of them. The number under each is the rank correlation with the trained model's map: near 1 "
-    "means nothing changed, so the map was showing the image (its edges), not what the model learned; near 0 means "
-    "the map really depends on the model. An empty map (the scrambled model found nothing for the class) counts as 0.")
-
-
 def _requested(run_key, widget_key):
     """Whether this check was asked for: the button for this very map, or the toggle that checks every map."""
     requested = st.session_state.setdefault("trust-requested", set())
-    if st.button("Check this heatmap", key=f"{widget_key}-run", icon=":material/fact_check:", type="primary"):
+    if st.button(t("trust.check"), key=f"{widget_key}-run", icon=":material/fact_check:", type="primary"):
         requested.add(run_key)
-    automatic = st.toggle("Check every heatmap as I explore", key=f"{widget_key}-auto",
-                             help="Each check runs the model a hundred times or so, and recomputes the map once per "
-                                  "group of layers: instant on the small models, a few seconds on the ImageNet one.")
+    automatic = st.toggle(t("trust.check_every"), key=f"{widget_key}-auto", help=t("trust.check_every_help"))
     return automatic or run_key in requested
 
 
-def panel(name, key, model_input, method, class_index, class_name, options, *, widget_key="trust",
-          title="Can you trust this heatmap?"):
+def verdict(report):
+    """The verdict's sentence in this run's language: imgrec's own in English, the same judgement in other words else."""
+    if i18n.language() == i18n.DEFAULT:
+        return report.verdict
+    last = report.randomization[-1].spearman if report.randomization else None
+    scrambled = "" if last is None else t("trust.rank_correlation", value=f"{last:.2f}")
+    return t(VERDICTS[report.level], probability=f"{report.probability:.0%}", scrambled=scrambled)
+
+
+def panel(name, key, model_input, method, class_index, class_name, options, *, widget_key="trust", title=None,
+          colormap="jet"):
     """Draws the trust checks of one heatmap (on request): verdict, curves, the scrambled-model row, captions.
+
+    `title` is the heading (default: "Can you trust this heatmap?"); `colormap` colours the maps as the
+    page's heatmap is coloured.
 
     Returns:
         The `trust.TrustReport` shown, or `None` when no check was asked for.
     """
-    st.markdown(f"#### {title}")
+    st.markdown(f"#### {title or t('trust.title')}")
     run_key = (name, key, inputs.digest(model_input), method, int(class_index), tuple(sorted(options.items())))
     if not _requested(run_key, widget_key):
-        st.caption("Two checks from the research on explanations: does hiding what the map marks hurt the class "
-                   "more than hiding random pixels, and does the map change when the model forgets what it learned?")
+        st.caption(t("trust.intro"))
         return None
-    with st.spinner("Checking: hiding and revealing parts of the image, then scrambling the model layer by layer..."):
+    with st.spinner(t("trust.checking")):
         report = compute.trust_report(name, key, model_input, method, int(class_index), **options)
-    VERDICT_BOXES[report.level](report.verdict, icon=VERDICT_ICONS[report.level])
-    st.plotly_chart(figures.trust_curves(report.deletion, report.insertion, report.random_deletion,
-                                         report.random_insertion, class_name),
-                    key=f"{widget_key}-curves", config=views.CHART_CONFIG)
-    st.caption(CURVES_CAPTION)
+    VERDICT_BOXES[report.level](verdict(report), icon=VERDICT_ICONS[report.level])
+    charts.show(figures.trust_curves(report.deletion, report.insertion, report.random_deletion,
+                                     report.random_insertion, i18n.class_name(class_name), texts=i18n.texts_now()),
+                key=f"{widget_key}-curves")
+    st.caption(t("trust.curves_caption"))
     base = views.enlarge(views.model_view(model_input), 112)
-    st.markdown("**Scrambling the model, from the output down**")
-    images = [overlays.overlay(base, report.heatmap)] + [overlays.overlay(base, step.heatmap)
-                                                          for step in report.randomization]
-    captions = ["trained model"] + [f"{step.layer} scrambled: {step.spearman:+.2f}" for step in report.randomization]
+    st.markdown(t("trust.scrambling"))
+    images = [overlays.overlay(base, heatmap, colormap=colormap)
+              for heatmap in (report.heatmap, *(step.heatmap for step in report.randomization))]
+    captions = [t("trust.trained_model")] + [t("trust.scrambled", layer=step.layer, value=f"{step.spearman:+.2f}")
+                                             for step in report.randomization]
     st.image(images, caption=captions, width=104)
-    st.caption(RANDOMIZATION_CAPTION)
+    st.caption(t("trust.randomization_caption"))
     return report
 
 
@@ -74,25 +77,22 @@ def localisation_table(name, key, card):
     """For a model trained on shapes: each explainer's pointing game and relevance mass against the true outlines."""
     if card.dataset.split(":", 1)[0] != "shapes":
         return
-    with st.expander("Which explainer finds the shape? Scored against the true outlines", icon=":material/target:"):
-        st.markdown(f"The shapes are drawn by the app, so where each object lies is known exactly. Each explainer "
-                    f"explains the true class of the first {LOCALISATION_SAMPLES} test shapes and is scored on "
-                    "whether its **peak** lies on the shape (the pointing game) and what share of its **total** "
-                    "falls on the shape (the relevance mass).")
-        if not (st.button("Score every explainer", key="localisation-run", icon=":material/leaderboard:")
+    with st.expander(t("trust.localisation"), icon=":material/target:"):
+        st.markdown(t("trust.localisation_intro", count=LOCALISATION_SAMPLES))
+        if not (st.button(t("trust.score_all"), key="localisation-run", icon=":material/leaderboard:")
                 or st.session_state.get("localisation-scored") == key):
             return
         st.session_state["localisation-scored"] = key
         choices = compute.explainers(name, key)
-        with st.spinner(f"Explaining {LOCALISATION_SAMPLES} shapes with {len(choices)} explainers..."):
+        with st.spinner(t("trust.scoring", count=LOCALISATION_SAMPLES, explainers=len(choices))):
             scores = compute.localisation_scores(name, key, tuple(choice.name for choice in choices),
                                                  LOCALISATION_SAMPLES)
         rows = [{"Explainer": choice.title, "Peak on the shape": 100 * scores[choice.name]["pointing_game"],
                  "Share of the map on the shape": 100 * scores[choice.name]["relevance_mass"]} for choice in choices]
         percent = {"format": "%.0f%%", "min_value": 0.0, "max_value": 100.0}
         st.dataframe(rows, hide_index=True, column_config={
-            "Peak on the shape": st.column_config.ProgressColumn("Peak on the shape", **percent),
-            "Share of the map on the shape": st.column_config.ProgressColumn("Share of the map on the shape", **percent),
+            "Explainer": st.column_config.TextColumn(t("trust.column_explainer")),
+            "Peak on the shape": st.column_config.ProgressColumn(t("trust.column_peak"), **percent),
+            "Share of the map on the shape": st.column_config.ProgressColumn(t("trust.column_share"), **percent),
         })
-        st.caption("A map of pure noise would put its peak on the shape about as often as the shape covers the "
-                   "image, and the same share of its total: about 9% here.")
+        st.caption(t("trust.noise_baseline"))

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import images, overlays, registry
+from pages._ui import i18n
 
 # Plotly's mode bar (zoom, pan, download) only gets in the way on small teaching charts.
 CHART_CONFIG = {"displayModeBar": False}
@@ -83,8 +84,9 @@ def case_image(case, side=112):
 
 def case_caption(case):
     """What the model said about a case: true and chosen class, then its top classes with their probabilities."""
-    top = ", ".join(f"{label} {probability:.0%}" for label, probability in case.top)
-    return f"Test image {case.index}: true **{case.true_label}**, predicted **{case.predicted_label}**  \nTop: {top}"
+    top = ", ".join(f"{i18n.class_name(label)} {probability:.0%}" for label, probability in case.top)
+    return i18n.t("views.case", index=case.index, true=i18n.class_name(case.true_label),
+                  predicted=i18n.class_name(case.predicted_label), top=top)
 
 
 def selected_points(chart_key, parameter=None):
