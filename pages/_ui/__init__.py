@@ -17,6 +17,9 @@
 - `confusion`, `data_map_view`, `autoencoder`: the clickable confusion matrix, the data map and an
   autoencoder's views, shared by Models, Data map and a run's results.
 - `trust_panel`: the trust checks beside a heatmap on Predict, and a shapes model's localisation table.
+- `drawing`: the drawing canvas (a digit on Predict's inputs, a brush in edit and compare).
+- `spinners`: the cached computations' spinners in the session's language.
+- `charts`: shows a Plotly figure the app's way (its config; larger text in presenter mode).
 - `edit_compare`: Predict's edit and compare: paint over the model's view, compare with the original.
 - `arithmetic`: the Feature maps page's hand check of one convolution or pooling output.
 - `report_download`: the "Download report" buttons (a prediction, a run, a model's card).
