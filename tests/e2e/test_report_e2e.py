@@ -50,8 +50,8 @@ def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models
     assert page.locator("[data-testid='stException']").count() == 0
     top = registry.load("tiny-cnn").top_k(datasets.load_sample("mnist-03"), 5)
     title = next(sample.title for sample in datasets.samples() if sample.id == "mnist-03")
-    reports.assert_opens_offline(chromium_browser, path, "tiny-cnn", title, "Grad-CAM for", text.label("top_classes"),
-                         text.label("model_sees"), *(item.label for item in top))
+    reports.assert_opens_offline(chromium_browser, path, "tiny-cnn", title, "Grad-CAM for", text.ENGLISH("report.top_classes"),
+                         text.ENGLISH("report.model_sees"), *(item.label for item in top))
     assert section_count(path) == 3
     reports.assert_prints_on_a4(chromium_browser, path, 3)
     assert "Can you trust" not in path.read_text(encoding="utf-8")
@@ -62,4 +62,4 @@ def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models
     verdict = page.locator("[data-testid='stAlert'] [data-testid='stMarkdownContainer']").first.inner_text().strip()
     checked = reports.download(page, tmp_path / "checked")
     reports.assert_opens_offline(chromium_browser, checked, "Can you trust the Grad-CAM heatmap for", verdict,
-                         text.label("scrambled"), text.label("trained_model"))
+                         text.ENGLISH("report.scrambled"), text.ENGLISH("report.trained_model"))
