@@ -249,11 +249,8 @@ def test_check_trust_computes_the_checks_the_caller_lacks(hostile_classifier, di
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A finished run (a CNN on 200 digits for two epochs) in its own runs folder: `(runs folder, run id)`."""
-    folder = tmp_path_factory.mktemp("report-runs")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("IMGREC_RUNS_DIR", str(folder))
-        patch.setenv("IMGREC_RUN_THREADS", "1")
-        yield folder, reports.finished_run(TINY_RUN)
+    with reports.finished_run_in(tmp_path_factory.mktemp("report-runs"), TINY_RUN) as run:
+        yield run
 
 
 @pytest.mark.slow

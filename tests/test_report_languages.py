@@ -151,11 +151,8 @@ def test_the_command_writes_a_chinese_report_with_lang(fresh_registry, digit_png
 @pytest.fixture(scope="module")
 def autoencoder_run(tmp_path_factory):
     """A finished autoencoder run (a code of 2 numbers, 200 Fashion-MNIST images, two epochs): `(runs folder, id)`."""
-    folder = tmp_path_factory.mktemp("autoencoder-runs")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("IMGREC_RUNS_DIR", str(folder))
-        patch.setenv("IMGREC_RUN_THREADS", "1")
-        yield folder, reports.finished_run(TINY_AUTOENCODER_RUN)
+    with reports.finished_run_in(tmp_path_factory.mktemp("autoencoder-runs"), TINY_AUTOENCODER_RUN) as run:
+        yield run
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ aborted and recorded; `what_the_browser_shows` reads its title, text and images;
 and `assert_prints_on_a4` put these together; `download` saves what the app's button gives.
 """
 
+import contextlib
 import html.parser
 import re
 import time
@@ -173,6 +174,17 @@ def download(tab, folder, timeout=240_000):
     path = folder / waiting.value.suggested_filename
     waiting.value.save_as(path)
     return path
+
+@contextlib.contextmanager
+def finished_run_in(folder, config):
+    """Runs `config` to the end in the runs folder `folder` (IMGREC_RUNS_DIR during the block); yields `(folder, id)`."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IMGREC_RUNS_DIR", str(folder))
+        patch.setenv("IMGREC_RUN_THREADS", "1")
+        yield folder, finished_run(config)
+
 
 def finished_run(config, timeout=240):
     """Submits a run to the runs folder of IMGREC_RUNS_DIR, waits for it, and returns its id once it is done."""
