@@ -12,12 +12,14 @@ import html
 import json
 import re
 import shutil
+import types
 
 import numpy as np
 import pytest
 
-from imgrec import cli, datasets, images, jobs, reconstruction, registry, report, texts
+from imgrec import cli, datasets, explain, images, jobs, reconstruction, registry, report, texts
 from imgrec.report import rebuilt, text
+from imgrec.trust import verdict
 from tests.support import reports
 from tests.test_report import fake_trust, image_sources, section_ids
 
@@ -80,6 +82,8 @@ def test_a_chinese_prediction_report_has_chinese_headings_labels_and_class_names
                    "report.model", "report.file", "report.explained_class", "report.name", "report.architecture",
                    "report.classes", "report.sha256", "report_method.gradcam")
     assert_no_english_label(document)
+    assert f'<p class="verdict">{html.escape(CHINESE("report_verdict.trustworthy"))}</p>' in document
+    assert html.escape(check.verdict) not in document  # The trust check's English sentence, replaced.
     # The five most likely classes, in Chinese and in order; the explained one in the headings.
     probabilities = fashion_classifier.predict_proba([rgb])[0]
     top = [CHINESE.class_name(datasets.FASHION_MNIST_CLASSES[index])
@@ -225,11 +229,31 @@ def test_an_autoencoder_run_whose_model_is_damaged_still_reports_its_error(autoe
 
 
 def test_the_words_of_every_family_exist_in_both_languages():
-    for family in (text.STATUSES, text.SPLITS, text.PREPROCESSING, text.METHODS):
+    for family in (text.STATUSES, text.SPLITS, text.PREPROCESSING, text.METHODS, text.VERDICTS):
         for key in family.values():
             assert texts.catalog("en")[key] and texts.catalog("zh-CN")[key] != texts.catalog("en")[key], key
     assert set(text.STATUSES) == {jobs.QUEUED, jobs.RUNNING, jobs.DONE, jobs.FAILED, jobs.CANCELLED}
-    from imgrec import explain
-
-    assert set(text.METHODS) == set(explain.EXPLAINERS)
+    assert set(text.VERDICTS) == set(verdict.LEVELS)
     assert text.words("zh-CN").status("paused") == "paused"  # Unknown values stay as they are.
+
+
+def test_the_english_catalog_says_what_the_explainers_and_the_trust_verdicts_say():
+    """The catalog's English copies of sentences written elsewhere stay the same as their source."""
+    for method, key in text.METHODS.items():
+        assert texts.ENGLISH(key) == explain.EXPLAINERS[method].description, method
+    cases = {"unclear": (0.05, 0.1, 0.9, 0.5, 0.5, 0.1), "trustworthy": (0.9, 0.1, 0.9, 0.5, 0.5, 0.1),
+             "partly": (0.9, 0.1, 0.9, 0.5, 0.5, 0.9), "doubtful": (0.9, 0.5, 0.5, 0.5, 0.5, 0.1),
+             "untrustworthy": (0.9, 0.5, 0.5, 0.5, 0.5, 0.9)}
+    chinese = text.words("zh-CN")
+    for level, values in cases.items():
+        judged, sentence = verdict.judge(*values)
+        step = types.SimpleNamespace(spearman=values[-1])
+        check = types.SimpleNamespace(level=judged, verdict=sentence, probability=values[0], randomization=(step,))
+        english = texts.ENGLISH(text.VERDICTS[level], probability=f"{values[0]:.0%}",
+                                scrambled=texts.ENGLISH("report_verdict.scrambled", correlation=f"{values[-1]:.2f}"))
+        assert (judged, english) == (level, sentence)
+        assert text.ENGLISH.verdict(check) == sentence
+        assert chinese.verdict(check) == CHINESE(text.VERDICTS[level], probability=f"{values[0]:.0%}", scrambled=(
+            CHINESE("report_verdict.scrambled", correlation=f"{values[-1]:.2f}")))
+        assert ("5%" in chinese.verdict(check)) == (level == "unclear")
+        assert ("0.90" in chinese.verdict(check)) == (level in ("partly", "untrustworthy"))

@@ -122,7 +122,7 @@ def _trust_block(check, model_input, method_title, class_label, words):
                   for step in check.randomization]
     return [
         document.subheading(words("report_text.trust_heading", method=method_title, label=class_label)),
-        document.verdict(check.verdict),
+        document.verdict(words.verdict(check)),
         document.row(document.figure(panel(check.deletion, check.random_deletion, words("report.deletion"),
                                            words("report.removed"))),
                      document.figure(panel(check.insertion, check.random_insertion, words("report.insertion"),

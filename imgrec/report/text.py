@@ -3,8 +3,8 @@
 The words live in `locales/<language>.toml` (`imgrec.texts`), in the sections `report`
 (headings, labels, table headers), `report_text` (sentences with `{placeholders}`) and a few
 families looked up by a value (`report_status`, `report_split`, `report_preprocessing`,
-`report_method`). The builders name each key literally (tests/test_i18n.py finds every key
-in the code); numbers and dates are written the same way in every language. Texts are
+`report_method`, `report_verdict`). The builders name each key literally (tests/test_i18n.py
+finds every key in the code); numbers and dates are written the same way in every language. Texts are
 plain; `report.markup` escapes them.
 
 Example:
@@ -30,6 +30,9 @@ METHODS = {"gradcam": "report_method.gradcam", "gradcam++": "report_method.gradc
            "saliency": "report_method.saliency", "smoothgrad": "report_method.smoothgrad",
            "integrated-gradients": "report_method.integrated_gradients", "occlusion": "report_method.occlusion",
            "rollout": "report_method.rollout"}
+VERDICTS = {"trustworthy": "report_verdict.trustworthy", "partly": "report_verdict.partly",
+            "doubtful": "report_verdict.doubtful", "untrustworthy": "report_verdict.untrustworthy",
+            "unclear": "report_verdict.unclear"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +134,15 @@ class Words:
     def explanation_note(self, class_label, class_specific):
         same = "" if class_specific else self("report_text.explanation_same_for_every_class")
         return same + self("report_text.explanation_note", label=class_label)
+
+    def verdict(self, check):
+        """A trust check's verdict: in English `trust`'s own sentence, in another language the catalog's for its level."""
+        key = VERDICTS.get(getattr(check, "level", None))
+        if self.language == texts.DEFAULT or key is None:
+            return check.verdict
+        steps = check.randomization
+        scrambled = self("report_verdict.scrambled", correlation=f"{steps[-1].spearman:.2f}") if steps else ""
+        return self(key, probability=self.percent(getattr(check, "probability", None), 0), scrambled=scrambled)
 
     def trust_areas(self, deletion, random_deletion, insertion, random_insertion):
         return self("report_text.trust_areas", deletion=f"{deletion:.2f}", random_deletion=f"{random_deletion:.2f}",
