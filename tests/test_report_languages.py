@@ -101,6 +101,15 @@ def test_a_chinese_prediction_report_has_chinese_headings_labels_and_class_names
            image_sources(english)[texts.ENGLISH("report.model_sees")].tobytes()
 
 
+def test_chinese_labels_fit_in_the_chart_s_margin():
+    from imgrec.report import charts
+
+    assert charts.text_width("短靴") == 2 * charts.text_width("短") == 2 * charts.FONT
+    chart = charts.bars(["短靴", "T恤/上衣"], [0.9, 0.1], title="t", value_text=str)
+    label_end = float(re.search(r'<text x="([\d.]+)" y="[^"]+" text-anchor="end"', chart).group(1))
+    assert label_end - charts.text_width("T恤/上衣") >= 0  # Drawn from its right end leftwards, within the chart.
+
+
 def test_english_is_the_default_and_unknown_languages_are_refused(fashion_classifier, digit_png_file):
     rgb = images.read_image_file(digit_png_file)
     when = datetime.datetime(2026, 11, 30, 12, 0)
@@ -128,6 +137,19 @@ def test_a_chinese_model_report_lists_the_classes_and_their_scores_in_chinese(fa
     assert f"在测试集上的准确率为 {card.accuracy:.1%}，n = {card.metrics.n:,}" in document
     assert_no_english_label(document)
     assert reports.outside_references(document) == []
+
+
+def test_an_autoencoder_s_card_shows_its_error_per_class_in_both_languages():
+    from tests.support.registries import tiny_autoencoder_card
+
+    card = tiny_autoencoder_card()
+    english, chinese = report.model_report(card), report.model_report(card, language="zh-CN")
+    assert section_ids(english) == section_ids(chinese) == ["card", "training", "per-class"]
+    assert "<th scope=\"row\">Reconstruction error</th><td>reconstruction error 0.0500" in english
+    assert english.count(">0.0500</text>") == chinese.count(">0.0500</text>") == 10
+    assert "Hardest to rebuild: 0 (0.0500)" in english and "records no per-class scores" not in english
+    assert "在测试集上的重建误差为 0.0500（均方误差，像素取值 0..1），n = 10,000" in chinese
+    assert_no_english_label(chinese)
 
 
 def test_the_command_writes_a_chinese_report_with_lang(fresh_registry, digit_png_file, tmp_path, capsys):

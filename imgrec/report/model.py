@@ -6,7 +6,7 @@ section is shared with the report of a prediction.
 
 import imgrec
 from imgrec import figures
-from imgrec.report import charts, document, text
+from imgrec.report import charts, document, rebuilt, text
 
 
 def card_facts(card, words=text.ENGLISH):
@@ -117,7 +117,11 @@ def f1_bars(per_class_f1, words=text.ENGLISH):
 
 
 def per_class_section(card, words=text.ENGLISH):
-    """F1 per class on the test split, or a sentence saying the card records none."""
+    """F1 per class on the test split (an autoencoder's error per class), or a sentence saying the card records none."""
+    if not card.is_classifier:
+        bars = rebuilt.error_bars(card.metrics.per_class_mse if card.metrics is not None else None, words)
+        if bars:
+            return document.section(words("report.per_class"), *bars, name="per-class")
     per_class = card.metrics.per_class_f1 if card.metrics is not None else None
     if not per_class:
         return document.section(words("report.per_class"),

@@ -76,19 +76,24 @@ def error_section(outcome, words):
         typical = math.sqrt(mse)
         body.append(document.paragraph(words("report_text.error_meaning", mse=f"{mse:.4f}", typical=f"{typical:.2f}",
                                              share=f"{typical:.0%}")))
-    rows = [(words.class_name(row["class"]), row["mse"]) for row in outcome.get("per_class") or []
-            if row.get("mse") is not None]
-    if rows:
-        peak = max(value for _, value in rows) or 1.0
-        # A bar's length is its share of the worst class's error: errors of 0.02 to 0.06 would be slivers on 0..1.
-        bars = charts.bars([name for name, _ in rows], [value / peak for _, value in rows],
-                           title=words("report.error_per_class"), value_text=lambda share: f"{share * peak:.4f}",
-                           highlight=max(range(len(rows)), key=lambda index: rows[index][1]))
-        hardest = max(rows, key=lambda row: row[1])
-        body += [document.figure(bars, words("report.error_per_class")),
-                 document.paragraph(words("report_text.hardest_class", label=hardest[0], mse=f"{hardest[1]:.4f}"),
-                                    note=True)]
+    body += error_bars({row["class"]: row["mse"] for row in outcome.get("per_class") or []}, words)
     return document.section(words("report.reconstruction"), *body, name="reconstruction")
+
+
+def error_bars(per_class_mse, words):
+    """The error per class (`{class: mse}`) as bars, the worst highlighted and named under them; `[]` without any."""
+    rows = [(words.class_name(name), value) for name, value in (per_class_mse or {}).items() if value is not None]
+    if not rows:
+        return []
+    peak = max(value for _, value in rows) or 1.0
+    # A bar's length is its share of the worst class's error: errors of 0.02 to 0.06 would be slivers on 0..1.
+    worst = max(range(len(rows)), key=lambda index: rows[index][1])
+    bars = charts.bars([name for name, _ in rows], [value / peak for _, value in rows],
+                       title=words("report.error_per_class"), value_text=lambda share: f"{share * peak:.4f}",
+                       highlight=worst)
+    return [document.figure(bars, words("report.error_per_class")),
+            document.paragraph(words("report_text.hardest_class", label=rows[worst][0], mse=f"{rows[worst][1]:.4f}"),
+                               note=True)]
 
 
 def rebuilt_section(cases, error, words):
