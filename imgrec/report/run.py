@@ -131,7 +131,9 @@ def _classifier_sections(run_id, outcome, cases, runs_dir, words):
 
 def _reconstruction_sections(run_id, outcome, cases, runs_dir, words):
     error = None
-    if cases is None:
+    # An autoencoder always has test images to show, so no pairs (a caller that looked for a
+    # classifier's mistakes, say) means they are still to be made.
+    if not cases:
         try:
             cases = rebuilt.rebuilt_cases(jobs.load_run_model(run_id, runs_dir=runs_dir), outcome)
         except MODEL_ERRORS as problem:
@@ -151,7 +153,8 @@ def run_report(run_id, *, runs_dir=None, cases=None, when=None, language="en"):
         runs_dir: the runs folder. Defaults to `paths.runs_dir()`.
         cases: what the caller already has of the pictures that need the run's model: a
             classifier's mistakes with heatmaps (`mistakes.Case`s), an autoencoder's pairs
-            (`rebuilt.Rebuilt`s). Defaults to `None`: computed here, loading the run's model.
+            (`rebuilt.Rebuilt`s). Defaults to `None`: computed here, loading the run's model
+            (for an autoencoder, an empty list too).
         when: the time it was made (`datetime`, UTC). Defaults to `None`: now.
         language: the report's language, one of `texts.LANGUAGES` ("en", "zh-CN"). Defaults to `"en"`.
 
