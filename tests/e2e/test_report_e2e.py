@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from imgrec import cli, datasets, registry
+from imgrec import cli, datasets, registry, texts
 from imgrec.report import text
 from tests.support import images, reports
 from tests.support.browser import wait_for_app
@@ -39,6 +39,29 @@ def test_a_report_from_the_command_opens_offline_and_prints_a_section_a_page(tin
     reports.assert_opens_offline(chromium_browser, card, "Tiny cnn for tests", "tiny-cnn", with_images=False)
     assert section_count(card) == 3
     reports.assert_prints_on_a4(chromium_browser, card, 3)
+
+
+def test_a_chinese_report_and_an_autoencoder_run_s_report_open_offline_and_print_on_a4(tiny_models, chromium_browser,
+                                                                                       tmp_path, capsys, monkeypatch):
+    chinese = texts.Texts("zh-CN")
+    digit = images.write_png(tmp_path / "seven.png", datasets.load_sample("mnist-00"))
+    prediction = tmp_path / "seven-zh.html"
+    assert cli.main(["report", "--model", "tiny-cnn", "--method", "gradcam", "--lang", "zh-CN",
+                     "--output", str(prediction), str(digit)]) == 0
+    reports.assert_opens_offline(chromium_browser, prediction, chinese("report.prediction"),
+                                 chinese("report.top_classes"), "的 Grad-CAM")
+    reports.assert_prints_on_a4(chromium_browser, prediction, 3)
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("IMGREC_RUN_THREADS", "1")
+    run_id = reports.finished_run({"architecture": "autoencoder", "dataset": "digits", "max_samples": 200,
+                                   "epochs": 2, "latent_dim": 2})
+    run = tmp_path / "run-zh.html"
+    assert cli.main(["report", "--run", run_id, "--lang", "zh-CN", "--output", str(run)]) == 0
+    capsys.readouterr()
+    reports.assert_opens_offline(chromium_browser, run, chinese("report.reconstruction"), chinese("report.rebuilt"),
+                                 chinese("report.test_error"))
+    assert section_count(run) == 4
+    reports.assert_prints_on_a4(chromium_browser, run, 4)
 
 
 def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models, page, tmp_path, chromium_browser):
