@@ -12,7 +12,6 @@ import doctest
 import html
 import json
 import re
-import shutil
 import types
 
 import numpy as np
@@ -239,8 +238,7 @@ def test_an_autoencoder_run_report_in_chinese(autoencoder_run):
 @pytest.mark.slow
 def test_an_autoencoder_run_whose_model_is_damaged_still_reports_its_error(autoencoder_run, tmp_path):
     folder, run_id = autoencoder_run
-    copy = shutil.copytree(folder / run_id, tmp_path / "runs" / run_id)
-    (copy / jobs.MODEL_FILE).write_bytes(b"not a model")
+    copy = reports.copy_with_damaged_model(folder, run_id, tmp_path / "runs")
     document = report.run_report(run_id, runs_dir=tmp_path / "runs")
     assert section_ids(document) == ["run", "curves", "reconstruction", "rebuilt"]
     assert "The run&#x27;s model could not be loaded, so what it rebuilds is not shown: The model file of run" in document

@@ -125,8 +125,7 @@ def test_a_worker_writes_an_autoencoder_run_s_report(pool, tmp_path, monkeypatch
 
     monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("IMGREC_RUN_THREADS", "1")
-    run_id = reports.finished_run({"architecture": "autoencoder", "dataset": "digits", "max_samples": 200,
-                                   "epochs": 1, "latent_dim": 2})
+    run_id = reports.finished_run(reports.TINY_AUTOENCODER_RUN)
     html = pool.call("run_report", None, run_id, None, language="zh-CN")
     assert '<html lang="zh-CN">' in html and reports.outside_references(html) == []
     assert re.findall(r'<section id="([^"]+)"', html) == ["run", "curves", "reconstruction", "rebuilt"]

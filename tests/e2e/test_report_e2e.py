@@ -53,8 +53,7 @@ def test_a_chinese_report_and_an_autoencoder_run_s_report_open_offline_and_print
     reports.assert_prints_on_a4(chromium_browser, prediction, 3)
     monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("IMGREC_RUN_THREADS", "1")
-    run_id = reports.finished_run({"architecture": "autoencoder", "dataset": "digits", "max_samples": 200,
-                                   "epochs": 2, "latent_dim": 2})
+    run_id = reports.finished_run(reports.TINY_AUTOENCODER_RUN)
     run = tmp_path / "run-zh.html"
     assert cli.main(["report", "--run", run_id, "--lang", "zh-CN", "--output", str(run)]) == 0
     capsys.readouterr()
