@@ -7,7 +7,6 @@ import html
 import io
 import json
 import re
-import shutil
 import types
 
 import numpy as np
@@ -249,11 +248,8 @@ def test_check_trust_computes_the_checks_the_caller_lacks(hostile_classifier, di
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A finished run (a CNN on 200 digits for two epochs) in its own runs folder: `(runs folder, run id)`."""
-    folder = tmp_path_factory.mktemp("report-runs")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("IMGREC_RUNS_DIR", str(folder))
-        patch.setenv("IMGREC_RUN_THREADS", "1")
-        yield folder, reports.finished_run(TINY_RUN)
+    with reports.finished_run_in(tmp_path_factory.mktemp("report-runs"), TINY_RUN) as run:
+        yield run
 
 
 @pytest.mark.slow
@@ -282,8 +278,7 @@ def test_a_run_report_shows_the_settings_curves_confusion_per_class_and_mistakes
 @pytest.mark.slow
 def test_a_run_whose_model_is_damaged_or_that_failed_still_reports_what_it_has(tiny_run, tmp_path):
     folder, run_id = tiny_run
-    copy = shutil.copytree(folder / run_id, tmp_path / "runs" / run_id)
-    (copy / jobs.MODEL_FILE).write_bytes(b"not a model")
+    copy = reports.copy_with_damaged_model(folder, run_id, tmp_path / "runs")
     document = report.run_report(run_id, runs_dir=tmp_path / "runs")
     assert "The run&#x27;s model could not be loaded, so its mistakes are not shown: The model file of run" in document
     state = json.loads((copy / jobs.STATUS_FILE).read_text())

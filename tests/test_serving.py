@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -107,6 +108,28 @@ def test_a_prediction_report_is_made_by_the_worker(pool):
     assert html.lstrip().lower().startswith("<!doctype html") and "&lt;b&gt;digit&lt;/b&gt;.png" in html
     with pytest.raises(ValueError):
         pool.call("prediction_report", reference(), rgb, "x.png", "gradcam", 99, 0.5, None)
+
+
+def test_the_workers_write_reports_in_the_language_asked_for(pool):
+    rgb = np.random.default_rng(1).integers(0, 255, (40, 30, 3), dtype=np.uint8)
+    html = pool.call("prediction_report", reference(), rgb, "x.png", "gradcam", 3, 0.5, None, language="zh-CN",
+                     layer="conv1")
+    assert '<html lang="zh-CN">' in html and "<h2>预测结果</h2>" in html and "加权的特征图：conv1。" in html
+    assert '<html lang="en">' in pool.call("prediction_report", reference(), rgb, "x.png", "gradcam", 3, 0.5, None)
+
+
+@pytest.mark.slow
+def test_a_worker_writes_an_autoencoder_run_s_report(pool, tmp_path, monkeypatch):
+    from imgrec import jobs
+    from tests.support import reports
+
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("IMGREC_RUN_THREADS", "1")
+    run_id = reports.finished_run(reports.TINY_AUTOENCODER_RUN)
+    html = pool.call("run_report", None, run_id, None, language="zh-CN")
+    assert '<html lang="zh-CN">' in html and reports.outside_references(html) == []
+    assert re.findall(r'<section id="([^"]+)"', html) == ["run", "curves", "reconstruction", "rebuilt"]
+    assert f"{jobs.result(run_id)['reconstruction_mse']:.4f}" in html and html.count("<img") == 12
 
 
 def test_an_import_is_checked_and_saved_by_the_worker_into_the_registry_the_caller_sees(pool, tiny_models, tmp_path):

@@ -2,6 +2,7 @@
 
 import pathlib
 
+from imgrec import texts
 from imgrec.cli import common
 
 OUTPUT_SUFFIXES = (".html", ".htm")
@@ -24,6 +25,8 @@ def add_commands(commands):
     report.add_argument("--top", type=int, default=5, help="how many of the most likely classes to list (default 5)")
     report.add_argument("--trust", action="store_true",
                         help="check each heatmap (deletion and insertion curves, the scrambled model) and show it")
+    report.add_argument("--lang", choices=texts.LANGUAGES, default=texts.DEFAULT,
+                        help="the report's language: en (default) or zh-CN (Simplified Chinese)")
     report.add_argument("--output", required=True, metavar="FILE.html")
     report.add_argument("image", nargs="?", metavar="IMAGE")
     report.set_defaults(func=cmd_report)
@@ -86,23 +89,24 @@ def prediction_html(args):
     try:
         return report.prediction_report(classifier, rgb, file_name=pathlib.Path(args.image).name,
                                         methods=[record.name for record in records], class_index=args.class_index,
-                                        top=args.top, options=options, check_trust=args.trust)
+                                        top=args.top, options=options, check_trust=args.trust,
+                                        language=args.lang)
     except ValueError as error:  # Checked above already; the explainers' own checks, in one sentence.
         raise common.UserError(str(error)) from None
 
 
 def cmd_report(args):
-    """`report (--model NAME [IMAGE] | --run ID) [--method M]... [--class I] [--layer L] [--top K] [--trust] --output F`."""
+    """`report (--model NAME [IMAGE] | --run ID) [--method M]... [--class I] [--layer L] [--top K] [--trust] [--lang L] --output F`."""
     from imgrec import atomic, registry, report
 
     _check_arguments(args)
     path = output_path(args.output)
     if args.run is not None:
-        html = report.run_report(args.run)
+        html = report.run_report(args.run, language=args.lang)
     elif args.image is not None:
         html = prediction_html(args)
     else:
-        html = report.model_report(registry.card(args.model))
+        html = report.model_report(registry.card(args.model), language=args.lang)
     data = html.encode("utf-8")
     try:
         atomic.write_bytes(path, data)  # A full disk leaves the old file or none, never half a report.

@@ -5,7 +5,7 @@ it (images are data URLs, charts inline SVG). Printed, it is A4: each section st
 page, figures and table rows are never cut in two, and nothing is wider than the page.
 """
 
-from imgrec.report import markup, text
+from imgrec.report import markup
 
 # System fonts only (nothing is downloaded); the CJK families are for the Chinese catalogue.
 STYLE = """
@@ -55,7 +55,7 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 9pt;
 """
 
 
-def page(title, subtitle, sections, *, facts_line):
+def page(title, subtitle, sections, *, facts_line, language="en"):
     """Returns the whole report as one HTML document (a `str`).
 
     Args:
@@ -63,6 +63,7 @@ def page(title, subtitle, sections, *, facts_line):
         subtitle: one line under the heading (what the report is about).
         sections: the `section(...)`s, in order; each starts a new page when printed.
         facts_line: the last line: when and by what the report was made.
+        language: the language of its words (`<html lang>`), e.g. "zh-CN". Defaults to `"en"`.
     """
     head = markup.element(
         "head",
@@ -74,7 +75,7 @@ def page(title, subtitle, sections, *, facts_line):
     header = markup.element("header", markup.element("h1", title), markup.element("p", subtitle, class_="subtitle"))
     footer = markup.element("p", facts_line, class_="footer")
     body = markup.element("body", header, *sections, footer)
-    return "<!DOCTYPE html>\n" + markup.element("html", head, body, lang=text.LANGUAGE) + "\n"
+    return "<!DOCTYPE html>\n" + markup.element("html", head, body, lang=language) + "\n"
 
 
 def section(heading, *body, name=None):

@@ -72,97 +72,104 @@ def explanations(model, model_input, class_index, methods=None, options=None):
     return found
 
 
-def _inputs_section(card, file_name, rgb, model_input, probabilities, class_index, top):
+def _inputs_section(card, file_name, rgb, model_input, probabilities, class_index, top, words):
     height, width, channels = card.input.shape
     numbers = height * width * channels
-    names = list(card.class_names)
+    names = [words.class_name(name) for name in card.class_names]
     order = [int(index) for index in np.argsort(-probabilities, kind="stable")[:max(1, top)]]
     if class_index not in order:  # A class the visitor chose to explain, however unlikely: it is shown too.
         order.append(class_index)
-    your_image = document.figure(pictures.picture(pictures.photo_url(rgb), text.label("your_image")),
-                                 text.your_image_caption(rgb.shape[1], rgb.shape[0]))
+    your_image = document.figure(pictures.picture(pictures.photo_url(rgb), words("report.your_image")),
+                                 words("report_text.your_image_caption", width=rgb.shape[1], height=rgb.shape[0]))
     seen = document.figure(pictures.picture(pictures.png_url(pictures.enlarged(model_input, SIDE)),
-                                            text.label("model_sees")),
-                           text.model_sees_caption(width, height, numbers))
+                                            words("report.model_sees")),
+                           words("report_text.model_sees_caption", width=width, height=height,
+                                 numbers=words.count(numbers)))
     bars = charts.bars([names[index] for index in order], [float(probabilities[index]) for index in order],
-                       title=text.label("top_classes"), value_text=text.percent,
+                       title=words("report.top_classes"), value_text=words.percent,
                        highlight=order.index(class_index))
     return document.section(
-        text.label("prediction"),
-        document.facts([(text.label("model"), card.display_title), (text.label("file"), file_name),
-                        (text.label("explained_class"),
-                         f"{names[class_index]} ({text.percent(float(probabilities[class_index]))})")]),
+        words("report.prediction"),
+        document.facts([(words("report.model"), card.display_title), (words("report.file"), file_name),
+                        (words("report.explained_class"),
+                         f"{names[class_index]} ({words.percent(float(probabilities[class_index]))})")]),
         document.row(your_image, seen),
-        document.paragraph(text.what_the_model_reads(numbers, channels, card.preprocessing.kind), note=True),
-        document.subheading(text.label("top_classes")),
-        document.figure(bars, text.top_classes_note(min(top, len(names)), len(names))),
+        document.paragraph(words.what_the_model_reads(numbers, channels, card.preprocessing.kind), note=True),
+        document.subheading(words("report.top_classes")),
+        document.figure(bars, words("report_text.top_classes_note", shown=min(top, len(names)),
+                                    total=words.count(len(names)))),
         name="prediction",
     )
 
 
-def _trust_block(check, model_input, method_title, class_label):
+def _trust_block(check, model_input, method_title, class_label, words):
     """The trust checks of one heatmap: the verdict, the two curves against random maps, the scrambled-model row."""
     def panel(curve, reference, heading, x_label):
         return charts.lines(
-            [(text.label("this_map"), np.asarray(curve.fractions) * 100, np.asarray(curve.probabilities) * 100),
-             (text.label("random_maps"), np.asarray(reference.fractions) * 100,
+            [(words("report.this_map"), np.asarray(curve.fractions) * 100, np.asarray(curve.probabilities) * 100),
+             (words("report.random_maps"), np.asarray(reference.fractions) * 100,
               np.asarray(reference.probabilities) * 100, charts.REFERENCE)],
-            title=heading, x_label=x_label, y_label=f"{class_label}: {text.label('class_probability')}",
+            title=heading, x_label=x_label, y_label=f"{class_label}: {words('report.class_probability')}",
             x_range=(0, 100), y_range=(0, 100))
 
     def small_map(heatmap, caption):
         url = pictures.compact_url(pictures.overlaid(model_input, heatmap, SCRAMBLED_SIDE))
         return document.figure(pictures.picture(url, caption), caption)
 
-    scrambled = [small_map(check.heatmap, text.label("trained_model"))]
-    scrambled += [small_map(step.heatmap, text.scrambled_caption(step.layer, step.spearman))
+    scrambled = [small_map(check.heatmap, words("report.trained_model"))]
+    scrambled += [small_map(step.heatmap, words("report_text.scrambled_caption", layer=step.layer,
+                                                correlation=f"{step.spearman:+.2f}"))
                   for step in check.randomization]
     return [
-        document.subheading(text.trust_heading(method_title, class_label)),
-        document.verdict(check.verdict),
-        document.row(document.figure(panel(check.deletion, check.random_deletion, text.label("deletion"),
-                                           text.label("removed"))),
-                     document.figure(panel(check.insertion, check.random_insertion, text.label("insertion"),
-                                           text.label("revealed")))),
-        document.paragraph(text.trust_areas(check.deletion.auc, check.random_deletion.auc, check.insertion.auc,
-                                            check.random_insertion.auc), note=True),
-        document.paragraph(text.trust_curves_note(), note=True),
-        markup.element("div", document.subheading(text.label("scrambled")), document.grid(scrambled, 6),
-                       document.paragraph(text.scrambled_note(), note=True), class_="keep"),
+        document.subheading(words("report_text.trust_heading", method=method_title, label=class_label)),
+        document.verdict(words.verdict(check)),
+        document.row(document.figure(panel(check.deletion, check.random_deletion, words("report.deletion"),
+                                           words("report.removed"))),
+                     document.figure(panel(check.insertion, check.random_insertion, words("report.insertion"),
+                                           words("report.revealed")))),
+        document.paragraph(words.trust_areas(check.deletion.auc, check.random_deletion.auc, check.insertion.auc,
+                                             check.random_insertion.auc), note=True),
+        document.paragraph(words("report_text.trust_curves_note"), note=True),
+        markup.element("div", document.subheading(words("report.scrambled")), document.grid(scrambled, 6),
+                       document.paragraph(words("report_text.scrambled_note"), note=True), class_="keep"),
     ]
 
 
-def _explanation_block(item, model_input, class_label, alpha, colormap):
+def _explanation_block(item, model_input, class_label, alpha, colormap, words):
     """One explainer's heatmap over the model's input and alone, with what it shows."""
     overlay = pictures.overlaid(model_input, item.heatmap, SIDE, alpha, colormap)
     alone = pictures.heatmap_alone(item.heatmap, overlay.shape)
-    heading = text.explanation_heading(item.title, class_label)
-    notes = [item.description, text.layer_option(item.layer) if item.layer else None,
-             text.explanation_note(class_label, item.class_specific)]
+    heading = words("report_text.explanation_heading", method=item.title, label=class_label)
+    notes = [words.method_description(item.method, item.description),
+             words("report_text.layer_option", layer=item.layer) if item.layer else None,
+             words.explanation_note(class_label, item.class_specific)]
     return markup.element(
         "div",
         document.subheading(heading),
         document.row(
-            document.figure(pictures.picture(pictures.compact_url(overlay), heading), text.label("heatmap_over_input")),
-            document.figure(pictures.picture(pictures.compact_url(alone), text.label("heatmap_alone")),
-                            text.label("heatmap_alone")),
+            document.figure(pictures.picture(pictures.compact_url(overlay), heading),
+                            words("report.heatmap_over_input")),
+            document.figure(pictures.picture(pictures.compact_url(alone), words("report.heatmap_alone")),
+                            words("report.heatmap_alone")),
         ),
         document.paragraph(" ".join(note for note in notes if note), note=True),
         class_="explanation",
     )
 
 
-def _explanations_section(found, model_input, class_label, probability, alpha, colormap, trust):
-    body = [document.paragraph(text.explanations_intro(class_label, probability)),
-            document.grid([_explanation_block(item, model_input, class_label, alpha, colormap) for item in found], 2)]
+def _explanations_section(found, model_input, class_label, probability, alpha, colormap, trust, words):
+    body = [document.paragraph(words("report_text.explanations_intro", label=class_label,
+                                     probability=words.percent(probability))),
+            document.grid([_explanation_block(item, model_input, class_label, alpha, colormap, words)
+                           for item in found], 2)]
     for item in found:
         if trust and item.method in trust:
-            body += _trust_block(trust[item.method], model_input, item.title, class_label)
-    return document.section(text.label("explanations"), *body, name="explanations")
+            body += _trust_block(trust[item.method], model_input, item.title, class_label, words)
+    return document.section(words("report.explanations"), *body, name="explanations")
 
 
 def prediction_report(classifier, rgb, *, file_name, methods=None, class_index=None, top=5, options=None,
-                      alpha=0.5, colormap="jet", trust=None, check_trust=False, when=None):
+                      alpha=0.5, colormap="jet", trust=None, check_trust=False, when=None, language="en"):
     """Returns the report of one image through one model as one self-contained HTML document.
 
     Args:
@@ -180,13 +187,17 @@ def prediction_report(classifier, rgb, *, file_name, methods=None, class_index=N
         check_trust: compute the trust checks (`trust.check`) of the heatmaps `trust` lacks;
             a second or so each on the small models, more on the ImageNet one. Defaults to `False`.
         when: the time it was made (`datetime`, UTC). Defaults to `None`: now.
+        language: the report's language, one of `texts.LANGUAGES` ("en", "zh-CN"); class names
+            are in it where the catalog has them. Defaults to `"en"`.
 
     Returns:
         The HTML as a `str`.
 
     Raises:
-        ValueError: for a method that does not apply, a bad option, or a class out of range.
+        ValueError: for a method that does not apply, a bad option, a class out of range or
+            an unknown language.
     """
+    words = text.words(language)
     card = classifier.card
     model_input = classifier.preprocess(rgb)
     probabilities = np.asarray(classifier.predict_inputs(model_input[None])[0], dtype=np.float64)
@@ -203,12 +214,14 @@ def prediction_report(classifier, rgb, *, file_name, methods=None, class_index=N
             if item.method not in trust:
                 trust[item.method] = trust_checks.check(classifier.model, model_input, item.method, class_index,
                                                         heatmap=item.heatmap, **item.options)
-    class_label = card.class_names[class_index]
+    class_label = words.class_name(card.class_names[class_index])
     probability = float(probabilities[class_index])
     return document.page(
-        text.prediction_title(card.display_title), text.prediction_subtitle(file_name, class_label, probability),
-        [_inputs_section(card, file_name, rgb, model_input, probabilities, class_index, top),
-         _explanations_section(found, model_input, class_label, probability, alpha, colormap, trust),
-         model.card_section(card)],
-        facts_line=text.made_by(imgrec.__version__, when),
+        words("report_text.prediction_title", model=card.display_title),
+        words("report_text.prediction_subtitle", file=file_name, label=class_label,
+              probability=words.percent(probability)),
+        [_inputs_section(card, file_name, rgb, model_input, probabilities, class_index, top, words),
+         _explanations_section(found, model_input, class_label, probability, alpha, colormap, trust, words),
+         model.card_section(card, words)],
+        facts_line=words.made_by(imgrec.__version__, when), language=words.language,
     )

@@ -223,19 +223,26 @@ def import_model(_, data, file_name, name, dataset, class_names, preprocessing, 
     return registry.save_import(checked, report)
 
 
-def prediction_report(loaded, rgb, file_name, method, class_index, alpha, checks, **options):
-    """The HTML report of one image as /predict shows it (`report.prediction_report`), with the checks it showed."""
+def prediction_report(loaded, rgb, file_name, method, class_index, alpha, checks, *, language="en", **options):
+    """The HTML report of one image as /predict shows it (`report.prediction_report`), with the checks it showed.
+
+    `language` ("en" or "zh-CN") is the report's; every other keyword is an explainer option.
+    """
     from imgrec import report
 
     return report.prediction_report(loaded, rgb, file_name=file_name, methods=(method,), class_index=class_index,
-                                    options=options, alpha=alpha, trust=checks)
+                                    options=options, alpha=alpha, trust=checks, language=language)
 
 
-def run_report(_, run_id, cases):
-    """The HTML report of a finished run (`report.run_report`); with `cases` None it explains the mistakes itself."""
+def run_report(_, run_id, cases, language="en"):
+    """The HTML report of a finished run (`report.run_report`), a classifier's or an autoencoder's, in `language`.
+
+    With `cases` None it makes the pictures that need the run's model itself (a classifier's
+    mistakes, an autoencoder's test images beside what it rebuilds).
+    """
     from imgrec import report
 
-    return report.run_report(run_id, cases=cases)
+    return report.run_report(run_id, cases=cases, language=language)
 
 
 def test_outputs(loaded, dataset):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from imgrec import cli, datasets, registry
+from imgrec import cli, datasets, registry, texts
 from imgrec.report import text
 from tests.support import images, reports
 from tests.support.browser import wait_for_app
@@ -41,6 +41,28 @@ def test_a_report_from_the_command_opens_offline_and_prints_a_section_a_page(tin
     reports.assert_prints_on_a4(chromium_browser, card, 3)
 
 
+def test_a_chinese_report_and_an_autoencoder_run_s_report_open_offline_and_print_on_a4(tiny_models, chromium_browser,
+                                                                                       tmp_path, capsys, monkeypatch):
+    chinese = texts.Texts("zh-CN")
+    digit = images.write_png(tmp_path / "seven.png", datasets.load_sample("mnist-00"))
+    prediction = tmp_path / "seven-zh.html"
+    assert cli.main(["report", "--model", "tiny-cnn", "--method", "gradcam", "--lang", "zh-CN",
+                     "--output", str(prediction), str(digit)]) == 0
+    reports.assert_opens_offline(chromium_browser, prediction, chinese("report.prediction"),
+                                 chinese("report.top_classes"), "的 Grad-CAM")
+    reports.assert_prints_on_a4(chromium_browser, prediction, 3)
+    monkeypatch.setenv("IMGREC_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("IMGREC_RUN_THREADS", "1")
+    run_id = reports.finished_run(reports.TINY_AUTOENCODER_RUN)
+    run = tmp_path / "run-zh.html"
+    assert cli.main(["report", "--run", run_id, "--lang", "zh-CN", "--output", str(run)]) == 0
+    capsys.readouterr()
+    reports.assert_opens_offline(chromium_browser, run, chinese("report.reconstruction"), chinese("report.rebuilt"),
+                                 chinese("report.test_error"))
+    assert section_count(run) == 4
+    reports.assert_prints_on_a4(chromium_browser, run, 4)
+
+
 def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models, page, tmp_path, chromium_browser):
     page.goto(tiny_server + "/predict?model=tiny-cnn&sample=mnist-03")
     wait_for_app(page)
@@ -50,8 +72,8 @@ def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models
     assert page.locator("[data-testid='stException']").count() == 0
     top = registry.load("tiny-cnn").top_k(datasets.load_sample("mnist-03"), 5)
     title = next(sample.title for sample in datasets.samples() if sample.id == "mnist-03")
-    reports.assert_opens_offline(chromium_browser, path, "tiny-cnn", title, "Grad-CAM for", text.label("top_classes"),
-                         text.label("model_sees"), *(item.label for item in top))
+    reports.assert_opens_offline(chromium_browser, path, "tiny-cnn", title, "Grad-CAM for", text.ENGLISH("report.top_classes"),
+                         text.ENGLISH("report.model_sees"), *(item.label for item in top))
     assert section_count(path) == 3
     reports.assert_prints_on_a4(chromium_browser, path, 3)
     assert "Can you trust" not in path.read_text(encoding="utf-8")
@@ -62,4 +84,4 @@ def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models
     verdict = page.locator("[data-testid='stAlert'] [data-testid='stMarkdownContainer']").first.inner_text().strip()
     checked = reports.download(page, tmp_path / "checked")
     reports.assert_opens_offline(chromium_browser, checked, "Can you trust the Grad-CAM heatmap for", verdict,
-                         text.label("scrambled"), text.label("trained_model"))
+                         text.ENGLISH("report.scrambled"), text.ENGLISH("report.trained_model"))

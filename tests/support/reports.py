@@ -7,6 +7,7 @@ aborted and recorded; `what_the_browser_shows` reads its title, text and images;
 and `assert_prints_on_a4` put these together; `download` saves what the app's button gives.
 """
 
+import contextlib
 import html.parser
 import re
 import time
@@ -173,6 +174,33 @@ def download(tab, folder, timeout=240_000):
     path = folder / waiting.value.suggested_filename
     waiting.value.save_as(path)
     return path
+
+# An autoencoder's run that takes a few seconds: a code of 2 numbers for scikit-learn's 8 x 8 digits.
+TINY_AUTOENCODER_RUN = {"architecture": "autoencoder", "dataset": "digits", "max_samples": 200, "epochs": 2,
+                        "latent_dim": 2}
+
+
+def copy_with_damaged_model(folder, run_id, runs_dir):
+    """Copies a run's folder into `runs_dir` with bytes that are no model for its model file; returns the copy."""
+    import shutil
+
+    from imgrec import jobs
+
+    copy = shutil.copytree(folder / run_id, runs_dir / run_id)
+    (copy / jobs.MODEL_FILE).write_bytes(b"not a model")
+    return copy
+
+
+@contextlib.contextmanager
+def finished_run_in(folder, config):
+    """Runs `config` to the end in the runs folder `folder` (IMGREC_RUNS_DIR during the block); yields `(folder, id)`."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IMGREC_RUNS_DIR", str(folder))
+        patch.setenv("IMGREC_RUN_THREADS", "1")
+        yield folder, finished_run(config)
+
 
 def finished_run(config, timeout=240):
     """Submits a run to the runs folder of IMGREC_RUNS_DIR, waits for it, and returns its id once it is done."""
