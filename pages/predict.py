@@ -244,7 +244,7 @@ def why_this_class(name, key, card, image, model_input, class_index):
         checked = trust_panel.panel(name, key, model_input, choice.name, class_index, class_names[class_index],
                                     options, colormap=colormap)
         report_download.prediction_button(name, key, image, class_index, choice.name, options, alpha,
-                                          checked is not None)
+                                          checked is not None, colormap=colormap)
     trust_panel.localisation_table(name, key, card)
     edit_compare.editor(name, key, card, model_input, choice.name, class_index, options, colormap=colormap)
 

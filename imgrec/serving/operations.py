@@ -223,15 +223,17 @@ def import_model(_, data, file_name, name, dataset, class_names, preprocessing, 
     return registry.save_import(checked, report)
 
 
-def prediction_report(loaded, rgb, file_name, method, class_index, alpha, checks, *, language="en", **options):
+def prediction_report(loaded, rgb, file_name, method, class_index, alpha, checks, *, language="en", colormap="jet",
+                      **options):
     """The HTML report of one image as /predict shows it (`report.prediction_report`), with the checks it showed.
 
-    `language` ("en" or "zh-CN") is the report's; every other keyword is an explainer option.
+    `language` ("en" or "zh-CN") and `colormap` (the heatmap's colours) are the report's; every other
+    keyword is an explainer option.
     """
     from imgrec import report
 
     return report.prediction_report(loaded, rgb, file_name=file_name, methods=(method,), class_index=class_index,
-                                    options=options, alpha=alpha, trust=checks, language=language)
+                                    options=options, alpha=alpha, colormap=colormap, trust=checks, language=language)
 
 
 def run_report(_, run_id, cases, language="en"):

@@ -275,18 +275,19 @@ def augmentation_preview(dataset, settings, images, copies, seed):
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
-def prediction_report(name, key, rgb, file_name, method, class_index, alpha, checked, **options):
+def prediction_report(name, key, rgb, file_name, method, class_index, alpha, checked, language, colormap, **options):
     """The report of one image as /predict shows it (`report.prediction_report`), with its trust checks if `checked`."""
     model_view = model_input(name, key, rgb)  # The checks come from the cache when the page showed them.
     checks = {method: trust_report(name, key, model_view, method, class_index, **options)} if checked else None
-    return _model("prediction_report", name, key, rgb, file_name, method, class_index, alpha, checks, **options)
+    return _model("prediction_report", name, key, rgb, file_name, method, class_index, alpha, checks,
+                  language=language, colormap=colormap, **options)
 
 
 @st.cache_data(max_entries=8, ttl=600, show_spinner=False)
-def run_report(run_id, sha256, dataset, indices):
+def run_report(run_id, sha256, dataset, indices, language):
     """The report of a finished run (`report.run_report`), its mistakes explained as the results page shows them."""
     try:
         cases = run_mistakes(run_id, sha256, dataset, indices) if indices else []
     except (OSError, jobs.JobError, registry.RegistryError, datasets.DatasetUnavailable):
         cases = None  # The report tries once more (in a worker: it loads the model) and says why they are missing.
-    return _ask("run_report", None, run_id, cases)
+    return _ask("run_report", None, run_id, cases, language=language)

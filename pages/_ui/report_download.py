@@ -9,7 +9,7 @@ import re
 import streamlit as st
 
 from imgrec import report
-from pages._ui import compute
+from pages._ui import compute, i18n
 from pages._ui.i18n import t
 
 
@@ -24,16 +24,17 @@ def _button(data, name, key):
                        icon=":material/download:", on_click="ignore")
 
 
-def prediction_button(name, key, image, class_index, method, options, alpha, checked):
+def prediction_button(name, key, image, class_index, method, options, alpha, checked, colormap="jet"):
     """The report of the image on /predict: its top classes and the chosen class explained by the chosen method.
 
-    With the heatmap's trust checks when the page showed them (`checked`: taken from the cache).
+    With the heatmap's trust checks when the page showed them (`checked`: taken from the cache), in the
+    page's language and colours (read now: the button's callable runs on the click, outside this run).
     """
-    stem = image.name.rsplit(".", 1)[0]
+    stem, language = image.name.rsplit(".", 1)[0], i18n.language()
 
     def make():
         return compute.prediction_report(name, key, image.rgb, image.name, method, int(class_index), float(alpha),
-                                         bool(checked), **options)
+                                         bool(checked), language, colormap, **options)
 
     _button(make, file_name(name, stem, method), "report-prediction")
 
@@ -43,12 +44,15 @@ def run_button(run_id, outcome, shown):
     sha256 = (outcome.get("model") or {}).get("sha256")
     indices = tuple(mistake["index"] for mistake in (outcome.get("misclassified") or [])[:shown])
 
+    language = i18n.language()
+
     def make():
-        return compute.run_report(run_id, sha256, outcome["dataset"], indices)
+        return compute.run_report(run_id, sha256, outcome["dataset"], indices, language)
 
     _button(make, file_name("run", run_id), f"report-run-{run_id}")
 
 
 def model_button(card):
     """The report of a model's card: what it is, its training curves and its F1 per class (no model is loaded)."""
-    _button(lambda: report.model_report(card), file_name(card.name), f"report-model-{card.name}")
+    language = i18n.language()
+    _button(lambda: report.model_report(card, language=language), file_name(card.name), f"report-model-{card.name}")
