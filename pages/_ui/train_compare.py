@@ -123,7 +123,8 @@ def compare_tab(runs):
     st.session_state["compare-runs"] = [run_id for run_id in st.session_state["compare-runs"] if run_id in labels]
     chosen = st.multiselect(t("train_compare.runs"), list(labels), key="compare-runs", format_func=labels.get)
     metric = st.segmented_control(t("train_compare.curve"), list(METRIC_TITLES),
-                                  format_func=lambda name: t(METRIC_TITLES[name]), default="val_accuracy",
+                                  format_func={name: t(key) for name, key in METRIC_TITLES.items()}.get,
+                                  default="val_accuracy",
                                   key="compare-metric") or "val_accuracy"
     if not chosen:
         st.info(t("train_compare.choose"), icon=":material/arrow_upward:")

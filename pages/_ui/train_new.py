@@ -24,6 +24,12 @@ SCHEDULES = {"constant": "train_new.schedule_constant", "cosine": "train_new.sch
 CELLS = {"simple": "train_new.cell_simple", "gru": "train_new.cell_gru", "lstm": "train_new.cell_lstm"}
 
 
+def _shown(keys):
+    """A widget's format function: each option's text in this run's language (a dict, fixed for the run)."""
+    words = {name: t(key) for name, key in keys.items()}
+    return lambda name: words.get(name, name)
+
+
 def augmentation_preview(dataset, rotate, shift, flip, noise, seed):
     """Training images (first row) and augmented versions of them, as one uint8 grid image, enlarged."""
     settings = (("augment_flip", flip), ("augment_noise", noise), ("augment_rotate", rotate), ("augment_shift", shift))
@@ -34,8 +40,10 @@ def data_and_model_ui():
     left, right = st.columns(2)
     with left:
         names = datasets.names()
+        # Format functions read dicts made in this run: they run again outside it (AppTest), in no language.
+        titles = {name: train_settings.dataset_title(name) for name in names}
         dataset = field(st.selectbox, "dataset", t("train_new.dataset"), options=names,
-                        format_func=train_settings.dataset_title)
+                        format_func=lambda name: titles.get(name, name))
         st.caption(train_settings.dataset_caption(dataset))
         field(st.number_input, "max_samples", t("train_new.max_samples"), min_value=0, max_value=1_000_000,
               step=1000, help=t("train_new.max_samples_help"))
@@ -72,7 +80,7 @@ def optimizer_ui():
         field(st.slider, "dropout", t("train_new.dropout"), min_value=0.0, max_value=0.95, step=0.05,
               help=t("train_new.dropout_help"))
         field(st.selectbox, "lr_schedule", t("train_new.lr_schedule"), options=list(training.LR_SCHEDULES),
-              format_func=lambda name: t(SCHEDULES[name]) if name in SCHEDULES else name,
+              format_func=_shown(SCHEDULES),
               help=t("train_new.lr_schedule_help"))
 
 
@@ -81,7 +89,7 @@ def architecture_options_ui(architecture):
         left, right = st.columns(2)
         with left:
             field(st.selectbox, "recurrent_cell", t("train_new.recurrent_cell"), options=list(architectures.RECURRENT_CELLS),
-                  format_func=lambda name: t(CELLS[name]) if name in CELLS else name)
+                  format_func=_shown(CELLS))
         with right:
             field(st.number_input, "recurrent_units", t("train_new.recurrent_units"), min_value=1, max_value=1024,
                   step=16)

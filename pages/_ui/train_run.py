@@ -6,6 +6,8 @@ watches: the run's events are parsed once per process (`jobs.progress`, only the
 and its curves are drawn once per update for every viewer (`live_curves`).
 """
 
+import re
+
 import streamlit as st
 
 from imgrec import figures, jobs, paths, registry, texts
@@ -22,6 +24,11 @@ PHASE_TEXTS = {"starting": "train_run.phase_starting", "training": "train_run.ph
 PHASES = {phase: texts.ENGLISH(key) for phase, key in PHASE_TEXTS.items()}  # The phases' sentences in English.
 # How a run that ended without a model ended, in words (jobs.STATE_PHRASES's, in the session's language).
 ENDED = {"failed": "train_run.ended_failed", "cancelled": "train_run.ended_cancelled"}
+# The reasons imgrec.jobs gives a cancelled run (queue.py, worker.py), in the session's language.
+CANCEL_REASONS = {"Cancelled.": "train_run.ended_cancelled", "Cancelled before it started.": "train_run.cancelled_queued",
+                  "Cancelled before training started.": "train_run.cancelled_starting",
+                  "Cancelled while evaluating.": "train_run.cancelled_evaluating"}
+_CANCELLED_AFTER = re.compile(r"Cancelled after (\d+) of (\d+) epochs?\.")
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -188,11 +195,20 @@ def run_tab():
         ended_view(run_id, view)
 
 
+def cancel_reason(reason):
+    """Why a run was cancelled, in the session's language (`jobs`'s sentence as it is in English)."""
+    after = _CANCELLED_AFTER.fullmatch(reason or "")
+    if i18n.language() == i18n.DEFAULT:
+        return reason or t("train_run.ended_cancelled")
+    if after:
+        return t("train_run.cancelled_after", done=after[1], epochs=after[2])
+    return t(CANCEL_REASONS.get(reason, "train_run.ended_cancelled"))
+
+
 def ended_view(run_id, view):
     """A run that ended without a model: cancelled (someone chose to; no error) or failed (why), and its curves."""
     if view["status"] == jobs.CANCELLED:
-        reason = i18n.error_text(view["reason"]) if view.get("reason") else t("train_run.was_cancelled")
-        st.info(t("train_run.cancelled", reason=reason), icon=":material/block:")
+        st.info(t("train_run.cancelled", reason=cancel_reason(view.get("reason"))), icon=":material/block:")
     else:
         st.error(i18n.error_text(view["reason"]) if view.get("reason")
                  else t(ENDED.get(view["status"], "train_run.ended_failed")), icon=":material/error:")

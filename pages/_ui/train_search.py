@@ -46,8 +46,8 @@ def parameter_name(name):
 
 def search_space_ui():
     """The ranges and the kind of search; returns (kind, budget, space)."""
-    kind = st.segmented_control(t("train_search.kind"), list(search.KINDS), format_func=kind_title, default="random",
-                                key="search-kind") or "random"
+    kind = st.segmented_control(t("train_search.kind"), list(search.KINDS), default="random", key="search-kind",
+                                format_func={kind: kind_title(kind) for kind in search.KINDS}.get) or "random"
     st.caption(t(KIND_ABOUT[kind]))
     left, right = st.columns(2)
     with left:
@@ -215,7 +215,7 @@ def search_tab():
         wanted = "new"
     st.session_state["search-id"] = st.session_state[SELECTED] = wanted
     chosen = st.selectbox(t("train_search.search"), options, key="search-id", on_change=_picked_search,
-                          format_func=lambda item: t("train_search.new_search") if item == "new" else labels[item])
+                          format_func={"new": t("train_search.new_search"), **labels}.get)
     if chosen == "new":
         links.write(search=None)
         new_search_ui()
