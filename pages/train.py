@@ -18,15 +18,14 @@ from pages._ui import (
     train_runs,
     train_search,
 )
+from pages._ui.i18n import t
 
 
 def main():
-    st.title("Train")
+    st.title(t("nav.train"))
     links.begin("train")
     presenter.apply()
-    st.markdown("Train a network on your choice of data and settings, watch it learn, and read where it goes wrong. "
-                "Runs train in the background on the server: you can leave this page, refresh it, or watch the same "
-                "run from another browser.")
+    st.markdown(t("train.intro"))
     train_runs.recovered()
     train_runs.run_from_url()
     train_search.search_from_url()
@@ -41,7 +40,10 @@ def main():
         # A fresh session: a search in the address was being watched on the Search tab.
         st.session_state["train-tab"] = (train_runs.TAB_SEARCH if st.query_params.get("search")
                                          else train_runs.TAB_RUN if selected else train_runs.TAB_NEW)
-    new_tab, run_tab, compare_tab, search_tab = st.tabs(train_runs.TABS, key="train-tab", on_change="rerun")
+    # The tab as the session's language labels it (a test, a callback or the other language may have set another).
+    st.session_state["train-tab"] = train_runs.tab_label(train_runs.tab_of(st.session_state["train-tab"])
+                                                         or train_runs.TAB_NEW)
+    new_tab, run_tab, compare_tab, search_tab = st.tabs(train_runs.labels(), key="train-tab", on_change="rerun")
     train_runs.write_tab(st.session_state["train-tab"])
     if new_tab.open:
         with new_tab:

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from imgrec import figures, jobs, training
-from pages._ui import train_runs, train_settings, views
+from pages._ui import charts, i18n, train_runs, train_settings, views
+from pages._ui.i18n import t
 
-METRIC_TITLES = {"val_accuracy": "Validation accuracy", "val_loss": "Validation loss",
-                 "accuracy": "Training accuracy", "loss": "Training loss"}
+METRIC_TITLES = {"val_accuracy": "train_compare.val_accuracy", "val_loss": "train_compare.val_loss",
+                 "accuracy": "train_compare.accuracy", "loss": "train_compare.loss"}
 
 
 def run_history(run):
@@ -29,8 +30,14 @@ def race(values):
 
 
 # The settings a comparison can differ in, as the table names them.
-SETTINGS = {"architecture": "Architecture", "dataset": "Dataset", "max_samples": "Samples",
-            "learning_rate": "Learning rate", "dropout": "Dropout", "l2": "L2"}
+SETTINGS = {"architecture": "train_compare.architecture", "dataset": "train_compare.dataset",
+            "max_samples": "train_compare.samples", "learning_rate": "train_compare.learning_rate",
+            "dropout": "train_compare.dropout", "l2": "train_compare.l2"}
+# The table's other columns.
+COLUMNS = {"run": "train_compare.column_run", "status": "train_compare.column_status",
+           "optimizer": "train_compare.column_optimizer", "epochs": "train_compare.column_epochs",
+           "validation": "train_compare.column_validation", "test": "train_compare.column_test",
+           "seconds": "train_compare.column_seconds"}
 
 
 def comparison_rows(chosen):
@@ -43,29 +50,30 @@ def comparison_rows(chosen):
         history = run_history(run)
         last = history[-1] if history else {}
         rows.append({
-            "Run": run["id"][-6:], "Status": run["status"],
-            "Optimizer": train_settings.optimizer_title(config.get("optimizer")),
+            t(COLUMNS["run"]): run["id"][-6:], t(COLUMNS["status"]): train_runs.status_text(run["status"]),
+            t(COLUMNS["optimizer"]): train_settings.optimizer_title(config.get("optimizer")),
             # Samples as text ("all" or "600"): one column holds one type.
-            **{SETTINGS[key]: _setting_text(key, config.get(key)) if key == "max_samples" else config.get(key)
+            **{t(SETTINGS[key]): _setting_text(key, config.get(key)) if key == "max_samples" else config.get(key)
                for key in differing},
-            "Epochs": f"{len(history)} of {config.get('epochs')}",
-            "Validation accuracy": views.in_percent(last.get("val_accuracy")),
-            "Test accuracy": views.in_percent(run.get("test_accuracy")), "Seconds": run.get("train_seconds"),
+            t(COLUMNS["epochs"]): t("train_compare.epochs_of", done=len(history), epochs=config.get("epochs")),
+            t(COLUMNS["validation"]): views.in_percent(last.get("val_accuracy")),
+            t(COLUMNS["test"]): views.in_percent(run.get("test_accuracy")), t(COLUMNS["seconds"]): run.get("train_seconds"),
         })
-    shared = [f"{SETTINGS[key].lower()} {_setting_text(key, configs[chosen[0]['id']].get(key))}"
+    shared = [t("train_compare.shared_setting", setting=t(SETTINGS[key]).lower(),
+                value=_setting_text(key, configs[chosen[0]['id']].get(key)))
               for key in SETTINGS if key not in differing] if chosen else []
     return rows, shared
 
 
 def _setting_text(key, value):
     if key == "max_samples":
-        return f"{value:,}" if value else "all"
+        return f"{value:,}" if value else t("train_compare.all")
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def race_label(run, config):
-    return f"{train_settings.optimizer_title(config.get('optimizer'))} " \
-           f"(lr {config.get('learning_rate'):g}, {run['id'][-6:]})"
+    return t("train_compare.race_label", optimizer=train_settings.optimizer_title(config.get("optimizer")),
+             rate=f"{config.get('learning_rate'):g}", run=run["id"][-6:])
 
 
 def comparison_chart(run_ids, metric, *, live=False):
@@ -76,17 +84,18 @@ def comparison_chart(run_ids, metric, *, live=False):
     if live and not still_going:
         st.rerun()  # Everything finished: draw it once more, without polling.
     histories = {race_label(run, jobs.read_config(run["id"])): run_history(run) for run in chosen}
-    st.plotly_chart(figures.runs_overlay(histories, metric), key="compare-chart", config=views.CHART_CONFIG)
+    charts.show(figures.runs_overlay(histories, metric, texts=i18n.texts_now()), key="compare-chart")
     rows, shared = comparison_rows(chosen)
     st.dataframe(rows, hide_index=True, column_config={
-        "Validation accuracy": views.percent_column(), "Test accuracy": views.percent_column(),
-        "Learning rate": st.column_config.NumberColumn(format="%g"), "L2": st.column_config.NumberColumn(format="%g"),
-        "Seconds": st.column_config.NumberColumn("Train seconds", format="%.1f"),
+        t(COLUMNS["validation"]): views.percent_column(), t(COLUMNS["test"]): views.percent_column(),
+        t(SETTINGS["learning_rate"]): st.column_config.NumberColumn(format="%g"),
+        t(SETTINGS["l2"]): st.column_config.NumberColumn(format="%g"),
+        t(COLUMNS["seconds"]): st.column_config.NumberColumn(t("train_compare.train_seconds"), format="%.1f"),
     })
     if shared:
-        st.caption(f"Every run here: {', '.join(shared)}.")
+        st.caption(t("train_compare.shared", settings=", ".join(shared)))
     if still_going:
-        st.caption("Runs still queued or training; the chart follows them as they go.")
+        st.caption(t("train_compare.still_going"))
 
 
 # The same view, polled while any chosen run is still queued or training (the optimizer race).
@@ -94,16 +103,14 @@ live_comparison_chart = st.fragment(run_every=2 * train_runs.POLL_SECONDS)(compa
 
 
 def compare_tab(runs):
-    st.markdown("Overlay the curves of several runs. The **optimizer race** trains the settings of *New run* five "
-                "times, once with each optimizer, so you can watch which one learns fastest (as in ConvNetJS).")
+    st.markdown(t("train_compare.intro"))
     values = dict(train_settings.settings())
     problem = train_settings.config_problem(values)
     with st.container(border=True):
-        st.caption(f"Race settings: {values['architecture']} on {values['dataset']}, "
-                   f"{figures.plural(values['epochs'], 'epoch')}, "
-                   f"learning rate {values['learning_rate']:g} for all five. Plain SGD usually needs a larger rate "
-                   "(0.01 to 0.1); run the race twice to see it catch up.")
-        if st.button("Start the optimizer race", icon=":material/sports_score:", disabled=bool(problem), key="race",
+        st.caption(t("train_compare.race_settings_one" if values["epochs"] == 1 else "train_compare.race_settings",
+                     architecture=values["architecture"], dataset=values["dataset"], epochs=values["epochs"],
+                     rate=f"{values['learning_rate']:g}"))
+        if st.button(t("train_compare.race"), icon=":material/sports_score:", disabled=bool(problem), key="race",
                      help=problem):
             started = race(values)
             if started:
@@ -114,11 +121,13 @@ def compare_tab(runs):
     if "compare-runs" not in st.session_state:
         st.session_state["compare-runs"] = [run["id"] for run in choices if run["status"] == jobs.DONE][:3]
     st.session_state["compare-runs"] = [run_id for run_id in st.session_state["compare-runs"] if run_id in labels]
-    chosen = st.multiselect("Runs to compare", list(labels), key="compare-runs", format_func=labels.get)
-    metric = st.segmented_control("Curve", list(METRIC_TITLES), format_func=METRIC_TITLES.get, default="val_accuracy",
+    chosen = st.multiselect(t("train_compare.runs"), list(labels), key="compare-runs", format_func=labels.get)
+    metric = st.segmented_control(t("train_compare.curve"), list(METRIC_TITLES),
+                                  format_func={name: t(key) for name, key in METRIC_TITLES.items()}.get,
+                                  default="val_accuracy",
                                   key="compare-metric") or "val_accuracy"
     if not chosen:
-        st.info("Choose runs above, or start the race.", icon=":material/arrow_upward:")
+        st.info(t("train_compare.choose"), icon=":material/arrow_upward:")
         return
     in_flight = {run["id"] for run in runs if run["status"] in (jobs.QUEUED, jobs.RUNNING)}
     if in_flight & set(chosen):

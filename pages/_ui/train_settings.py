@@ -6,18 +6,39 @@ import secrets
 import streamlit as st
 
 from imgrec import datasets, jobs, training
+from pages._ui import i18n
+from pages._ui.i18n import t
 
 OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adagrad": "Adagrad", "rmsprop": "RMSprop",
                     "adam": "Adam"}
 # Widgets show some settings differently: 0 stands for None (all samples, automatic patch size).
 _TO_WIDGET = {"max_samples": lambda value: value or 0, "patch_size": lambda value: value or 0}
 _FROM_WIDGET = {"max_samples": lambda value: int(value) or None, "patch_size": lambda value: int(value) or None}
-_COUNT_WORDS = {2: "two", 3: "three", 4: "four"}
+_COUNT_WORDS = {2: "train_settings.two", 3: "train_settings.three", 4: "train_settings.four"}
+# The shipped datasets' titles without their sizes (the caption has them); another dataset keeps its own title.
+DATASET_TITLES = {"MNIST handwritten digits": "train_settings.title_mnist",
+                  "MNIST 5k subset": "train_settings.title_mnist_5k",
+                  "Fashion-MNIST clothing": "train_settings.title_fashion_mnist",
+                  "UCI optical digits 8x8": "train_settings.title_digits",
+                  "CIFAR-10 small photos": "train_settings.title_cifar10",
+                  "Drawn shapes, 64x64 colour": "train_settings.title_shapes"}
+COLOURS = {"grey": "train_settings.grey", "colour": "train_settings.colour"}
 
 
 def optimizer_title(name):
     """An optimizer as people write it ("SGD + momentum"); an unknown name as it is."""
     return OPTIMIZER_TITLES.get(name, name)
+
+
+def _count_text(count):
+    """A small count as a word ("two"), a larger one as digits."""
+    return t(_COUNT_WORDS[count]) if count in _COUNT_WORDS else str(count)
+
+
+def _base_title(description):
+    """A dataset's title without its sizes, in the session's language when it is a shipped one."""
+    title = re.sub(r" \([\d,+ ]+\)$", "", description.title)  # "MNIST handwritten digits (60,000 + 10,000)"
+    return t(DATASET_TITLES[title]) if title in DATASET_TITLES else title
 
 
 def settings():
@@ -55,9 +76,9 @@ def dataset_title(name):
     name and class count; short enough for the picker at 1280 pixels."""
     description = dataset_description(name)
     if description.subset:
-        return f"{name} ({_COUNT_WORDS.get(description.num_classes, description.num_classes)} classes)"
-    title = re.sub(r" \([\d,+ ]+\)$", "", description.title)  # "MNIST handwritten digits (60,000 + 10,000)"
-    return title + ("" if description.source else " (not on this machine)")
+        return t("train_settings.subset_title", name=name, count=_count_text(description.num_classes))
+    title = _base_title(description)
+    return title if description.source else t("train_settings.not_here_title", title=title)
 
 
 def dataset_caption(name):
@@ -67,16 +88,19 @@ def dataset_caption(name):
     """
     description = dataset_description(name)
     if description.source is None:
-        return f"No copy of {description.title} is on this machine."
-    sizes = (f"{description.train_size:,} training and {description.test_size:,} test images"
-             if description.train_size else "sizes unknown")
+        sizes = description.title[len(re.sub(r" \([\d,+ ]+\)$", "", description.title)):]  # " (50,000 + 10,000)"
+        return t("train_settings.not_here", title=_base_title(description) + sizes)
+    sizes = (t("train_settings.sizes", train=f"{description.train_size:,}", test=f"{description.test_size:,}")
+             if description.train_size else t("train_settings.sizes_unknown"))
     height, width, _ = description.shape
-    classes = f"{description.num_classes} classes"
+    classes = t("train_settings.classes", count=description.num_classes)
     if description.subset:
-        base = re.sub(r" \(.*\)$", "", description.title)
-        sizes = f"The {' and '.join(description.class_names)} images of {base}: {sizes}"
-        classes = f"{_COUNT_WORDS.get(description.num_classes, description.num_classes)} classes"
-    return f"{sizes}, {width} x {height} {description.colour}, {classes}, from {description.source}."
+        names = t("train_settings.and").join(i18n.class_name(name) for name in description.class_names)
+        sizes = t("train_settings.subset_sizes", names=names, base=_base_title(description), sizes=sizes)
+        classes = t("train_settings.classes", count=_count_text(description.num_classes))
+    colour = t(COLOURS[description.colour]) if description.colour in COLOURS else description.colour
+    return t("train_settings.caption", sizes=sizes, width=width, height=height, colour=colour, classes=classes,
+             source=description.source)
 
 
 # What stops a run from being queued: the same check as `jobs.submit` and the command line.
@@ -88,7 +112,7 @@ def config_problem(values):
     try:
         jobs.check_config(dict(values))
     except SUBMIT_ERRORS as error:
-        return str(error)
+        return i18n.error_text(error)
     return None
 
 
@@ -104,5 +128,5 @@ def submit_run(values, owner=None):
     try:
         return jobs.submit(dict(values), **({"owner": owner} if owner else {}))
     except SUBMIT_ERRORS as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(i18n.error_text(error), icon=":material/error:")
         return None
