@@ -30,6 +30,7 @@ PER_CLASS_COLUMNS = {"class": "train_results.column_class", "precision": "train_
 def reconstruction_results(run_id, outcome):
     """An autoencoder run's results: its curves, then what it rebuilds, its latent space and the walk over it."""
     batches = jobs.progress(run_id).batches
+    report_download.run_button(run_id, outcome, 0)  # The report rebuilds its own test images beside their originals.
     charts.show(figures.training_curves(outcome["training"]["history"], batches, SMOOTHING, texts=i18n.texts_now()),
                 key="result-curves")
     sha256 = (outcome.get("model") or {}).get("sha256")

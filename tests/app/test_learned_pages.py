@@ -140,3 +140,5 @@ def test_a_finished_autoencoder_run_shows_its_error_reconstructions_latent_map_a
     assert titles[0].startswith("Training:") and "Walking the latent space" in titles[-1]
     assert chart(at, f"latent-map-run/{run_id}") is not None
     assert any("The last ones are the test images it rebuilt worst" in caption.value for caption in at.caption)
+    # Its report, like a classifier run's (the file is made on the click; tests/test_report_languages.py checks it).
+    assert [button.proto.label for button in at.get("download_button")] == ["Download report"]

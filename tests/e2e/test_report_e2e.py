@@ -85,3 +85,14 @@ def test_a_report_downloaded_from_predict_opens_offline(tiny_server, tiny_models
     checked = reports.download(page, tmp_path / "checked")
     reports.assert_opens_offline(chromium_browser, checked, "Can you trust the Grad-CAM heatmap for", verdict,
                          text.ENGLISH("report.scrambled"), text.ENGLISH("report.trained_model"))
+
+
+def test_a_report_downloaded_from_predict_in_chinese_is_in_chinese(tiny_server, tiny_models, page, tmp_path):
+    page.goto(tiny_server + "/predict?model=tiny-cnn&sample=mnist-03&lang=zh-CN&cmap=cividis")
+    wait_for_app(page)
+    page.locator("[data-testid='stPlotlyChart']").nth(1).wait_for()
+    path = reports.download(page, tmp_path, label=texts.Texts("zh-CN")("report_ui.label"))
+    html = path.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN"' in html
+    for key in ("report.top_classes", "report.model_sees"):
+        assert texts.Texts("zh-CN")(key) in html and texts.ENGLISH(key) not in html

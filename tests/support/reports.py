@@ -156,8 +156,8 @@ def assert_prints_on_a4(browser, path, pages):
         tab.context.close()
 
 
-def download(tab, folder, timeout=240_000):
-    """Clicks the page's "Download report" and returns the file saved in `folder` under the name the app gave it.
+def download(tab, folder, timeout=240_000, label="Download report"):
+    """Clicks the page's "Download report" (`label`) and returns the file saved in `folder` under the name the app gave it.
 
     The timeout is generous: the report is made on the click, and a busy 2-core box is slow.
     """
@@ -170,7 +170,7 @@ def download(tab, folder, timeout=240_000):
         if tab.get_attribute("[data-testid='stApp']", "data-test-script-state") != "notRunning":
             quiet_since = time.monotonic()
     with tab.expect_download(timeout=timeout) as waiting:
-        tab.get_by_role("button", name="Download report").click()
+        tab.get_by_role("button", name=label).click()
     path = folder / waiting.value.suggested_filename
     waiting.value.save_as(path)
     return path
