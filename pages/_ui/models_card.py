@@ -85,10 +85,9 @@ def card_tab(card):
     if per_class:
         with scores:
             class_column = t("models_card.class")
+            number_format = "%.3f" if card.is_classifier else "%.4f"
             st.dataframe([{class_column: i18n.class_name(name), score: value} for name, value in per_class.items()],
-                         hide_index=True,
-                         column_config={score: st.column_config.NumberColumn(format="%.3f" if card.is_classifier
-                                                                            else "%.4f")})
+                         hide_index=True, column_config={score: st.column_config.NumberColumn(format=number_format)})
             st.caption(meaning)
     with st.expander(t("models_card.in_full")):
         st.json(card.to_json(), expanded=2)
