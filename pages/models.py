@@ -2,7 +2,9 @@
 
 import streamlit as st
 
+from imgrec import texts
 from pages._ui import (
+    i18n,
     links,
     models,
     models_architecture,
@@ -14,48 +16,56 @@ from pages._ui import (
     navigation,
     presenter,
 )
+from pages._ui.i18n import t
 
-TAB_CARD, TAB_ARCHITECTURE, TAB_COMPARE, TAB_FILES = (
-    ":material/badge: Card", ":material/account_tree: Architecture", ":material/compare_arrows: Compare",
-    ":material/download: Download and delete",
-)
-# The tabs as the address names them (`?tab=card`).
-TAB_NAMES = {"card": TAB_CARD, "architecture": TAB_ARCHITECTURE, "compare": TAB_COMPARE, "files": TAB_FILES}
-TEST_SET_NAMES = {"mistakes": models_test_set.TAB_MISTAKES, "reconstructions": models_test_set.TAB_RECONSTRUCTIONS}
+# The tabs as the address names them (`?tab=card`): their icon and title. A model has one test-set tab, by its task.
+TABS = {
+    "card": (":material/badge:", "models.tab_card"),
+    "mistakes": (":material/grid_on:", "models.tab_mistakes"),
+    "reconstructions": (":material/blur_on:", "models.tab_reconstructions"),
+    "architecture": (":material/account_tree:", "models.tab_architecture"),
+    "compare": (":material/compare_arrows:", "models.tab_compare"),
+    "files": (":material/download:", "models.tab_files"),
+}
+TEST_SETS = ("mistakes", "reconstructions")
+
+
+def tab_label(short, language=None):
+    """A tab's label, ":material/badge: Card", in `language` (default: this run's)."""
+    icon, key = TABS[short]
+    return f"{icon} {texts.Texts(language)(key) if language else t(key)}"
 
 
 def tab_names(card):
-    """The tabs a model has, by the names the address gives them: its test-set tab follows its task."""
-    test_set = models_test_set.tab_title(card)
-    test_name = next(short for short, label in TEST_SET_NAMES.items() if label == test_set)
-    others = {short: label for short, label in TAB_NAMES.items() if short != "card"}
-    return {"card": TAB_CARD, test_name: test_set, **others}
+    """The tabs a model has, `{name in the address: label}`: its test-set tab follows its task."""
+    test_set = models_test_set.tab_name(card)
+    return {short: tab_label(short) for short in ("card", test_set, "architecture", "compare", "files")}
 
 
 def tab_ui(names):
     """The open tab from a link's `?tab=` (a name not offered is refused with a sentence)."""
-    if st.session_state.get("models-tab") in models_test_set.TITLES:  # Another model's test set: this one's.
-        st.session_state["models-tab"] = next(label for label in names.values() if label in models_test_set.TITLES)
-    if st.session_state.get("models-tab") not in names.values():
-        st.session_state["models-tab"] = TAB_CARD
-    current = next(short for short, label in names.items() if label == st.session_state["models-tab"])
-    asked = links.choice("tab", list(names), problem=f"the tabs here are {', '.join(names)}",
-                         instead=f"the {current} tab")
+    # The open tab by its label, in either language (the switch may have just changed it).
+    shown = st.session_state.get("models-tab")
+    current = next((short for short in TABS for language in i18n.LANGUAGES if tab_label(short, language) == shown),
+                   "card")
+    if current in TEST_SETS:  # Perhaps another model's test set: this one's.
+        current = next(short for short in names if short in TEST_SETS)
+    st.session_state["models-tab"] = names[current]
+    asked = links.choice("tab", list(names), problem=t("models.tabs_refused", tabs=", ".join(names)),
+                         instead=t("models.tab_instead", tab=current))
     if asked is not None:
         st.session_state["models-tab"] = names[asked]
 
 
 def main():
-    st.title("Models")
+    st.title(t("nav.models"))
     links.begin("models")
     presenter.apply()
-    st.markdown("Every model this server knows, with the accuracy it measured on images it never trained on. "
-                "Choose one in the sidebar to read its card, open its test set, see its layers, compare it, download "
-                "or export it.")
+    st.markdown(t("models.intro"))
     models.cleaned_registry()
     deleted = st.session_state.pop("models-deleted", None)
     if deleted:
-        st.success(f"Deleted {deleted}.", icon=":material/delete:")
+        st.success(t("models.deleted", name=deleted), icon=":material/delete:")
     imported = st.session_state.pop("models-imported", None)
     if imported:
         st.success(imported, icon=":material/upload:")

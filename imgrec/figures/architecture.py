@@ -4,6 +4,8 @@ Text in, text out: the browser draws DOT (Streamlit's `graphviz_chart`), so no s
 Graphviz is needed. The rows come from `explain.layer_table`, the edges from `explain.layer_edges`.
 """
 
+from imgrec import texts
+
 # Layer kinds (explain.layer_table's "kind") -> the box's fill colour.
 KIND_FILLS = {"conv": "#dbeafe", "pool": "#dcfce7", "dense": "#ffedd5", "attention": "#ede9fe",
               "recurrent": "#fef9c3", "other": "#f1f5f9"}
@@ -16,7 +18,7 @@ def _dot_text(text):
     return str(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
-def architecture_dot(rows, edges):
+def architecture_dot(rows, edges, texts=texts.ENGLISH):
     """Returns the DOT text of a model's own layers and their connections.
 
     Args:
@@ -24,6 +26,7 @@ def architecture_dot(rows, edges):
             nested model is one box.
         edges: `(from, to)` layer names (`explain.layer_edges`); edges naming a layer
             without a row are left out.
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A `digraph` whose nodes are `n0`, `n1`... in the order of the rows, each labelled
@@ -39,7 +42,8 @@ def architecture_dot(rows, edges):
     own = [row for row in rows if row["depth"] == 0]
     lines = list(_HEADER)
     for index, row in enumerate(own):
-        parameters = f"\\n{row['parameters']:,} parameters" if row.get("parameters") else ""
+        parameters = ("\\n" + _dot_text(texts("fig_architecture.parameters", count=f"{row['parameters']:,}"))
+                      if row.get("parameters") else "")
         label = f"{_dot_text(row['name'])}: {_dot_text(row['type'])}\\n{_dot_text(row.get('output_shape', ''))}"
         fill = KIND_FILLS.get(row.get("kind", "other"), KIND_FILLS["other"])
         lines.append(f'  n{index} [label="{label}{parameters}", fillcolor="{fill}"];')

@@ -3,7 +3,7 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from imgrec import overlays
+from imgrec import overlays, texts
 from imgrec.figures import common, images, mosaic
 
 # The colour scales of `heatmap_grid`: each map on its own, one for the layer, one for all layers.
@@ -19,7 +19,13 @@ ATTENTION_MAP_PIXELS = 300  # The side of one head's map up close, in half the p
 QUERY_COLOUR = "#ff00ff"  # The query patch's outline: magenta, a colour the jet overlay never takes.
 
 
-def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=None, max_channels=64):
+def _ordinal(texts, number):
+    # English says "every 2nd pixel"; the other catalogs take the plain number.
+    return common.ordinal(number) if texts.language == "en" else str(int(number))
+
+
+def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=None, max_channels=64,
+                 texts=texts.ENGLISH):
     """Draws every channel of a feature map side by side, as CNN Explainer does.
 
     Args:
@@ -33,6 +39,7 @@ def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=Non
         global_range: `(low, high)` for `scale="global"`. Defaults to `None`.
         titles: one label per shown channel. Defaults to the channel numbers.
         max_channels: draw at most this many channels (the first ones). Defaults to `64`.
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A figure with one Heatmap trace (the mosaic) and one annotation per tile. Hover
@@ -47,7 +54,7 @@ def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=Non
         raise ValueError(f"Unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
     count = min(maps.shape[-1], int(max_channels))
     if count < 1:
-        return common.empty("Feature maps", "This layer has no channels to show.")
+        return common.empty(texts("fig_grids.empty_title"), texts("fig_grids.empty_message"))
     maps, step = mosaic.subsample(np.nan_to_num(maps[..., :count]), mosaic.MAX_TILE)
     tiles = np.moveaxis(maps, -1, 0)  # (channels, h, w)
     columns = max(1, min(int(columns), count))
@@ -59,15 +66,15 @@ def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=Non
         low = tiles.min(axis=(1, 2), keepdims=True)
         spread = tiles.max(axis=(1, 2), keepdims=True) - low
         shown = np.divide(tiles - low, spread, out=np.zeros_like(tiles), where=spread > 0)
-        zmin, zmax, colour_title = 0.0, 1.0, "each map"
+        zmin, zmax, colour_title = 0.0, 1.0, texts("fig_grids.scale_channel")
     else:
         shown = tiles
         if scale == "global" and global_range is not None:
             zmin, zmax = float(global_range[0]), float(global_range[1])
-            colour_title = "all layers"
+            colour_title = texts("fig_grids.scale_global")
         else:
             zmin, zmax = float(tiles.min()), float(tiles.max())
-            colour_title = "this layer"
+            colour_title = texts("fig_grids.scale_layer")
         if zmax <= zmin:
             zmax = zmin + 1.0
     pixels, band = mosaic.pixel_scale(tiles.shape[1], tiles.shape[2], columns, max_tile_pixels=140)
@@ -75,19 +82,20 @@ def heatmap_grid(maps, columns=8, scale="channel", global_range=None, titles=Non
     heatmap = go.Heatmap(
         z=z, zmin=zmin, zmax=zmax, colorscale=common.SEQUENTIAL, hoverongaps=False,
         colorbar=mosaic.colour_bar(colour_title, z.shape[0], band),
-        hovertemplate="activation %{z:.4g}<extra></extra>",
+        hovertemplate=texts("fig_grids.activation", value="%{z:.4g}") + "<extra></extra>",
     )
     if scale == "channel":
-        heatmap.colorbar.update(tickvals=[0.0, 1.0], ticktext=["min", "max"])
+        heatmap.colorbar.update(tickvals=[0.0, 1.0], ticktext=[texts("fig_grids.min"), texts("fig_grids.max")])
         # The colours are rescaled per map; hover still tells the raw activation.
         heatmap.update(customdata=mosaic.arrange(tiles, columns, label_band=band)[0],
-                       hovertemplate="activation %{customdata:.4g}<extra></extra>")
+                       hovertemplate=texts("fig_grids.activation", value="%{customdata:.4g}") + "<extra></extra>")
     figure = mosaic.axes(go.Figure(heatmap))
-    title = common.plural(count, "feature map") + (f" (every {common.ordinal(step)} pixel)" if step > 1 else "")
+    title = texts("fig_grids.maps_one" if count == 1 else "fig_grids.maps_other", count=count) + (
+        texts("fig_grids.every_nth", nth=_ordinal(texts, step)) if step > 1 else "")
     return mosaic.layout(figure, title, z.shape[0], pixels, mosaic.tile_labels(origins, labels, tiles.shape[2]))
 
 
-def kernel_grid(kernel, max_kernels=64, input_channel=None):
+def kernel_grid(kernel, max_kernels=64, input_channel=None, texts=texts.ENGLISH):
     """Draws a convolution's filters, one tile each; red weights are positive, blue negative.
 
     Args:
@@ -95,6 +103,7 @@ def kernel_grid(kernel, max_kernels=64, input_channel=None):
         max_kernels: draw at most this many filters. Defaults to `64`.
         input_channel: which input channel's weights to draw. Defaults to `None`: the one
             channel when there is one, else the mean over input channels.
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A figure with one Heatmap trace and one annotation per filter.
@@ -105,12 +114,12 @@ def kernel_grid(kernel, max_kernels=64, input_channel=None):
     count = min(kernel.shape[3], int(max_kernels))
     if input_channel is None:
         weights = kernel[:, :, :, :count].mean(axis=2)
-        what = "" if kernel.shape[2] == 1 else f", mean over {kernel.shape[2]} input channels"
+        what = "" if kernel.shape[2] == 1 else texts("fig_grids.mean_over", count=kernel.shape[2])
     else:
         if not 0 <= int(input_channel) < kernel.shape[2]:
             raise ValueError(f"input_channel must be from 0 to {kernel.shape[2] - 1}, got {input_channel}.")
         weights = kernel[:, :, int(input_channel), :count]
-        what = f", input channel {int(input_channel)}"
+        what = texts("fig_grids.input_channel", channel=int(input_channel))
     tiles = np.moveaxis(weights, -1, 0)
     # Eight across at most: in one row of 16, a 3 x 3 filter's weights are 10 pixels wide.
     columns = max(1, min(8, count))
@@ -121,23 +130,25 @@ def kernel_grid(kernel, max_kernels=64, input_channel=None):
     figure = go.Figure(
         go.Heatmap(
             z=z, zmin=-limit, zmax=limit, zmid=0.0, colorscale=common.DIVERGING, hoverongaps=False,
-            colorbar=mosaic.colour_bar("weight", z.shape[0], band),
-            hovertemplate="weight %{z:.4f}<extra></extra>",
+            colorbar=mosaic.colour_bar(texts("fig_grids.weight"), z.shape[0], band),
+            hovertemplate=texts("fig_grids.weight_value", value="%{z:.4f}") + "<extra></extra>",
         )
     )
     mosaic.axes(figure)
-    title = f"{common.plural(count, 'filter')} of {kernel.shape[0]} x {kernel.shape[1]} weights{what}"
+    title = texts("fig_grids.filters_one" if count == 1 else "fig_grids.filters_other", count=count,
+                  height=kernel.shape[0], width=kernel.shape[1]) + what
     labels = [str(index) for index in range(count)]
     return mosaic.layout(figure, title, z.shape[0], pixels, mosaic.tile_labels(origins, labels, tiles.shape[2]))
 
 
-def number_grid(values, title, fmt=".2f"):
+def number_grid(values, title, fmt=".2f", texts=texts.ENGLISH):
     """A small heatmap with each cell's number written in it (the convolution arithmetic).
 
     Args:
         values: 2-D array; NaN cells are left blank.
         title: what the numbers are.
         fmt: a Python format spec for the numbers. Defaults to `".2f"`.
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A figure with one Heatmap trace whose `text` holds the formatted numbers.
@@ -154,21 +165,22 @@ def number_grid(values, title, fmt=".2f"):
     heatmap = go.Heatmap(
         z=values, text=text, texttemplate="%{text}", textfont={"size": 13 if values.shape[1] <= 8 else 10},
         colorscale=common.DIVERGING if signed else "Blues", showscale=False, hoverongaps=False,
-        xgap=1, ygap=1, hovertemplate="row %{y}, column %{x}: %{z:.6g}<extra></extra>",
+        xgap=1, ygap=1,
+        hovertemplate=texts("fig_grids.cell", row="%{y}", column="%{x}", value="%{z:.6g}") + "<extra></extra>",
     )
     if signed:
         heatmap.update(zmin=-limit, zmax=limit, zmid=0.0)
     figure = go.Figure(heatmap)
     # Column numbers below the grid: on top, with their title, they ran into the figure's title.
     # constrain="domain": square cells shrink the axis, rather than widen its range to columns -1 and n.
-    figure.update_xaxes(title_text="column", dtick=1, showgrid=False, zeroline=False, side="bottom",
+    figure.update_xaxes(title_text=texts("fig_grids.column"), dtick=1, showgrid=False, zeroline=False, side="bottom",
                         constrain="domain")
-    figure.update_yaxes(title_text="row", dtick=1, autorange="reversed", showgrid=False, zeroline=False,
+    figure.update_yaxes(title_text=texts("fig_grids.row"), dtick=1, autorange="reversed", showgrid=False, zeroline=False,
                         scaleanchor="x", scaleratio=1, constrain="domain")
     cell = min(56, max(24, 420 / max(values.shape)))
     return common.layout(figure, title, 140 + cell * values.shape[0], margin={"b": 70})
 
-def attention_heads_grid(maps, rgb=None, head_labels=None, query=None):
+def attention_heads_grid(maps, rgb=None, head_labels=None, query=None, texts=texts.ENGLISH):
     """Draws one attention map per layer (rows) and head (columns), with a colour scale and the query marked.
 
     Args:
@@ -179,6 +191,7 @@ def attention_heads_grid(maps, rgb=None, head_labels=None, query=None):
             `[..., "Mean"]` when the last column is the heads' average.
         query: the query patch `(row, col)`, outlined in every tile. Defaults to `None`
             (the class token, which is no patch).
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A figure with the mosaic (an Image over `rgb`, else a Heatmap), a colour bar, one
@@ -189,7 +202,8 @@ def attention_heads_grid(maps, rgb=None, head_labels=None, query=None):
     if maps.ndim != 4:
         raise ValueError(f"Expected attention maps (layers, heads, rows, cols), got shape {maps.shape}.")
     layers, heads, grid_rows, grid_cols = maps.shape
-    labels = list(head_labels) if head_labels is not None else [f"Head {index + 1}" for index in range(heads)]
+    labels = (list(head_labels) if head_labels is not None
+              else [texts("fig_grids.head", number=index + 1) for index in range(heads)])
     if len(labels) != heads:
         raise ValueError(f"Got {len(labels)} head labels for {heads} heads.")
     # Each map on its own scale: a head's pattern matters here, not its absolute weight.
@@ -205,18 +219,19 @@ def attention_heads_grid(maps, rgb=None, head_labels=None, query=None):
         tiles = np.stack([overlays.overlay(small, _nearest(item, tile_height, tile_width), OVERLAY_ALPHA)
                           for item in flat])
         canvas, origins = mosaic.arrange(tiles, heads, gap=2, fill=255)
-        traces = [go.Image(source=mosaic.png_source(canvas), hoverinfo="skip"), _colour_bar_only()]
+        traces = [go.Image(source=mosaic.png_source(canvas), hoverinfo="skip"), _colour_bar_only(texts)]
     else:
         tile_height, tile_width = grid_rows, grid_cols
         canvas, origins = mosaic.arrange(flat, heads)
         traces = [go.Heatmap(z=canvas, zmin=0, zmax=1, colorscale=OVERLAY_COLOURS, hoverongaps=False,
-                             colorbar=_attention_colour_bar(), hovertemplate="%{z:.3f}<extra></extra>")]
+                             colorbar=_attention_colour_bar(texts), hovertemplate="%{z:.3f}<extra></extra>")]
     figure = mosaic.axes(go.Figure(traces))
     annotations = mosaic.tile_labels(origins[:heads], labels, tile_width)
     for layer in range(layers):
         top, left = origins[layer * heads]
         annotations.append(
-            {"x": left - 1, "y": top + (tile_height - 1) / 2, "text": f"Layer {layer + 1}", "showarrow": False,
+            {"x": left - 1, "y": top + (tile_height - 1) / 2, "text": texts("fig_grids.layer", number=layer + 1),
+             "showarrow": False,
              "xanchor": "right", "textangle": -90, "xref": "x", "yref": "y", "font": {"size": 13}}
         )
     if query is not None:
@@ -231,11 +246,11 @@ def attention_heads_grid(maps, rgb=None, head_labels=None, query=None):
     # Tiles as wide as the page allows, at most 150 pixels; the height follows, so no blank space is left below.
     scale = min(150.0, HEADS_WIDTH / heads) / tile_width
     margin = {"l": 40, "r": 10, "t": 90, "b": 10}
-    return common.layout(figure, "Where each head looks, layer by layer", margin["t"] + margin["b"]
+    return common.layout(figure, texts("fig_grids.heads_title"), margin["t"] + margin["b"]
                          + canvas.shape[0] * scale, margin=margin, annotations=annotations)
 
 
-def attention_map(weights, rgb, query=None, title=None):
+def attention_map(weights, rgb, query=None, title=None, texts=texts.ENGLISH):
     """One head's attention over the patches, large, over the image: the colour scale in attention weights.
 
     Args:
@@ -243,6 +258,7 @@ def attention_map(weights, rgb, query=None, title=None):
         rgb: the image, e.g. the model's input enlarged.
         query: the query patch `(row, col)` to outline, or `None` (the class token).
         title: the figure's title. Defaults to `None`.
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A figure with the overlay (an Image), a colour bar labelled with the smallest and
@@ -258,8 +274,8 @@ def attention_map(weights, rgb, query=None, title=None):
     low, high = float(np.nanmin(weights)), float(np.nanmax(weights))
     # The title stands along the bar, and the margins are thin: in half the page's width the
     # image keeps about 300 pixels.
-    figure.add_trace(_colour_bar_only(ticktext=[f"{low:.2f}", f"{high:.2f}"],
-                                      title={"text": "attention weight", "side": "right"}))
+    figure.add_trace(_colour_bar_only(texts, ticktext=[f"{low:.2f}", f"{high:.2f}"],
+                                      title={"text": texts("fig_grids.attention_weight"), "side": "right"}))
     figure.update_layout(height=ATTENTION_MAP_PIXELS + 70, margin={"l": 10, "r": 10, "t": 50, "b": 20})
     if query is not None:
         row, col = query
@@ -270,17 +286,18 @@ def attention_map(weights, rgb, query=None, title=None):
     return figure
 
 
-def _attention_colour_bar(ticktext=("least", "most"), title="attention<br>(each map)"):
-    title = title if isinstance(title, dict) else {"text": title}
+def _attention_colour_bar(texts, ticktext=None, title=None):
+    ticktext = ticktext or (texts("fig_grids.least"), texts("fig_grids.most"))
+    title = title if isinstance(title, dict) else {"text": title or texts("fig_grids.attention_each_map")}
     return {"title": {**title, "font": {"size": 12}}, "thickness": 14, "tickvals": [0.0, 1.0],
             "ticktext": list(ticktext), "len": 0.9}
 
 
-def _colour_bar_only(ticktext=("least", "most"), title="attention<br>(each map)"):
+def _colour_bar_only(texts, ticktext=None, title=None):
     """A trace with no visible point that only draws the overlays' colour bar (an Image trace has none)."""
     return go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
                       marker={"color": [0.0], "cmin": 0.0, "cmax": 1.0, "colorscale": OVERLAY_COLOURS,
-                              "showscale": True, "colorbar": _attention_colour_bar(ticktext, title)})
+                              "showscale": True, "colorbar": _attention_colour_bar(texts, ticktext, title)})
 
 
 def _nearest(values, height, width):
@@ -290,11 +307,12 @@ def _nearest(values, height, width):
     return values[rows[:, None], cols[None, :]]
 
 
-def mean_distance_scatter(distances):
+def mean_distance_scatter(distances, texts=texts.ENGLISH):
     """Plots each head's mean attention distance against its depth (keras.io's probing_vits).
 
     Args:
         distances: `(layers, heads)` in pixels (`explain.mean_attention_distance`).
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A figure with one Scatter trace per head.
@@ -310,11 +328,12 @@ def mean_distance_scatter(distances):
         figure.add_trace(
             go.Scatter(
                 x=np.arange(1, layers + 1), y=distances[:, head], mode="markers+lines",
-                name=f"Head {head + 1}", line={"width": 1}, marker={"size": 10},
-                hovertemplate=f"head {head + 1}, layer %{{x}}: %{{y:.1f}} px<extra></extra>",
+                name=texts("fig_grids.head", number=head + 1), line={"width": 1}, marker={"size": 10},
+                hovertemplate=texts("fig_grids.distance_hover", head=head + 1, layer="%{x}", value="%{y:.1f}")
+                + "<extra></extra>",
             )
         )
-    figure.update_xaxes(title_text="Transformer block (depth)", dtick=1)
-    figure.update_yaxes(title_text="Mean attention distance (pixels)", rangemode="tozero")
-    return common.layout(figure, "How far each head looks: near like a convolution, or across the image", 460)
+    figure.update_xaxes(title_text=texts("fig_grids.distance_x"), dtick=1)
+    figure.update_yaxes(title_text=texts("fig_grids.distance_y"), rangemode="tozero")
+    return common.layout(figure, texts("fig_grids.distance_title"), 460)
 

@@ -5,9 +5,12 @@ the data map is a Vega-Lite spec (a plain dict) rather than a Plotly figure, bec
 Vega-Lite tooltip can show a picture: hovering a point shows the image it stands for.
 """
 
+import json
+
 import numpy as np
 import plotly.graph_objects as go
 
+from imgrec import texts
 from imgrec.figures import common, mosaic
 
 TILE = 56  # A tile's side in mosaic pixels: small images are enlarged to it with square pixels, large ones shrunk.
@@ -44,7 +47,7 @@ def _mosaic_figure(groups, labels, columns, title):
                          annotations=annotations)
 
 
-def filter_grid(pictures, examples=None, labels=None, columns=None):
+def filter_grid(pictures, examples=None, labels=None, columns=None, texts=texts.ENGLISH):
     """Each filter's picture, and beside it the images that excite it most.
 
     Args:
@@ -53,6 +56,7 @@ def filter_grid(pictures, examples=None, labels=None, columns=None):
             or lists of images of any size: each is fitted to a tile). Defaults to `None`.
         labels: one label per filter, e.g. "3". Defaults to the positions.
         columns: filters per row. Defaults to 3 with examples, 8 without.
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A figure with one Image trace and one label per filter.
@@ -60,7 +64,7 @@ def filter_grid(pictures, examples=None, labels=None, columns=None):
     pictures = np.asarray(pictures)
     count = len(pictures)
     if count == 0:
-        return common.empty("What each filter looks for", "No filter to show.")
+        return common.empty(texts("fig_learned.filters_empty_title"), texts("fig_learned.filters_empty"))
     labels = [str(label) for label in (labels if labels is not None else range(count))]
     if len(labels) != count:
         raise ValueError(f"Got {len(labels)} labels for {count} pictures.")
@@ -77,12 +81,11 @@ def filter_grid(pictures, examples=None, labels=None, columns=None):
             rows.append(np.concatenate(parts[:-1], axis=1))
         groups = np.stack(rows)
     columns = int(columns or (3 if examples is not None else 8))
-    title = ("Left: the image each filter answers to most, grown from grey. Right: the test images it answers to most"
-             if examples is not None else "The image each filter answers to most, grown from grey")
+    title = texts("fig_learned.filters_examples" if examples is not None else "fig_learned.filters")
     return _mosaic_figure(groups, labels, max(1, min(columns, count)), title)
 
 
-def image_pairs(images, reconstructions, labels=None, columns=6):
+def image_pairs(images, reconstructions, labels=None, columns=6, texts=texts.ENGLISH):
     """Each image beside its reconstruction (an autoencoder's output), in pairs.
 
     Args:
@@ -90,6 +93,7 @@ def image_pairs(images, reconstructions, labels=None, columns=6):
         reconstructions: `(n, height, width, channels)` in 0..1.
         labels: one label per pair, e.g. its class and error. Defaults to none.
         columns: pairs per row. Defaults to `6`.
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A figure with one Image trace.
@@ -103,10 +107,10 @@ def image_pairs(images, reconstructions, labels=None, columns=6):
                       for original, copy in zip(_tiles(images), _tiles(rebuilt), strict=True)])
     labels = [str(label) for label in labels] if labels is not None else [""] * len(pairs)
     return _mosaic_figure(pairs, labels, max(1, min(int(columns), len(pairs))),
-                          "Each test image (left) and what the autoencoder rebuilt from its code (right)")
+                          texts("fig_learned.pairs"))
 
 
-def latent_walk(images, x, y, axes_are_the_code=True):
+def latent_walk(images, x, y, axes_are_the_code=True, texts=texts.ENGLISH):
     """The images a decoder draws along a grid over the latent plane ("walking the latent space").
 
     Args:
@@ -115,6 +119,7 @@ def latent_walk(images, x, y, axes_are_the_code=True):
         y: along its second axis, `(rows,)`, top row first.
         axes_are_the_code: True when the two axes are the code's own two numbers, False
             when they are the codes' two principal directions. Defaults to `True`.
+        texts: the `imgrec.texts.Texts` its words come from. Defaults to English.
 
     Returns:
         A figure with one Image trace, its axes labelled with the coordinates.
@@ -128,17 +133,17 @@ def latent_walk(images, x, y, axes_are_the_code=True):
     figure = go.Figure(go.Image(source=mosaic.png_source(canvas), hoverinfo="skip"))
     figure.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False,
                         tickvals=[(row + 0.5) * 40 for row in range(rows)], ticktext=[f"{value:.2g}" for value in y],
-                        title_text="code, 2nd number" if axes_are_the_code else "2nd principal direction")
+                        title_text=texts("fig_learned.code_second" if axes_are_the_code else "fig_learned.direction_second"))
     figure.update_xaxes(showgrid=False, zeroline=False, tickvals=[(column + 0.5) * 40 for column in range(columns)],
                         ticktext=[f"{value:.2g}" for value in x],
-                        title_text="code, 1st number" if axes_are_the_code else "1st principal direction")
+                        title_text=texts("fig_learned.code_first" if axes_are_the_code else "fig_learned.direction_first"))
     side = min(460, 46 * columns)  # The whole walk, axes included, on one 1280x800 screen.
-    return common.layout(figure, "Walking the latent space: what the decoder draws at each point of the plane",
+    return common.layout(figure, texts("fig_learned.walk"),
                          side * rows / columns + 130, margin={"l": 80, "b": 70})
 
 
 def embedding_map(points, labels, class_names, *, predicted=None, colour="class", thumbnails=None, indices=None,
-                  title=None, axis_titles=("1st axis", "2nd axis"), height=460):
+                  title=None, axis_titles=None, height=460, texts=texts.ENGLISH):
     """A Vega-Lite scatter spec of images on a 2-D map; hovering shows each image, clicking picks it.
 
     Args:
@@ -152,6 +157,8 @@ def embedding_map(points, labels, class_names, *, predicted=None, colour="class"
         title: the chart's title. Defaults to one that says what the map is.
         axis_titles: the two axes' titles. Defaults to `("1st axis", "2nd axis")`.
         height: in pixels. Defaults to `460`.
+        texts: the `imgrec.texts.Texts` its words come from (titles, legends, tooltips; the data's
+            field names stay as they are). Defaults to English.
 
     Returns:
         A dict: a Vega-Lite spec with its data inline and a point selection named "picked"
@@ -170,6 +177,8 @@ def embedding_map(points, labels, class_names, *, predicted=None, colour="class"
     if colour not in ("class", "outcome") or (colour == "outcome" and predicted is None):
         raise ValueError(f"colour must be 'class', or 'outcome' for a model that predicts, got {colour!r}.")
     names = [str(name) for name in class_names]
+    axis_titles = axis_titles or (texts("fig_learned.axis_first"), texts("fig_learned.axis_second"))
+    true_class, right, wrong = texts("fig_learned.true_class"), texts("fig_learned.right"), texts("fig_learned.wrong")
     rows = []
     for position in range(count):
         row = {"x": round(float(points[position, 0]), 4), "y": round(float(points[position, 1]), 4),
@@ -184,18 +193,23 @@ def embedding_map(points, labels, class_names, *, predicted=None, colour="class"
     if colour == "class":
         colour_encoding = {"field": "true class", "type": "nominal", "sort": names,
                            "scale": {"scheme": CLASS_SCHEME if len(names) <= 10 else "category20"},
-                           "legend": {"title": "true class", "columns": 1 if len(names) <= 12 else 2}}
+                           "legend": {"title": true_class, "columns": 1 if len(names) <= 12 else 2}}
     else:
         colour_encoding = {"field": "outcome", "type": "nominal", "sort": ["right", "wrong"],
                            "scale": {"domain": ["right", "wrong"], "range": [RIGHT_COLOUR, WRONG_COLOUR]},
-                           "legend": {"title": "the model was"}}
+                           # The data says "right" and "wrong"; the legend, in the texts' language (JSON quotes a
+                           # string as a Vega expression reads it).
+                           "legend": {"title": texts("fig_learned.model_was"),
+                                      "labelExpr": f"datum.label == 'right' ? {json.dumps(right)} : "
+                                                   f"{json.dumps(wrong)}"}}
     tooltip = ([{"field": "image", "type": "nominal"}] if thumbnails is not None else []) + [
-        {"field": "true class", "type": "nominal"}] + (
-        [{"field": "predicted", "type": "nominal"}] if predicted is not None else []) + [
-        {"field": "index", "type": "quantitative", "title": "test image"}]
+        {"field": "true class", "type": "nominal", "title": true_class}] + (
+        [{"field": "predicted", "type": "nominal", "title": texts("fig_learned.predicted")}]
+        if predicted is not None else []) + [
+        {"field": "index", "type": "quantitative", "title": texts("fig_learned.test_image")}]
     picked = {"param": "picked", "empty": False}
     return {
-        "title": {"text": title or "Each dot is a test image: nearby dots looked alike to the model", "anchor": "start"},
+        "title": {"text": title or texts("fig_learned.map"), "anchor": "start"},
         "height": int(height),
         "width": "container",
         "data": {"values": rows},
@@ -217,3 +231,4 @@ def embedding_map(points, labels, class_names, *, predicted=None, colour="class"
             **({"order": {"field": "order", "type": "quantitative"}} if predicted is not None else {}),
         },
     }
+

@@ -4,7 +4,13 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures
-from pages._ui import compute, views
+from pages._ui import charts, compute, i18n
+from pages._ui.i18n import t
+
+# The operations `explain.conv_arithmetic` names, as the page says them.
+OPERATIONS = {"max pooling": "arithmetic.max_pooling", "average pooling": "arithmetic.average_pooling",
+              "convolution": "arithmetic.convolution", "depthwise convolution": "arithmetic.depthwise_convolution"}
+CHANNEL_NAMES = ("arithmetic.red", "arithmetic.green", "arithmetic.blue")
 
 
 def _number(value):
@@ -13,82 +19,90 @@ def _number(value):
 
 
 def _grid(values, title, fmt=".2f"):
-    return figures.number_grid(np.asarray(values, dtype=np.float64), title=title, fmt=fmt)
+    return figures.number_grid(np.asarray(values, dtype=np.float64), title=title, fmt=fmt, texts=i18n.texts_now())
+
+
+def note(step):
+    """The sentence under the sums, in the session's language, from the step's own fields (`explain.conv_arithmetic`
+    writes it in English)."""
+    if step["operation"] == "max pooling":
+        return t("arithmetic.note_max")
+    if step["operation"] == "average pooling":
+        return t("arithmetic.note_average", count=step["count"])
+    if step["followed_by"]:
+        return t("arithmetic.note_followed", followers=t("arithmetic.then").join(step["followed_by"]))
+    if step["activation"] == "linear":
+        return t("arithmetic.note_linear")
+    return t("arithmetic.note_activation", activation=step["activation"])
 
 
 def convolution_steps(step):
     channels = step["input_channels"]
-    st.markdown(
-        f"Output channel **{step['channel']}** at row **{step['row']}**, column **{step['col']}** "
-        f"looks at a {step['kernel'].shape[0]} x {step['kernel'].shape[1]} window of "
-        f"{len(channels)} input channel{'s' if len(channels) > 1 else ''}. For each channel: multiply the window by "
-        "the kernel position by position, then add all the products."
-    )
+    st.markdown(t("arithmetic.convolution_intro_other" if len(channels) > 1 else "arithmetic.convolution_intro_one",
+                  channel=step["channel"], row=step["row"], col=step["col"], height=step["kernel"].shape[0],
+                  width=step["kernel"].shape[1], count=len(channels)))
     position = 0
     if len(channels) > 1:
         # The first layer of a colour model reads the red, green and blue planes of the image.
-        names = ("red", "green", "blue") if step.get("first_layer_note") and len(channels) == 3 else None
+        names = [t(name) for name in CHANNEL_NAMES] if step.get("first_layer_note") and len(channels) == 3 else None
         if st.session_state.get("arith-input", 0) >= len(channels):  # Left over from a wider layer.
             st.session_state["arith-input"] = 0
         position = st.columns([1, 2])[0].select_slider(
-            "Input channel to look at", range(len(channels)), key="arith-input",
+            t("arithmetic.input_channel"), range(len(channels)), key="arith-input",
             format_func=lambda i: f"{channels[i]} ({names[i]})" if names else str(channels[i]),
         )
     patch, kernel = step["input_patch"][..., position], step["kernel"][..., position]
     products = step["products"][..., position]
     a, times, b, equals, c = st.columns([10, 1, 10, 1, 10], vertical_alignment="center")
-    a.plotly_chart(_grid(patch, f"Input window (channel {channels[position]})"), key="arith-patch", config=views.CHART_CONFIG)
+    charts.show(_grid(patch, t("arithmetic.input_window_of", channel=channels[position])), key="arith-patch", where=a)
     times.markdown("### x")
-    b.plotly_chart(_grid(kernel, "Kernel weights", ".3f"), key="arith-kernel", config=views.CHART_CONFIG)
+    charts.show(_grid(kernel, t("arithmetic.kernel_weights"), ".3f"), key="arith-kernel", where=b)
     equals.markdown("### =")
-    c.plotly_chart(_grid(products, f"Products (sum {_number(products.sum())})", ".3f"), key="arith-products",
-                   config=views.CHART_CONFIG)
+    charts.show(_grid(products, t("arithmetic.products", total=_number(products.sum())), ".3f"), key="arith-products",
+                where=c)
     if step.get("first_layer_note"):
         st.caption(step["first_layer_note"])
     if np.any(step["padded"]):
-        st.caption("Cells outside the image read 0: the layer pads its input with zeros ('same' padding).")
+        st.caption(t("arithmetic.padded"))
     terms = [_number(value) for value in step["sum_per_channel"]]
-    shown = " + ".join(terms) if len(terms) <= 8 else " + ".join(terms[:4]) + f" + ... ({len(terms)} channels)"
+    shown = " + ".join(terms) if len(terms) <= 8 else " + ".join(terms[:4]) + t("arithmetic.more_channels",
+                                                                               count=len(terms))
     output = _number(step["activation_output"])
     lines = [
-        f"sum over {figures.plural(len(channels), 'input channel')}: {shown} = {_number(step['sum'])}",
-        f"+ bias {_number(step['bias'])} = {_number(step['pre_activation'])}",
+        t("arithmetic.sum_one" if len(channels) == 1 else "arithmetic.sum_other", count=len(channels), terms=shown,
+          total=_number(step["sum"])),
+        t("arithmetic.plus_bias", bias=_number(step["bias"]), total=_number(step["pre_activation"])),
         f"{step['activation']}({_number(step['pre_activation'])}) = {output}"
-        if step["activation"] != "linear" else f"no activation here: the output is {output}",
-        f"Keras computed {_number(step['keras_value'])} at this position",
+        if step["activation"] != "linear" else t("arithmetic.no_activation", output=output),
+        t("arithmetic.keras_value", value=_number(step["keras_value"])),
     ]
     st.code("\n".join(lines), language=None)
-    st.caption(step["note"])
+    st.caption(note(step))
 
 
 def pooling_steps(step):
-    st.markdown(
-        f"Channel **{step['channel']}** at row **{step['row']}**, column **{step['col']}**: {step['operation']} "
-        f"reads a {step['window'].shape[0]} x {step['window'].shape[1]} window of the same channel in the layer's input."
-    )
-    st.plotly_chart(_grid(np.nan_to_num(step["window"]), "Input window"), key="arith-window", config=views.CHART_CONFIG)
+    st.markdown(t("arithmetic.pooling_intro", channel=step["channel"], row=step["row"], col=step["col"],
+                  operation=t(OPERATIONS[step["operation"]]), height=step["window"].shape[0],
+                  width=step["window"].shape[1]))
+    charts.show(_grid(np.nan_to_num(step["window"]), t("arithmetic.input_window")), key="arith-window")
     if step["operation"] == "max pooling":
         row, col = step["chosen_position"]
-        lines = [f"largest value, at window row {row}, column {col}: {_number(step['chosen'])}"]
+        lines = [t("arithmetic.largest", row=row, col=col, value=_number(step["chosen"]))]
     else:
-        lines = [f"mean of the {step['count']} values inside the image: {_number(step['mean'])}"]
-    lines.append(f"Keras computed {_number(step['keras_value'])} at this position")
+        lines = [t("arithmetic.mean", count=step["count"], value=_number(step["mean"]))]
+    lines.append(t("arithmetic.keras_value", value=_number(step["keras_value"])))
     st.code("\n".join(lines), language=None)
-    st.caption(step["note"])
+    st.caption(note(step))
 
 
 def arithmetic_view(name, key, card, model_input, layer, channel, position):
-    st.subheader("Check one number by hand")
-    st.markdown(
-        "A student should be able to check one number by hand: every multiplication and addition behind "
-        "the value at the red square is laid out below. Move the square with the sliders."
-    )
+    st.subheader(t("arithmetic.title"))
+    st.markdown(t("arithmetic.intro"))
     row, col = position
     step = compute.conv_arithmetic(name, key, model_input, layer["name"], channel, row, col)
     if layer["name"] == compute.spatial_layers(name, key)[0]:
-        normalisation = card.preprocessing.normalisation or "the model's first layer"
-        step = {**step, "first_layer_note": "This is the first layer: its input is the image after the model's own "
-                f"normalisation ({normalisation}), so the input numbers are not 0..255."}
+        normalisation = card.preprocessing.normalisation or t("arithmetic.first_layer")
+        step = {**step, "first_layer_note": t("arithmetic.first_layer_note", normalisation=normalisation)}
     if step["operation"] in ("convolution", "depthwise convolution"):
         convolution_steps(step)
     else:

@@ -35,7 +35,7 @@ PAGES = {
     "feature-maps": Page("pages/feature_maps.py", "nav.feature_maps", ":material/grid_view:",
                          ("model", "sample", "layer", "channel", "row", "col", "scale")),
     "attention": Page("pages/attention.py", "nav.attention", ":material/visibility:",
-                      ("model", "sample", "layer", "head", "query", "fusion", "discard")),
+                      ("model", "sample", "layer", "head", "query", "fusion", "discard", "cmap")),
     "train": Page("pages/train.py", "nav.train", ":material/model_training:", ("run", "tab")),
     "models": Page("pages/models.py", "nav.models", ":material/inventory_2:", ("model", "tab")),
 }

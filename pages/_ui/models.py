@@ -5,7 +5,8 @@ import re
 import streamlit as st
 
 from imgrec import registry
-from pages._ui import compute, links
+from pages._ui import compute, i18n, links
+from pages._ui.i18n import t
 
 # The model a first visit starts with, in order of preference (the first one present wins).
 PREFERRED_MODELS = ("mnist-cnn", "fashion-cnn", "imagenet-efficientnet-lite0")
@@ -42,18 +43,63 @@ def model_or_stop(name):
     try:
         compute.ensure_loaded(name, key)
     except registry.RegistryError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(i18n.error_text(error), icon=":material/error:")
         st.stop()
     return key
 
 
 def classifier_or_stop(card, what):
-    """Stops the page with one sentence when the model has no class scores (an autoencoder), for pages that need them."""
+    """Stops the page with one sentence when the model has no class scores (an autoencoder), for pages that need them.
+
+    `what` names what the page would show, in the session's language (e.g. "predictions or explanations").
+    """
     if not card.is_classifier:
-        st.info(f"**{card.display_title}** is an autoencoder, not a classifier: it rebuilds images and has no class "
-                f"scores, so there are no {what} to show. Its reconstructions are on Models, its latent space on "
-                "Data map.", icon=":material/info:")
+        st.info(t("models_picker.not_a_classifier", title=card.display_title, what=what), icon=":material/info:")
         st.stop()
+
+
+# Split names a card may give, shown in the session's language; any other name is shown as it is.
+SPLITS = {"test": "models_picker.split_test"}
+
+
+def _split_text(metrics):
+    split = metrics.split if metrics is not None else None
+    if split is None:
+        return t("models_picker.split_unnamed")
+    return t(SPLITS[split]) if split in SPLITS else split
+
+
+def _count_text(metrics):
+    return t("models_picker.count", n=f"{metrics.n:,}") if metrics is not None and metrics.n is not None else ""
+
+
+def accuracy_text(card):
+    """`card.accuracy_text()` in the session's language: "99.4% accuracy on test, n = 10,000"."""
+    if card.accuracy is None:
+        return t("models_picker.accuracy_unmeasured")
+    return t("models_picker.accuracy_on", accuracy=f"{card.accuracy:.1%}", split=_split_text(card.metrics),
+             count=_count_text(card.metrics))
+
+
+def score_text(card):
+    """`card.score_text()` in the session's language: its accuracy, or an autoencoder's reconstruction error."""
+    if card.is_classifier:
+        return accuracy_text(card)
+    if card.reconstruction_mse is None:
+        return t("models_picker.error_unmeasured")
+    return t("models_picker.error_on", error=f"{card.reconstruction_mse:.4f}", split=_split_text(card.metrics),
+             count=_count_text(card.metrics))
+
+
+def measured_on_text(card):
+    """`card.measured_on_text()` in the session's language: "test (n = 10,000)", or "not measured"."""
+    metrics = card.metrics
+    if metrics is None or metrics.split is None:
+        where = t("models_picker.not_measured")
+    else:
+        where = _split_text(metrics)
+    count = t("models_picker.measured_count", n=f"{metrics.n:,}") if metrics is not None and metrics.n is not None else ""
+    return f"{where}{count}"
 
 
 def has_attention(card):
@@ -94,12 +140,12 @@ def model_picker(where=None, *, key="model-picker"):
     cards = model_cards()
     names = [card.name for card in cards]
     if not names:
-        st.error("There are no models yet; train one with `python -m imgrec train --preset quickstart --save mnist-cnn`.")
+        st.error(t("models_picker.none_yet"))
         st.stop()
     if st.session_state.get("model_name") not in names:
         st.session_state.model_name = _default_model(names)
     titles = {card.name: picker_label(card) for card in cards}
-    asked = links.choice("model", names, problem="this server has no model by that name",
+    asked = links.choice("model", names, problem=t("models_picker.no_such_model"),
                          instead=cards[names.index(st.session_state.model_name)].display_title)
     if asked is not None:
         st.session_state.model_name = asked  # Arrived through a link: the link wins over the session's choice.
@@ -107,12 +153,12 @@ def model_picker(where=None, *, key="model-picker"):
     st.session_state[key] = st.session_state.model_name
     with where:
         name = st.selectbox(
-            "Model", names, format_func=lambda item: titles[item], key=key,
+            t("models_picker.model"), names, format_func=lambda item: titles[item], key=key,
             on_change=remember, args=("model_name", key),
         )
         card = cards[names.index(name)]
         whole = f"**{card.display_title}**: " if titles[name] != card.display_title else ""
-        st.caption(f"{whole}{card.summary or ''}  \n**{card.score_text()}**")
-        st.caption(":material/link: The address in the browser keeps this view: copy it to share it with a class.")
+        st.caption(f"{whole}{card.summary or ''}  \n**{score_text(card)}**")
+        st.caption(t("models_picker.address_keeps"))
     links.write(model=name)
     return name

@@ -3,7 +3,10 @@
 import streamlit as st
 
 from imgrec import figures, registry
-from pages._ui import report_download, views
+from pages._ui import charts, i18n, models, report_download, views
+from pages._ui.i18n import t
+
+ORIGINS = {"shipped": "models_card.shipped", "imported": "models_card.imported", "trained": "models_card.trained"}
 
 
 def registry_table(cards):
@@ -13,21 +16,21 @@ def registry_table(cards):
     as text in one column, so the seven columns fit the page at 1280 pixels; where it was
     measured, the file size and the creation time are on the model's card below.
     """
+    name, architecture, dataset, classes, parameters, test_score, origin_column = (
+        t("models_card.column_name"), t("models_card.column_architecture"), t("models_card.column_dataset"),
+        t("models_card.column_classes"), t("models_card.column_parameters"), t("models_card.column_score"),
+        t("models_card.column_origin"))
     rows = []
     for card in cards:
         rows.append({
-            "Name": card.name, "Architecture": card.architecture, "Dataset": card.dataset,
-            "Classes": len(card.class_names) if card.is_classifier else None, "Parameters": card.parameters,
-            "Test score": score(card), "Origin": origin(card),
+            name: card.name, architecture: card.architecture, dataset: card.dataset,
+            classes: len(card.class_names) if card.is_classifier else None, parameters: card.parameters,
+            test_score: score(card), origin_column: t(ORIGINS[origin(card)]),
         })
     st.dataframe(rows, hide_index=True, column_config={
-        "Parameters": st.column_config.NumberColumn(format="localized"),
-        "Test score": st.column_config.TextColumn(
-            help="A classifier's accuracy on images it never trained on; an autoencoder's reconstruction error, "
-                 "the mean squared error per pixel (pixels 0..1: lower is better)."),
-        "Origin": st.column_config.TextColumn(help="Shipped models are protected: they cannot be deleted. Imported "
-                                                   "ones were uploaded by a visitor (Import a model, below); "
-                                                   "trained ones were trained on this server."),
+        parameters: st.column_config.NumberColumn(format="localized"),
+        test_score: st.column_config.TextColumn(help=t("models_card.score_help")),
+        origin_column: st.column_config.TextColumn(help=t("models_card.origin_help")),
     })
 
 
@@ -39,7 +42,10 @@ def score(card):
 
 
 def origin(card):
-    """Where a model came from, in one word (the column fits 1280 pixels): shipped, imported or trained (here)."""
+    """Where a model came from, in one word (the column fits 1280 pixels): shipped, imported or trained (here).
+
+    The word is an id (`ORIGINS` names it in the session's language).
+    """
     if registry.is_protected(card):
         return "shipped"
     return "imported" if card.imported is not None else "trained"
@@ -49,37 +55,39 @@ def card_tab(card):
     """The card: headline numbers, the training curves, F1 per class and the card in full."""
     columns = st.columns(4)
     if card.is_classifier:
-        columns[0].metric("Test accuracy", views.percent(card.accuracy), help=card.accuracy_text())
+        columns[0].metric(t("models_card.accuracy"), views.percent(card.accuracy), help=models.accuracy_text(card))
     else:
         error = card.reconstruction_mse
-        columns[0].metric("Reconstruction error (MSE)", f"{error:.4f}" if error is not None else "-",
-                          help=card.score_text())
-    columns[1].metric("Parameters", f"{card.parameters:,}" if card.parameters is not None else "-")
-    columns[2].metric("File size", views.size_text(card.file_size) or "-")
-    columns[3].metric("Classes", len(card.class_names) if card.is_classifier else "none (autoencoder)")
+        columns[0].metric(t("models_card.error"), f"{error:.4f}" if error is not None else "-",
+                          help=models.score_text(card))
+    columns[1].metric(t("models_card.parameters"), f"{card.parameters:,}" if card.parameters is not None else "-")
+    columns[2].metric(t("models_card.file_size"), views.size_text(card.file_size) or "-")
+    columns[3].metric(t("models_card.classes"), len(card.class_names) if card.is_classifier
+                      else t("models_card.no_classes"))
     report_download.model_button(card)
     st.markdown(f"**{card.display_title}.** {card.summary or ''}")
-    st.caption(f"Measured: {card.score_text()}. Created {card.created or 'at an unknown time'}"
-               + (f" with Keras {card.keras_version}" if card.keras_version else "") + ".")
+    created = t("models_card.created", when=card.created) if card.created else t("models_card.created_unknown")
+    keras = t("models_card.with_keras", version=card.keras_version) if card.keras_version else ""
+    st.caption(t("models_card.measured", score=models.score_text(card), created=created, keras=keras))
     if card.imported is not None:
         upload = card.imported
-        st.caption(f":material/upload: Imported: uploaded as `{upload.file_name or 'a file'}` "
-                   f"({views.size_text(upload.file_size)}, saved by Keras {upload.keras_version}, sha256 "
-                   f"`{(upload.sha256 or '')[:16]}...`); imgrec did not train it, and checked it before keeping it.")
+        st.caption(t("models_card.imported_from", file=upload.file_name or t("models_card.a_file"),
+                     size=views.size_text(upload.file_size), keras=upload.keras_version,
+                     sha=(upload.sha256 or "")[:16]))
     history = card.training.history if card.training is not None else None
     metrics = card.metrics
     per_class = (metrics.per_class_f1 if card.is_classifier else metrics.per_class_mse) if metrics else None
-    score, meaning = ("F1", "F1 per class on the test split: 1 is perfect.") if card.is_classifier else (
-        "Error", "Reconstruction error per class on the test split: lower is better.")
+    score, meaning = (t("models_card.f1"), t("models_card.f1_meaning")) if card.is_classifier else (
+        t("models_card.error_column"), t("models_card.error_meaning"))
     curves, scores = st.columns([3, 1], gap="medium")
     if history:
-        with curves:
-            st.plotly_chart(figures.training_curves(history), key="card-curves", config=views.CHART_CONFIG)
+        charts.show(figures.training_curves(history), key="card-curves", where=curves)
     if per_class:
         with scores:
-            st.dataframe([{"Class": name, score: value} for name, value in per_class.items()], hide_index=True,
-                         column_config={score: st.column_config.NumberColumn(format="%.3f" if card.is_classifier
-                                                                            else "%.4f")})
+            class_column = t("models_card.class")
+            number_format = "%.3f" if card.is_classifier else "%.4f"
+            st.dataframe([{class_column: i18n.class_name(name), score: value} for name, value in per_class.items()],
+                         hide_index=True, column_config={score: st.column_config.NumberColumn(format=number_format)})
             st.caption(meaning)
-    with st.expander("The card in full (models/NAME.json)"):
+    with st.expander(t("models_card.in_full")):
         st.json(card.to_json(), expanded=2)

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from imgrec import datasets
-from pages._ui import compute, models, views
+from pages._ui import compute, i18n, models, views
+from pages._ui.i18n import t
 
 COMPARE_SAMPLES = 2000  # Test images per model in a comparison: quick on 2 cores, still +-1% on accuracy.
 
@@ -18,29 +19,32 @@ def models_ui(card, cards):
     names = compatible(card, cards)
     dataset = card.dataset
     if len(names) < 2:
-        st.info(f"No other model was trained on {dataset} with the same input shape; train one on the Train page "
-                "to compare them.", icon=":material/info:")
-    chosen = st.multiselect("Models to compare", names, default=names[:4], key=f"compare-{card.name}")
-    st.caption(f"Measured here on the first {COMPARE_SAMPLES:,} images of the {dataset} test split, for speed (the "
-               "accuracy on the cards uses the whole split). Latency is the median time of one image through the "
-               "model on this server, with others using it too.")
-    if st.button("Compare", type="primary", icon=":material/compare_arrows:", key="compare-run", disabled=not chosen):
+        st.info(t("models_compare.alone", dataset=dataset), icon=":material/info:")
+    chosen = st.multiselect(t("models_compare.models"), names, default=names[:4], key=f"compare-{card.name}")
+    st.caption(t("models_compare.measured", count=f"{COMPARE_SAMPLES:,}", dataset=dataset))
+    if st.button(t("models_compare.compare"), type="primary", icon=":material/compare_arrows:", key="compare-run",
+                 disabled=not chosen):
         st.session_state["compare-measured"] = True
     return chosen if chosen and st.session_state.get("compare-measured") else []
 
 
 def reports_view(reports):
     """The measured numbers: one row per model, then F1 per class with one column per model."""
-    st.dataframe([{"Model": name, "Accuracy": views.in_percent(report["accuracy"]), "Macro F1": report["macro_f1"],
-                   "Latency per image (ms)": report["latency_ms"], "Images": report["n"]}
+    model_column, accuracy, macro_f1, latency, images = (
+        t("models_compare.column_model"), t("models_compare.column_accuracy"), t("models_compare.column_macro_f1"),
+        t("models_compare.column_latency"), t("models_compare.column_images"))
+    st.dataframe([{model_column: name, accuracy: views.in_percent(report["accuracy"]), macro_f1: report["macro_f1"],
+                   latency: report["latency_ms"], images: report["n"]}
                   for name, report in reports.items()], hide_index=True, column_config={
-        "Accuracy": views.percent_column(bar=True),
-        "Macro F1": st.column_config.NumberColumn(format="%.3f"),
-        "Latency per image (ms)": st.column_config.NumberColumn(format="%.1f"),
+        accuracy: views.percent_column(bar=True),
+        macro_f1: st.column_config.NumberColumn(format="%.3f"),
+        latency: st.column_config.NumberColumn(format="%.1f"),
     })
     classes = [row["class"] for row in next(iter(reports.values()))["per_class"]]
-    st.markdown("**F1 per class** (1 is perfect): where one model beats another.")
-    st.dataframe([{"Class": name, **{model: report["per_class"][index]["f1"] for model, report in reports.items()}}
+    st.markdown(t("models_compare.per_class"))
+    class_column = t("models_compare.column_class")
+    st.dataframe([{class_column: i18n.class_name(name),
+                   **{model: report["per_class"][index]["f1"] for model, report in reports.items()}}
                   for index, name in enumerate(classes)], hide_index=True,
                  column_config={model: st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)
                                 for model in reports})
@@ -48,20 +52,18 @@ def reports_view(reports):
 
 def compare_tab(card, cards):
     if not card.is_classifier:
-        st.info(f"{card.display_title} is an autoencoder: it has no class scores to compare accuracy with; its "
-                "reconstruction error is on its card.", icon=":material/info:")
+        st.info(t("models_compare.autoencoder", title=card.display_title), icon=":material/info:")
         return
     cards = [other for other in cards if other.is_classifier]
     dataset = card.dataset
     if dataset not in datasets.names() and dataset.split(":", 1)[0] not in datasets.names():
-        st.info(f"{card.name} was measured on {dataset}, which is not a dataset this app can load; there is "
-                "nothing to compare it on here.", icon=":material/info:")
+        st.info(t("models_compare.unknown_dataset", name=card.name, dataset=dataset), icon=":material/info:")
         return
     chosen = models_ui(card, cards)
     if not chosen:
         return
     reports = {}
-    with st.spinner(f"Measuring {len(chosen)} models on {COMPARE_SAMPLES:,} test images..."):
+    with st.spinner(t("models_compare.measuring", models=len(chosen), count=f"{COMPARE_SAMPLES:,}")):
         for name in chosen:
             reports[name] = compute.evaluation(name, models.model_or_stop(name), dataset, COMPARE_SAMPLES)
     reports_view(reports)

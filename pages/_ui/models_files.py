@@ -5,21 +5,21 @@ import json
 import streamlit as st
 
 from imgrec import export, registry
-from pages._ui import compute, models, views
+from pages._ui import compute, i18n, models, views
+from pages._ui.i18n import t
 
+# Each export: its title, the file's suffix and type, and the catalog key of what it is for.
 EXPORTS = {
-    "tflite": ("TFLite", ".tflite", "application/octet-stream",
-               "For phones and microcontrollers (TensorFlow Lite), float32 as trained."),
-    "savedmodel": ("SavedModel", "-savedmodel.zip", "application/zip",
-                   "For TensorFlow Serving and TensorFlow.js converters: the folder, zipped."),
+    "tflite": ("TFLite", ".tflite", "application/octet-stream", "models_files.tflite_note"),
+    "savedmodel": ("SavedModel", "-savedmodel.zip", "application/zip", "models_files.savedmodel_note"),
 }
 
 
 def export_failure(title, error):
     """One sentence on why an export failed; the converters' own messages run to pages of MLIR."""
     if isinstance(error, export.ExportError):
-        return first_line(error)  # Already one sentence that says what to do.
-    return f"The {title} export failed: {first_line(error)}"
+        return i18n.error_text(first_line(error))  # Already one sentence that says what to do.
+    return t("models_files.export_failed", title=title, detail=first_line(error))
 
 
 def first_line(error):
@@ -35,14 +35,13 @@ def download_ui(card):
     try:
         data = registry.model_file(name)[1]
     except (OSError, registry.RegistryError) as error:
-        st.error(f"The model file cannot be offered: {error}", icon=":material/error:")
+        st.error(t("models_files.cannot_offer", detail=error), icon=":material/error:")
         return
     st.download_button(f"{name}.keras ({views.size_text(len(data))})", data, file_name=f"{name}.keras",
                        mime="application/octet-stream", icon=":material/download:", key="download-keras",
                        on_click="ignore")
-    st.caption(f"The Keras 3 file as stored, sha256 `{(card.sha256 or '')[:16]}...`; load it with "
-               "`keras.saving.load_model(path)`. The card (below) says how to prepare images for it.")
-    st.download_button(f"{name}.json (the card)", json.dumps(card.to_json(), indent=2), file_name=f"{name}.json",
+    st.caption(t("models_files.keras_file", sha=(card.sha256 or "")[:16]))
+    st.download_button(t("models_files.card_file", name=name), json.dumps(card.to_json(), indent=2), file_name=f"{name}.json",
                        mime="application/json", icon=":material/description:", key="download-card",
                        on_click="ignore")
 
@@ -67,7 +66,7 @@ def export_ui(name, key, fmt):
         st.download_button(f"{name}{suffix} ({views.size_text(len(prepared))})", prepared,
                            file_name=f"{name}{suffix}", mime=mime, icon=":material/download:",
                            key=f"download-{fmt}", on_click="ignore")
-    elif st.button(f"Export to {title}", icon=":material/output:", key=f"export-{fmt}"):
+    elif st.button(t("models_files.export_to", title=title), icon=":material/output:", key=f"export-{fmt}"):
         try:
             st.session_state[f"export-{key}-{fmt}"] = compute.exported_bytes(name, key, fmt)
         except Exception as error:  # The TensorFlow converters raise many types; all mean "not exported".
@@ -82,20 +81,19 @@ def export_ui(name, key, fmt):
 def delete_ui(card):
     """Deleting a model after a confirmation; a shipped model's button stays disabled."""
     name = card.name
-    st.markdown("**Delete**")
+    st.markdown(t("models_files.delete_heading"))
     if registry.is_protected(card):
-        st.button(f"Delete {name}", icon=":material/delete:", disabled=True, key="delete-model",
-                  help="Shipped models are protected.")
-        st.caption(f"{name} ships with imgrec and is protected: other pages and lessons rely on it, so it cannot be "
-                   "deleted here (the registry refuses too).")
+        st.button(t("models_files.delete", name=name), icon=":material/delete:", disabled=True, key="delete-model",
+                  help=t("models_files.protected_help"))
+        st.caption(t("models_files.protected", name=name))
         return
-    confirmed = st.checkbox(f"Yes, delete {name} for everyone on this server; this cannot be undone.",
-                            key=f"delete-confirm-{name}")
-    if st.button(f"Delete {name}", icon=":material/delete:", disabled=not confirmed, key="delete-model"):
+    confirmed = st.checkbox(t("models_files.confirm", name=name), key=f"delete-confirm-{name}")
+    if st.button(t("models_files.delete", name=name), icon=":material/delete:", disabled=not confirmed,
+                 key="delete-model"):
         try:
             registry.delete(name)
         except registry.RegistryError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(i18n.error_text(error), icon=":material/error:")
             return
         models.model_cards.clear()  # Every page stops listing it at once.
         st.session_state.pop("model_name", None)
@@ -104,13 +102,13 @@ def delete_ui(card):
 
 
 def files_tab(card, key):
-    st.markdown("**Download**")
+    st.markdown(t("models_files.download_heading"))
     download_ui(card)
-    st.markdown("**Export**")
+    st.markdown(t("models_files.export_heading"))
     for fmt, (_, _, _, note) in EXPORTS.items():
         left, right = st.columns([1, 2])
         with right:
-            st.caption(note + " Every export is loaded back and must predict what the model predicts.")
+            st.caption(t(note) + t("models_files.checked"))
         with left:
             export_ui(card.name, key, fmt)
     delete_ui(card)

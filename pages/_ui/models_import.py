@@ -3,42 +3,41 @@
 import streamlit as st
 
 from imgrec import datasets, preprocess, registry
-from pages._ui import compute, models
+from pages._ui import compute, i18n, models
+from pages._ui.i18n import t
 
 SESSION_IMPORTS = "imports-this-session"  # Models this session imported, for its quota.
+# The radio's values (English, as tests and session state know them) and the catalog keys that show them.
 BY_DATASET, BY_NAMES = "One of imgrec's datasets", "Its own class names"
+CLASSIFIES = {BY_DATASET: "models_import.by_dataset", BY_NAMES: "models_import.by_names"}
 AUTOMATIC = "automatic"
-PREPROCESSING_HELP = ("How any image becomes the model's input: fit resizes the whole image (grey or colour), "
-                      "mnist-digit centres a drawn digit as MNIST did, imagenet crops a 224x224 photo; automatic "
-                      "follows the dataset.")
 
 
 def import_form():
     """The form in an expander: the file, a name, what it classifies and its preprocessing; imports on submit."""
     imported = st.session_state.get(SESSION_IMPORTS, 0)
-    with st.expander("Import a model", icon=":material/upload:"):
-        st.markdown(
-            "Bring a model trained elsewhere, in a notebook say: a Keras 3 `.keras` file, saved with "
-            f"`model.save('my-model.keras')`, up to {registry.MAX_IMPORT_BYTES // 2**20} MiB. It is given pixel "
-            "values 0..255, so its own first layer should scale them (`Rescaling(1/255)`). Every check the "
-            "registry makes runs before anything is kept: a file with code in it (a `Lambda` layer, a custom "
-            "class) or one too large to load safely is refused.")
+    text = i18n.texts_now()  # Format functions may run outside this run (AppTest): bound to its language now.
+    with st.expander(text("models_import.title"), icon=":material/upload:"):
+        st.markdown(text("models_import.intro", size=registry.MAX_IMPORT_BYTES // 2**20))
         with st.form("import-form"):
-            upload = st.file_uploader("Keras file", type=["keras"], key="import-file",
+            upload = st.file_uploader(text("models_import.file"), type=["keras"], key="import-file",
                                       max_upload_size=registry.MAX_IMPORT_BYTES // 2**20)
-            name = st.text_input("Model name", key="import-name", placeholder="my-cnn",
-                                 help="1-64 lower-case letters, digits, '-' or '_'; it names the model everywhere.")
-            classifies = st.radio("It classifies", (BY_DATASET, BY_NAMES), key="import-classifies", horizontal=True)
+            name = st.text_input(text("models_import.name"), key="import-name", placeholder="my-cnn",
+                                 help=text("models_import.name_help"))
+            classifies = st.radio(text("models_import.classifies"), (BY_DATASET, BY_NAMES), key="import-classifies",
+                                  horizontal=True, format_func=lambda item: text(CLASSIFIES[item]))
             left, right = st.columns(2)
-            dataset = left.selectbox("Dataset", datasets.names(), key="import-dataset",
-                                     help="The model is measured on this dataset's test split; its card shows it.")
-            classes = right.text_input("Class names", key="import-classes", placeholder="cat, dog",
-                                       help="One per output of the model, in output order, separated by commas.")
-            preprocessing = st.selectbox("Preprocessing", (AUTOMATIC, *preprocess.KINDS), key="import-preprocessing",
-                                         help=PREPROCESSING_HELP)
-            submitted = st.form_submit_button("Import", icon=":material/upload:", type="primary")
-        st.caption(f"This session may import {max(0, registry.max_imports_per_session() - imported)} more "
-                   f"models; imported models are shared with everyone on this server and can be deleted here.")
+            dataset = left.selectbox(text("models_import.dataset"), datasets.names(), key="import-dataset",
+                                     help=text("models_import.dataset_help"))
+            classes = right.text_input(text("models_import.classes"), key="import-classes",
+                                       placeholder=text("models_import.classes_placeholder"),
+                                       help=text("models_import.classes_help"))
+            preprocessing = st.selectbox(
+                text("models_import.preprocessing"), (AUTOMATIC, *preprocess.KINDS), key="import-preprocessing",
+                format_func=lambda item: text("models_import.automatic") if item == AUTOMATIC else item,
+                help=text("models_import.preprocessing_help"))
+            submitted = st.form_submit_button(text("models_import.submit"), icon=":material/upload:", type="primary")
+        st.caption(text("models_import.quota", count=max(0, registry.max_imports_per_session() - imported)))
     if submitted:
         import_upload(upload, name.strip(), dataset if classifies == BY_DATASET else None,
                       split_class_names(classes) if classifies == BY_NAMES else None,
@@ -53,18 +52,19 @@ def split_class_names(text):
 def import_upload(upload, name, dataset, class_names, preprocessing):
     """Imports the uploaded file, then opens its card; a refusal is one sentence on the page."""
     if upload is None:
-        st.error("Choose a .keras file to import first.", icon=":material/error:")
+        st.error(t("models_import.no_file"), icon=":material/error:")
         return
     imported = st.session_state.get(SESSION_IMPORTS, 0)
     try:
-        with st.spinner("Checking the model, then measuring it on the test split..."):
+        with st.spinner(t("models_import.checking")):
             card = compute.import_model(upload.getvalue(), upload.name, name, dataset, class_names, preprocessing,
                                         imported)
     except registry.RegistryError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(i18n.error_text(error), icon=":material/error:")
         return
     st.session_state[SESSION_IMPORTS] = imported + 1
     models.model_cards.clear()  # Every page lists it at once.
     st.session_state.model_name = card.name
-    st.session_state["models-imported"] = f"Imported {card.name}: {card.accuracy_text()}."
+    st.session_state["models-imported"] = t("models_import.imported", name=card.name,
+                                            accuracy=models.accuracy_text(card))
     st.rerun()

@@ -3,15 +3,13 @@
 import streamlit as st
 
 from imgrec import datasets
-from pages._ui import autoencoder, confusion
-
-TAB_MISTAKES, TAB_RECONSTRUCTIONS = ":material/grid_on: Mistakes", ":material/blur_on: Reconstructions"
-TITLES = (TAB_MISTAKES, TAB_RECONSTRUCTIONS)
+from pages._ui import autoencoder, confusion, models
+from pages._ui.i18n import t
 
 
-def tab_title(card):
-    """The tab's title for a model: its mistakes, or an autoencoder's reconstructions."""
-    return TAB_MISTAKES if card.is_classifier else TAB_RECONSTRUCTIONS
+def tab_name(card):
+    """The tab's name in the address for a model: its mistakes, or an autoencoder's reconstructions."""
+    return "mistakes" if card.is_classifier else "reconstructions"
 
 
 def has_test_split(card):
@@ -23,8 +21,8 @@ def has_test_split(card):
 def test_set_tab(card, key):
     """Opens the model's test set: which images it gets wrong, or how it rebuilds them."""
     if not has_test_split(card):
-        st.info(f"{card.display_title} was measured on {card.measured_on_text()}, not on a test split this app can "
-                "load, so there is no confusion matrix to open here.", icon=":material/info:")
+        st.info(t("models_test_set.no_test_split", title=card.display_title, measured=models.measured_on_text(card)),
+                icon=":material/info:")
         return
     if not card.is_classifier:
         metrics = card.metrics
@@ -32,7 +30,5 @@ def test_set_tab(card, key):
                                      n=metrics.n if metrics and metrics.n else 0,
                                      per_class=metrics.per_class_mse if metrics else None)
         return
-    st.markdown(f"Which test images does **{card.display_title}** get wrong? Click any cell of the matrix, say true "
-                "4 and predicted 9, to see exactly those images, each with the model's top 3 classes and the "
-                "heatmap of the class it chose.")
+    st.markdown(t("models_test_set.intro", title=card.display_title))
     confusion.confusion_view(card.name, key, card.dataset, card.class_names, "models-confusion")
