@@ -7,29 +7,15 @@ values that pickle, cached with `st.cache_data`, and asks the inference workers
 apart from `compute` only for size (pages/ files stay under 300 lines).
 
 A cache's own spinner text is fixed when the module loads, in one language: each cached
-function here has none, and its caller shows a spinner in the session's language instead
+function here has none, and `spinners.spoken` shows one in the session's language instead
 (after half a second, as the cache's would: a cached answer never shows it).
 """
-
-import functools
 
 import streamlit as st
 
 from imgrec import serving
 from pages._ui.compute import _ask  # The one way to the workers, shared with `compute`.
-from pages._ui.i18n import t
-
-
-def spinning(key):
-    """Shows the text of `key` in a spinner while the decorated function runs (after half a second)."""
-    def decorate(function):
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            with st.spinner(t(key)):
-                return function(*args, **kwargs)
-        wrapper.clear = function.clear
-        return wrapper
-    return decorate
+from pages._ui.spinners import spoken
 
 
 def run_source(run_id):
@@ -41,28 +27,28 @@ def _reference(source, key):
     return serving.run_model(source[4:], key) if source.startswith("run/") else serving.registry_model(source, key)
 
 
-@spinning("compute_learned.cases")
+@spoken("compute_learned.cases")
 @st.cache_data(max_entries=16, show_spinner=False)
 def cases(source, key, dataset, indices):
     """Test images at these indices as `mistakes.Case`s: top-3 classes and a heatmap of the class chosen."""
     return _ask("mistakes", _reference(source, key), dataset, tuple(indices))
 
 
-@spinning("compute_learned.test_outputs")
+@spoken("compute_learned.test_outputs")
 @st.cache_data(max_entries=16, show_spinner=False)
 def test_outputs(source, key, dataset):
     """The test split's labels and the model's class probabilities for every test image."""
     return _ask("test_outputs", _reference(source, key), dataset)
 
 
-@spinning("compute_learned.data_map")
+@spoken("compute_learned.data_map")
 @st.cache_data(max_entries=16, show_spinner=False)
 def data_map(source, key, dataset, samples, method):
     """A stratified sample of test images on a 2-D map of the model's vectors (`embedding.Embedding`)."""
     return _ask("data_map", _reference(source, key), dataset, samples, method)
 
 
-@spinning("compute_learned.filter_pictures")
+@spoken("compute_learned.filter_pictures")
 @st.cache_data(max_entries=16, show_spinner=False)
 def filter_pictures(name, key, layer, channels, dataset=None, samples=2000):
     """Each channel's picture (uint8), its activation, the seconds taken, and its strongest of `samples` test images."""
@@ -75,7 +61,7 @@ def filter_layers(name, key):
     return _ask("filter_layers", serving.registry_model(name, key))
 
 
-@spinning("compute_learned.autoencoder_views")
+@spoken("compute_learned.autoencoder_views")
 @st.cache_data(max_entries=16, show_spinner=False)
 def autoencoder_views(source, key, dataset, indices, walk=True, samples=2000):
     """An autoencoder's reconstructions of the test images at `indices`, and its `LatentWalk` over `samples` codes."""

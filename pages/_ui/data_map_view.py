@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import datasets, embedding, figures, images
-from pages._ui import compute_learned, i18n, views
+from pages._ui import compute_learned, i18n, spinners, views
 from pages._ui.i18n import t
 
 SAMPLES = 1500  # Test images on the map: every class a visible cloud; t-SNE of them takes seconds.
@@ -23,7 +23,7 @@ def thumbnails(dataset, indices):
             for index in indices]
 
 
-@compute_learned.spinning("data_map.placing_pixels")
+@spinners.spoken("data_map.placing_pixels")
 @st.cache_data(max_entries=8, show_spinner=False)
 def pixel_map(dataset, indices, method):
     """The same test images placed by their raw pixels: the map a model has to improve on."""

@@ -81,7 +81,7 @@ def card_tab(card):
         t("models_card.error_column"), t("models_card.error_meaning"))
     curves, scores = st.columns([3, 1], gap="medium")
     if history:
-        charts.show(figures.training_curves(history), key="card-curves", where=curves)
+        charts.show(figures.training_curves(history, texts=i18n.texts_now()), key="card-curves", where=curves)
     if per_class:
         with scores:
             class_column = t("models_card.class")
