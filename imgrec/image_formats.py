@@ -11,10 +11,12 @@ any input.
 import re
 import struct
 
+from imgrec import texts
+
 # Formats we decode, in the names Pillow uses for its plugins.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 
-_NOT_AN_IMAGE = f"This file is not a {', '.join(ACCEPTED_FORMATS[:-1])} or {ACCEPTED_FORMATS[-1]} image."
+FORMATS_TEXT = f"{', '.join(ACCEPTED_FORMATS[:-1])} or {ACCEPTED_FORMATS[-1]}"
 
 
 class TooManyPieces(ValueError):
@@ -41,16 +43,21 @@ def sniff_format(data: bytes) -> str | None:
 _BMP_HEADER_SIZES = tuple(struct.pack("<I", size) for size in (12, 40, 52, 56, 64, 108, 124))
 
 
-def rejected_format_message(data: bytes) -> str:
-    """Returns the sentence for bytes that are not an accepted format."""
+def rejected_format_key(data: bytes) -> str:
+    """Returns the catalog key (`imgrec.texts`) of the sentence for bytes that are not an accepted format."""
     if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "TIFF images are not accepted; save the image as PNG or JPEG and use that file instead."
+        return "errors_images.tiff"
     if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"):
-        return "HEIC and AVIF photos are not accepted; save the photo as JPEG and use that file instead."
+        return "errors_images.heic"
     head = data[:1024].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml")) and b"<svg" in head:
-        return "SVG drawings are not accepted; export the drawing as PNG and use that file instead."
-    return _NOT_AN_IMAGE
+        return "errors_images.svg"
+    return "errors_images.not_an_image"
+
+
+def rejected_format_message(data: bytes) -> str:
+    """Returns the sentence, in English, for bytes that are not an accepted format."""
+    return texts.ENGLISH(rejected_format_key(data), formats=FORMATS_TEXT)
 
 
 def header_size(data: bytes, image_format: str, *, max_segments: int, max_scans: int) -> tuple[int, int] | None:
@@ -89,10 +96,7 @@ def header_size(data: bytes, image_format: str, *, max_segments: int, max_scans:
 
 
 def _too_many_segments(image_format: str, max_segments: int) -> TooManyPieces:
-    return TooManyPieces(
-        f"This {image_format} file is built from more than {max_segments} pieces, far more than "
-        "a normal image; re-save it and try again."
-    )
+    return texts.said(TooManyPieces, "errors_images.too_many_pieces", format=image_format, pieces=max_segments)
 
 
 def _png_size(data: bytes, max_segments: int) -> tuple[int, int] | None:
@@ -178,10 +182,7 @@ def _jpeg_size(data: bytes, max_segments: int, max_scans: int) -> tuple[int, int
         if marker == 0xDA:
             scans += 1
             if scans > max_scans:
-                raise TooManyPieces(
-                    f"This JPEG file is built from more than {max_scans} scans, far more than "
-                    "a normal photo; re-save it as an ordinary JPEG and try again."
-                )
+                raise texts.said(TooManyPieces, "errors_images.too_many_scans", scans=max_scans)
             next_marker = _JPEG_MARKER_AFTER_SCAN.search(data, position)
             if next_marker is None:
                 return size

@@ -41,7 +41,7 @@ import os
 import numpy as np
 from PIL import Image, ImageOps
 
-from imgrec import image_formats
+from imgrec import image_formats, texts
 
 # Limits, each with the reason for its default.
 # 10 MB holds any phone photo as JPEG; a 25 megapixel RGBA decode needs ~100 MB of RAM.
@@ -114,16 +114,13 @@ def decode_image(
     _check_limits(max_bytes, max_pixels, max_aspect_ratio)
     data = bytes(data)
     if not data:
-        raise ImageError("The file is empty; choose another image file.")
+        raise texts.said(ImageError, "errors_images.empty")
     if len(data) > max_bytes:
-        raise ImageError(
-            f"The file is larger than the {_format_bytes(max_bytes)} limit; "
-            "shrink or compress the image and try again."
-        )
+        raise texts.said(ImageError, "errors_images.too_large", limit=_format_bytes(max_bytes))
 
     image_format = image_formats.sniff_format(data)
     if image_format is None:
-        raise ImageError(image_formats.rejected_format_message(data))
+        raise texts.said(ImageError, image_formats.rejected_format_key(data), formats=image_formats.FORMATS_TEXT)
 
     # First look: the structure and size the header claims, read by hand, so that a bomb
     # is refused before Pillow allocates, loops or warns about anything.
@@ -131,7 +128,7 @@ def decode_image(
         header_size = image_formats.header_size(data, image_format, max_segments=MAX_SEGMENTS,
                                                 max_scans=MAX_JPEG_SCANS)
     except image_formats.TooManyPieces as error:
-        raise ImageError(str(error)) from None
+        raise texts.carried(ImageError, error) from None
     if header_size is not None:
         _check_size(header_size, max_pixels, max_aspect_ratio)
 
@@ -147,20 +144,14 @@ def decode_image(
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(
-            f"This image has more pixels than the {_format_pixels(max_pixels)} limit; "
-            "shrink it and try again."
-        ) from error
+        raise texts.said(ImageError, "errors_images.bomb", limit=_format_pixels(max_pixels)) from error
     except MemoryError as error:
-        raise ImageError("There was not enough memory to read this image; try a smaller image.") from error
+        raise texts.said(ImageError, "errors_images.memory") from error
     except Exception as error:
         # Whatever Pillow raises on hostile bytes (OSError, SyntaxError, struct.error,
         # ValueError from its text-chunk limits, EOFError, zlib.error, ...) means the
         # same thing to the student: this file cannot be read.
-        raise ImageError(
-            f"This {image_format} file is damaged or incomplete, or uses features that "
-            "cannot be read safely; re-save it and try again."
-        ) from error
+        raise texts.said(ImageError, "errors_images.damaged", format=image_format) from error
 
 
 def read_image_file(
@@ -253,19 +244,13 @@ def _check_size(size: tuple[int, int], max_pixels: int, max_aspect_ratio: float)
     """Raises ImageError if a (width, height) is empty, too large or too thin."""
     width, height = size
     if width <= 0 or height <= 0:
-        raise ImageError(
-            f"This image is {width}x{height} pixels, so it has nothing to show; choose a different image."
-        )
+        raise texts.said(ImageError, "errors_images.empty_size", width=width, height=height)
     if width * height > max_pixels:
-        raise ImageError(
-            f"This image is {width}x{height} pixels, more than the {_format_pixels(max_pixels)} "
-            "limit; shrink it and try again."
-        )
+        raise texts.said(ImageError, "errors_images.too_many_pixels", width=width, height=height,
+                         limit=_format_pixels(max_pixels))
     if max(width, height) > max_aspect_ratio * min(width, height):
-        raise ImageError(
-            f"This image is {width}x{height} pixels, too long and thin to recognise "
-            f"(more than {max_aspect_ratio:g}:1); crop it and try again."
-        )
+        raise texts.said(ImageError, "errors_images.too_thin", width=width, height=height,
+                         ratio=f"{max_aspect_ratio:g}")
 
 
 def _checked_image_array(rgb: np.ndarray, *, allow_gray_and_alpha: bool) -> np.ndarray:

@@ -58,3 +58,20 @@ class Texts:
 
 
 ENGLISH = Texts(DEFAULT)
+
+
+def said(error_class, key, **values):
+    """An `error_class` exception whose message is the English text of `key`, carrying the key and values.
+
+    For the sentences a user can cause (a bad upload): the app says them in the visitor's
+    language from the same key (`pages/_ui/i18n.error_text`); everyone else reads the English.
+    """
+    error = error_class(ENGLISH(key, **values))
+    error.text_key, error.text_values = key, values
+    return error
+
+
+def carried(error_class, error):
+    """`said` again with another exception's key and values (or its message, when it has no key)."""
+    key = getattr(error, "text_key", None)
+    return said(error_class, key, **error.text_values) if key else error_class(str(error))

@@ -8,7 +8,7 @@ import string
 
 import pytest
 
-from imgrec import datasets
+from imgrec import datasets, texts
 from pages._ui import i18n
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -72,3 +72,19 @@ def test_every_class_of_the_shipped_datasets_has_a_name_in_both_languages_and_no
 def test_the_language_a_link_or_a_locale_names():
     assert [i18n.match(text) for text in ("zh-CN", "zh", "zh_TW", "ZH-cn", "en-GB", "en", "fr", "", None)] == \
            ["zh-CN", "zh-CN", "zh-CN", "zh-CN", "en", "en", None, None, None]
+
+
+def test_a_refused_upload_says_its_sentence_in_english_and_carries_it_for_chinese():
+    from imgrec import images
+
+    cases = (b"", b"II*\x00" + bytes(40), b"\x89PNG\r\n\x1a\n" + b"\0" * 40, b"not an image at all")
+    for data in cases:
+        try:
+            images.decode_image(data)
+        except images.ImageError as error:
+            assert str(error) == texts.ENGLISH(error.text_key, **error.text_values)
+            assert re.search(r"[\u4e00-\u9fff]", texts.Texts("zh-CN")(error.text_key, **error.text_values))
+        else:
+            raise AssertionError(f"{data[:10]!r} was accepted")
+    plain = texts.carried(ValueError, RuntimeError("no key"))
+    assert str(plain) == "no key" and not hasattr(plain, "text_key")

@@ -79,8 +79,17 @@ def class_name(name):
 
 
 def error_text(error):
-    """The sentence of an error raised by `imgrec` (in English), introduced in this run's language when not English."""
-    return str(error) if language() == DEFAULT else t("common.error_in_english", detail=str(error))
+    """The sentence of an error raised by `imgrec` in this run's language.
+
+    An error made by `imgrec.texts.said` (a refused upload) is said from its key; any other is
+    English, introduced in this run's language when that is not English.
+    """
+    if language() == DEFAULT:
+        return str(error)
+    key = getattr(error, "text_key", None)
+    if key is not None:
+        return t(key, **error.text_values)
+    return t("common.error_in_english", detail=str(error))
 
 
 def choose(chosen):

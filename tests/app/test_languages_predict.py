@@ -6,7 +6,7 @@ import types
 import numpy as np
 import pytest
 
-from imgrec import images, overlays
+from imgrec import images, overlays, texts
 from tests.app.test_trust_pages import shapes_registry  # noqa: F401 - A fixture: the localisation table's model.
 from tests.support.apptest import chart_titles, charts, english_sentences, open_page
 
@@ -62,9 +62,10 @@ def test_predict_in_chinese_from_each_image_source(app, digit_png):
     at.file_uploader(key="predict-upload").set_value(("broken.png", broken, "image/png")).run()
     with pytest.raises(images.ImageError) as refused:
         images.decode_image(broken)
-    # imgrec's own sentence stays English (`i18n.error_text`), introduced in Chinese.
-    no_english(at, allowed=(str(refused.value),))
-    assert "出错了" in at.error[0].value
+    # A refused upload's sentence is said in Chinese from imgrec's own key (`texts.said`, `i18n.error_text`).
+    no_english(at)
+    said = texts.Texts("zh-CN")(refused.value.text_key, **refused.value.text_values)
+    assert said.startswith("这个 PNG 文件已损坏") and said in at.error[0].value
     at.segmented_control(key="predict-source").set_value("camera").run()
     no_english(at)
     at.segmented_control(key="predict-source").set_value("draw").run()
