@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from imgrec import figures, overlays
+from imgrec.report import text as report_text
 from pages._ui import (
     charts,
     compute,
@@ -26,11 +27,9 @@ COLOURS = {"jet": "predict.colour_jet", "viridis": "predict.colour_viridis", "ci
 COLOUR_ENDS = {"jet": "predict.ends_jet", "viridis": "predict.ends_viridis", "cividis": "predict.ends_cividis"}
 PREPROCESSING_WORDS = {"mnist-digit": "predict.prepared_mnist_digit", "fit": "predict.prepared_fit",
                        "imagenet": "predict.prepared_imagenet"}
-# What each explainer's map shows, by its name; a method without a text here keeps the English of `imgrec.explain`.
-DESCRIPTIONS = {"gradcam": "predict.about_gradcam", "gradcam++": "predict.about_gradcam_plus_plus",
-                "saliency": "predict.about_saliency", "smoothgrad": "predict.about_smoothgrad",
-                "integrated-gradients": "predict.about_integrated_gradients", "occlusion": "predict.about_occlusion",
-                "rollout": "predict.about_rollout"}
+# What each explainer's map shows, by its name (the report's words too); a method without a text here keeps the
+# English of `imgrec.explain`.
+DESCRIPTIONS = report_text.METHODS
 
 
 def colour_ends(colormap):

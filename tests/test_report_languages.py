@@ -80,9 +80,9 @@ def test_a_chinese_prediction_report_has_chinese_headings_labels_and_class_names
                    "report.heatmap_over_input", "report.heatmap_alone", "report.deletion", "report.insertion",
                    "report.this_map", "report.random_maps", "report.scrambled", "report.trained_model",
                    "report.model", "report.file", "report.explained_class", "report.name", "report.architecture",
-                   "report.classes", "report.sha256", "report_method.gradcam")
+                   "report.classes", "report.sha256", "explainers.gradcam")
     assert_no_english_label(document)
-    assert f'<p class="verdict">{html.escape(CHINESE("report_verdict.trustworthy"))}</p>' in document
+    assert f'<p class="verdict">{html.escape(CHINESE("verdicts.trustworthy"))}</p>' in document
     assert html.escape(check.verdict) not in document  # The trust check's English sentence, replaced.
     # The five most likely classes, in Chinese and in order; the explained one in the headings.
     probabilities = fashion_classifier.predict_proba([rgb])[0]
@@ -278,10 +278,10 @@ def test_the_english_catalog_says_what_the_explainers_and_the_trust_verdicts_say
         step = types.SimpleNamespace(spearman=values[-1])
         check = types.SimpleNamespace(level=judged, verdict=sentence, probability=values[0], randomization=(step,))
         english = texts.ENGLISH(text.VERDICTS[level], probability=f"{values[0]:.0%}",
-                                scrambled=texts.ENGLISH("report_verdict.scrambled", correlation=f"{values[-1]:.2f}"))
+                                scrambled=texts.ENGLISH("verdicts.scrambled", correlation=f"{values[-1]:.2f}"))
         assert (judged, english) == (level, sentence)
         assert text.ENGLISH.verdict(check) == sentence
         assert chinese.verdict(check) == CHINESE(text.VERDICTS[level], probability=f"{values[0]:.0%}", scrambled=(
-            CHINESE("report_verdict.scrambled", correlation=f"{values[-1]:.2f}")))
+            CHINESE("verdicts.scrambled", correlation=f"{values[-1]:.2f}")))
         assert ("5%" in chinese.verdict(check)) == (level == "unclear")
         assert ("0.90" in chinese.verdict(check)) == (level in ("partly", "untrustworthy"))

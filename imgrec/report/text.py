@@ -3,7 +3,7 @@
 The words live in `locales/<language>.toml` (`imgrec.texts`), in the sections `report`
 (headings, labels, table headers), `report_text` (sentences with `{placeholders}`) and a few
 families looked up by a value (`report_status`, `report_split`, `report_preprocessing`,
-`report_method`, `report_verdict`). The builders name each key literally (tests/test_i18n.py
+`explainers`, `verdicts`). The builders name each key literally (tests/test_i18n.py
 finds every key in the code); numbers and dates are written the same way in every language. Texts are
 plain; `report.markup` escapes them.
 
@@ -26,13 +26,13 @@ STATUSES = {"queued": "report_status.queued", "running": "report_status.running"
 SPLITS = {"test": "report_split.test", "validation": "report_split.validation", "train": "report_split.train"}
 PREPROCESSING = {"mnist-digit": "report_preprocessing.mnist_digit", "fit": "report_preprocessing.fit",
                  "imagenet": "report_preprocessing.imagenet"}
-METHODS = {"gradcam": "report_method.gradcam", "gradcam++": "report_method.gradcam_plus",
-           "saliency": "report_method.saliency", "smoothgrad": "report_method.smoothgrad",
-           "integrated-gradients": "report_method.integrated_gradients", "occlusion": "report_method.occlusion",
-           "rollout": "report_method.rollout"}
-VERDICTS = {"trustworthy": "report_verdict.trustworthy", "partly": "report_verdict.partly",
-            "doubtful": "report_verdict.doubtful", "untrustworthy": "report_verdict.untrustworthy",
-            "unclear": "report_verdict.unclear"}
+METHODS = {"gradcam": "explainers.gradcam", "gradcam++": "explainers.gradcam_plus",
+           "saliency": "explainers.saliency", "smoothgrad": "explainers.smoothgrad",
+           "integrated-gradients": "explainers.integrated_gradients", "occlusion": "explainers.occlusion",
+           "rollout": "explainers.rollout"}
+VERDICTS = {"trustworthy": "verdicts.trustworthy", "partly": "verdicts.partly",
+            "doubtful": "verdicts.doubtful", "untrustworthy": "verdicts.untrustworthy",
+            "unclear": "verdicts.unclear"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +141,7 @@ class Words:
         if self.language == texts.DEFAULT or key is None:
             return check.verdict
         steps = check.randomization
-        scrambled = self("report_verdict.scrambled", correlation=f"{steps[-1].spearman:.2f}") if steps else ""
+        scrambled = self("verdicts.scrambled", correlation=f"{steps[-1].spearman:.2f}") if steps else ""
         return self(key, probability=self.percent(getattr(check, "probability", None), 0), scrambled=scrambled)
 
     def trust_areas(self, deletion, random_deletion, insertion, random_insertion):

@@ -4,7 +4,7 @@ import re
 
 import streamlit as st
 
-from imgrec import registry
+from imgrec import architectures, registry
 from pages._ui import compute, i18n, links
 from pages._ui.i18n import t
 
@@ -79,6 +79,21 @@ def accuracy_text(card):
         return t("models_picker.accuracy_unmeasured")
     return t("models_picker.accuracy_on", accuracy=f"{card.accuracy:.1%}", split=_split_text(card.metrics),
              count=_count_text(card.metrics))
+
+
+# Each architecture's one-line description (`architectures.DESCRIPTIONS`) in the catalogs: the summary of a
+# card that is that description (every shipped model's) is shown in the session's language.
+ARCHITECTURES = {"cnn": "architectures.cnn", "cnn-deep": "architectures.cnn_deep", "cnn-gap": "architectures.cnn_gap",
+                 "crnn": "architectures.crnn", "rnn": "architectures.rnn", "vit": "architectures.vit",
+                 "mlp": "architectures.mlp", "autoencoder": "architectures.autoencoder"}
+
+
+def summary_text(card):
+    """A card's summary in this run's language when it is its architecture's description; else as its author wrote it."""
+    summary = card.summary or ""
+    if card.architecture in ARCHITECTURES and summary == architectures.DESCRIPTIONS.get(card.architecture):
+        return t(ARCHITECTURES[card.architecture])
+    return summary
 
 
 def score_text(card):
@@ -158,7 +173,7 @@ def model_picker(where=None, *, key="model-picker"):
         )
         card = cards[names.index(name)]
         whole = f"**{card.display_title}**: " if titles[name] != card.display_title else ""
-        st.caption(f"{whole}{card.summary or ''}  \n**{score_text(card)}**")
+        st.caption(f"{whole}{summary_text(card)}  \n**{score_text(card)}**")
         st.caption(t("models_picker.address_keeps"))
     links.write(model=name)
     return name

@@ -65,7 +65,7 @@ def card_tab(card):
     columns[3].metric(t("models_card.classes"), len(card.class_names) if card.is_classifier
                       else t("models_card.no_classes"))
     report_download.model_button(card)
-    st.markdown(f"**{card.display_title}.** {card.summary or ''}")
+    st.markdown(f"**{card.display_title}.** {models.summary_text(card)}")
     created = t("models_card.created", when=card.created) if card.created else t("models_card.created_unknown")
     keras = t("models_card.with_keras", version=card.keras_version) if card.keras_version else ""
     st.caption(t("models_card.measured", score=models.score_text(card), created=created, keras=keras))

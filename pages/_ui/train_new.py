@@ -3,7 +3,7 @@
 import streamlit as st
 
 from imgrec import architectures, datasets, training
-from pages._ui import compute, i18n, train_runs, train_settings, views
+from pages._ui import compute, i18n, models, train_runs, train_settings, views
 from pages._ui.i18n import t
 from pages._ui.train_settings import field
 
@@ -17,9 +17,7 @@ AUGMENT_SLIDERS = (("augment_rotate", "train_new.rotate", 90.0, 1.0),
                    ("augment_shift", "train_new.shift", 0.5, 0.01),
                    ("augment_noise", "train_new.noise", 64.0, 1.0))
 # Each architecture's one-line description (architectures.DESCRIPTIONS, in the session's language).
-DESCRIPTIONS = {"cnn": "train_new.about_cnn", "cnn-deep": "train_new.about_cnn_deep", "cnn-gap": "train_new.about_cnn_gap",
-                "crnn": "train_new.about_crnn", "rnn": "train_new.about_rnn", "vit": "train_new.about_vit",
-                "mlp": "train_new.about_mlp", "autoencoder": "train_new.about_autoencoder"}
+DESCRIPTIONS = models.ARCHITECTURES
 SCHEDULES = {"constant": "train_new.schedule_constant", "cosine": "train_new.schedule_cosine"}
 CELLS = {"simple": "train_new.cell_simple", "gru": "train_new.cell_gru", "lstm": "train_new.cell_lstm"}
 

@@ -8,6 +8,7 @@ is on screen, so the heatmap never waits for them.
 import streamlit as st
 
 from imgrec import figures, overlays
+from imgrec.report import text as report_text
 from pages._ui import charts, compute, i18n, inputs, views
 from pages._ui.i18n import t
 
@@ -15,10 +16,6 @@ VERDICT_BOXES = {"trustworthy": st.success, "partly": st.warning, "doubtful": st
                  "untrustworthy": st.error, "unclear": st.info}
 VERDICT_ICONS = {"trustworthy": ":material/verified:", "partly": ":material/rule:", "doubtful": ":material/help:",
                  "untrustworthy": ":material/dangerous:", "unclear": ":material/help:"}
-# The verdict of each level (`imgrec.trust.verdict`) in this page's words; English shows imgrec's own sentence.
-VERDICTS = {"trustworthy": "trust.verdict_trustworthy", "partly": "trust.verdict_partly",
-            "doubtful": "trust.verdict_doubtful", "untrustworthy": "trust.verdict_untrustworthy",
-            "unclear": "trust.verdict_unclear"}
 # Shapes test images the explainers are scored on: enough for the means to settle within a
 # few points, few enough to score six explainers in seconds on a 2-core server.
 LOCALISATION_SAMPLES = 100
@@ -33,11 +30,7 @@ def _requested(run_key, widget_key):
 
 def verdict(report):
     """The verdict's sentence in this run's language: imgrec's own in English, the same judgement in other words else."""
-    if i18n.language() == i18n.DEFAULT:
-        return report.verdict
-    last = report.randomization[-1].spearman if report.randomization else None
-    scrambled = "" if last is None else t("trust.rank_correlation", value=f"{last:.2f}")
-    return t(VERDICTS[report.level], probability=f"{report.probability:.0%}", scrambled=scrambled)
+    return report_text.Words(i18n.texts_now()).verdict(report)
 
 
 def panel(name, key, model_input, method, class_index, class_name, options, *, widget_key="trust", title=None,
