@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from imgrec import atomic, paths
+from imgrec import atomic, paths, texts
 from imgrec.jobs import errors, folders, processes
 
 # Models whose inputs have more pixels than this are pictured in the background: a 28 x 28
@@ -52,7 +52,7 @@ def folder_for(card, layer_name, first_channel=0, count=BLOCK):
         JobError: for a card without a sha256 (a model not built or saved yet).
     """
     if not card.sha256:
-        raise errors.JobError(f"Model {card.name!r} is not built yet, so its filters cannot be pictured.")
+        raise texts.said(errors.JobError, "errors_jobs.filters_not_built", name=card.name)
     # Layer names may hold "/" (inside a nested model) or dots: kept readable, made safe, and
     # told apart by a short hash.
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", layer_name)[:60]

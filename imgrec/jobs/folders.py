@@ -28,7 +28,7 @@ import re
 import secrets
 import time
 
-from imgrec import atomic, paths
+from imgrec import atomic, paths, texts
 from imgrec.jobs import errors
 
 RUN_ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -64,7 +64,7 @@ def validate_run_id(run_id):
         JobError: for anything else (paths, dots, NUL bytes, upper case...).
     """
     if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
-        raise errors.JobError(f"Invalid run id {repr(run_id)[:80]}: run ids look like 20261121-203015-ab12cd.")
+        raise texts.said(errors.JobError, "errors_jobs.invalid_run_id", shown=repr(run_id)[:80])
     return run_id
 
 
@@ -83,7 +83,7 @@ def find(run_id, root):
     folder = root / run_id
     # A symlinked run folder could point anywhere on the server; only real folders count.
     if folder.is_symlink() or not (folder / STATUS_FILE).is_file():
-        raise errors.JobError(f"There is no run {run_id!r}; see `python -m imgrec runs` for the list.")
+        raise texts.said(errors.JobError, "errors_jobs.no_run", run_id=run_id)
     return folder
 
 

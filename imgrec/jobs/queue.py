@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 
-from imgrec import atomic
+from imgrec import atomic, texts
 from imgrec.jobs import errors, executors, folders, processes, quota, settings
 
 DIED_REASON = processes.DIED_REASON
@@ -168,14 +168,12 @@ def submit(config, *, runs_dir=None, owner=None):
         runs = folders.scan(root)
         waiting = sum(1 for _, _, state in runs if state["status"] == folders.QUEUED)
         if waiting >= settings.MAX_QUEUED:
-            raise errors.JobError(f"The queue is full ({waiting} runs waiting); try again when some have finished.")
+            raise texts.said(errors.JobError, "errors_jobs.queue_full", waiting=waiting)
         if per_owner is not None:
             mine = sum(1 for _, _, state in runs
                        if state.get("owner") == owner and state["status"] in (folders.QUEUED, folders.RUNNING))
             if mine >= per_owner:
-                raise errors.JobError(
-                    f"You already have {mine} runs queued or training, the most one session may have; "
-                    "wait for one to finish or cancel one.")
+                raise texts.said(errors.JobError, "errors_jobs.session_runs", count=mine)
         quota.make_room(root)  # Prunes the oldest finished runs, or refuses when only unfinished ones fill it.
         run_id = folders.new_run_id(root)
         # Built under a hidden name and renamed whole, so nobody ever sees half a run folder.
@@ -297,7 +295,7 @@ def read_state(run_id, root):
     folder = folders.find(run_id, root)
     state = atomic.read_json(folder / folders.STATUS_FILE)
     if state is None or state.get("status") not in folders.STATES:
-        raise errors.JobError(f"The status file of run {run_id} is unreadable; delete the run.")
+        raise texts.said(errors.JobError, "errors_jobs.status_unreadable", run_id=run_id)
     if _needs_settling(folder, state):
         # Whoever looks settles it, so a page that only polls still ends dead or stuck workers.
         pump(runs_dir=root)
@@ -474,7 +472,7 @@ def delete_run(run_id, *, runs_dir=None):
     with folders.locked(root):
         state = atomic.read_json(folder / folders.STATUS_FILE) or {}
         if state.get("status") == folders.RUNNING:
-            raise errors.JobError(f"Run {run_id} is running; cancel it first.")
+            raise texts.said(errors.JobError, "errors_jobs.running", run_id=run_id)
         # Renamed away under the lock first: nobody can start or read a half-deleted run.
         doomed = root / f".deleting-{run_id}"
         os.rename(folder, doomed)

@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 
+from imgrec import texts
 from imgrec.jobs import errors, folders
 
 DEFAULT_MAX_MB = 2000  # IMGREC_RUNS_MAX_MB: about a thousand quickstart runs (1-2 MB each, most of it the model).
@@ -32,7 +33,7 @@ def max_bytes():
     if not text:
         return DEFAULT_MAX_MB * 10**6
     if not text.isdigit():
-        raise errors.JobError(f"IMGREC_RUNS_MAX_MB must be a whole number of at least 0, got {text[:40]!r}.")
+        raise texts.said(errors.JobError, "errors_jobs.runs_max_mb", text=text[:40])
     return int(text) * 10**6 or None
 
 
@@ -82,9 +83,7 @@ def make_room(root, *, refuse=True):
         _log(root, {"time": round(time.time(), 3), "run": run_id, "status": state["status"], "bytes": size,
                     "finished": state.get("finished"), "folder_bytes_after": used, "limit_bytes": limit})
     if refuse and used >= limit:
-        raise errors.JobError(
-            f"The runs folder holds {used / 1e6:,.1f} MB, at its limit of {limit / 1e6:,.0f} MB (IMGREC_RUNS_MAX_MB), "
-            "all in runs not finished yet; wait for one to finish or cancel one, then start this run again.")
+        raise texts.said(errors.JobError, "errors_jobs.runs_folder_full", used=used / 1e6, limit=limit / 1e6)
     return pruned
 
 

@@ -8,7 +8,7 @@ import hashlib
 
 import numpy as np
 
-from imgrec import atomic
+from imgrec import atomic, texts
 from imgrec.jobs import errors, folders, queue
 
 MISCLASSIFIED_KEPT = 32  # The most confident mistakes kept for the results page.
@@ -98,9 +98,9 @@ def _checked_model_bytes(run_id, folder, outcome):
         with open(folder / folders.MODEL_FILE, "rb") as handle:
             data = handle.read(registry.MAX_MODEL_BYTES + 1)
     except FileNotFoundError:
-        raise errors.JobError(f"Run {run_id} has no model file (only a finished run has one).") from None
+        raise texts.said(errors.JobError, "errors_jobs.no_model_file", run_id=run_id) from None
     if hashlib.sha256(data).hexdigest() != (outcome.get("model") or {}).get("sha256"):
-        raise errors.JobError(f"The model file of run {run_id} was changed or damaged since it was trained.")
+        raise texts.said(errors.JobError, "errors_jobs.model_file_changed", run_id=run_id)
     return data
 
 
@@ -113,7 +113,7 @@ def model_bytes(run_id, *, runs_dir=None):
     folder, _ = queue.read_state(run_id, folders.root_of(runs_dir))
     outcome = atomic.read_json(folder / folders.RESULT_FILE)
     if outcome is None:
-        raise errors.JobError(f"Run {run_id} has no result yet; only a finished run has a model.")
+        raise texts.said(errors.JobError, "errors_jobs.no_result", run_id=run_id)
     return _checked_model_bytes(run_id, folder, outcome)
 
 
@@ -159,7 +159,7 @@ def save_run_as_model(run_id, name, *, overwrite=False, runs_dir=None):
         outcome = atomic.read_json(folder / folders.RESULT_FILE)
         config = atomic.read_json(folder / folders.CONFIG_FILE)
         if outcome is None or config is None:
-            raise errors.JobError(f"Run {run_id} lacks its result or config file; it cannot be saved.")
+            raise texts.said(errors.JobError, "errors_jobs.lacks_files", run_id=run_id)
         data = _checked_model_bytes(run_id, folder, outcome)
     model = registry.load_keras_bytes(data, name)
     trained = outcome["training"]

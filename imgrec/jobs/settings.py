@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from imgrec import runtime
+from imgrec import runtime, texts
 from imgrec.jobs import errors
 
 DEFAULT_TIME_LIMIT = 30 * 60  # IMGREC_RUN_TIME_LIMIT: a class period is longer than any sane demo run.
@@ -135,5 +135,5 @@ def _env_int(name, default, *, minimum):
     except ValueError:
         value = None
     if value is None or value < minimum:
-        raise errors.JobError(f"{name} must be a whole number of at least {minimum}, got {text!r}.")
+        raise texts.said(errors.JobError, "errors_jobs.setting_count", name=name, minimum=minimum, text=text)
     return value

@@ -3,6 +3,7 @@
 import sys
 import types
 
+from imgrec import texts
 from imgrec.jobs import errors, folders
 
 DEFAULT_HOST = "127.0.0.1"  # Loopback: a run's logs reach the network only when someone asks for it.
@@ -21,7 +22,7 @@ def log_dir(run_id, *, runs_dir=None):
     """
     folder = folders.find(run_id, folders.root_of(runs_dir)) / folders.TENSORBOARD_DIR
     if not any(folder.glob("*/events.out.tfevents.*")):
-        raise errors.JobError(f"Run {run_id} has no TensorBoard logs yet; they appear once it has trained a batch.")
+        raise texts.said(errors.JobError, "errors_jobs.no_logs", run_id=run_id)
     return folder
 
 

@@ -20,7 +20,7 @@ import zipfile
 
 import numpy as np
 
-from imgrec import datasets, preprocess
+from imgrec import datasets, preprocess, texts
 from imgrec.registry import cards, safety, store
 from imgrec.registry.errors import ModelNotFound, RegistryError, UnsafeModelError
 
@@ -73,7 +73,7 @@ def _env_count(variable, default):
     if not text:
         return default
     if not text.isdigit():
-        raise RegistryError(f"{variable} must be a whole number of at least 0, got {text[:40]!r}.")
+        raise texts.said(RegistryError, "errors_registry.env_count", variable=variable, text=text[:40])
     return int(text)
 
 
@@ -93,13 +93,10 @@ def check_quotas(session_imports=None):
         RegistryError: one sentence saying which limit was reached and what to do.
     """
     if session_imports is not None and session_imports >= max_imports_per_session():
-        raise RegistryError(f"This session has imported {session_imports} models, the most one visitor may "
-                            "(IMGREC_MAX_IMPORTS_PER_SESSION); ask the teacher to import more with `python -m imgrec "
-                            "import`.")
+        raise texts.said(RegistryError, "errors_registry.session_imports", count=session_imports)
     count, limit = len(imported_models()), max_imported_models()
     if count >= limit:
-        raise RegistryError(f"The server holds {count} imported models, its limit (IMGREC_MAX_IMPORTED_MODELS is "
-                            f"{limit}); delete an imported model on the Models page before importing another.")
+        raise texts.said(RegistryError, "errors_registry.server_imports", count=count, limit=limit)
 
 
 def check_import(data, name, *, dataset=None, class_names=None, preprocessing=None, file_name=None,
@@ -137,32 +134,30 @@ def check_import(data, name, *, dataset=None, class_names=None, preprocessing=No
     check_quotas(session_imports)
     _check_name_is_free(name)
     if (dataset is None) == (class_names is None):
-        raise RegistryError("Say what the model classifies: one of imgrec's datasets or a list of class names "
-                            "(one of the two).")
+        raise texts.said(RegistryError, "errors_registry.what_it_classifies")
     names = _dataset_classes(dataset) if dataset is not None else _checked_class_names(class_names)
     if preprocessing is not None and preprocessing not in preprocess.KINDS:
-        raise RegistryError(f"Unknown preprocessing {str(preprocessing)[:40]!r}; choose one of "
-                            f"{', '.join(preprocess.KINDS)}.")
+        raise texts.said(RegistryError, "errors_registry.unknown_preprocessing", preprocessing=str(preprocessing)[:40],
+                         choices=", ".join(preprocess.KINDS))
     if not isinstance(data, bytes | bytearray):
         raise ValueError(f"check_import takes the uploaded bytes, not a {type(data).__name__}.")
     data = bytes(data)
     if len(data) > MAX_IMPORT_BYTES:
-        raise RegistryError(f"The file is {len(data) / 2**20:.1f} MiB, over the {MAX_IMPORT_BYTES // 2**20} MiB "
-                            "limit for imported models; import a smaller model.")
+        raise texts.said(RegistryError, "errors_registry.import_too_large", size=len(data) / 2**20,
+                         limit=MAX_IMPORT_BYTES // 2**20)
     from imgrec import architectures  # Imports Keras: only an import that gets this far pays for it.
 
     keras_version, checked_bytes = _keras_3_archive(data, name)
     model = safety.load_keras_bytes(checked_bytes, name)
     shape = _image_classifier_shape(model, name)
     if not architectures.weights_are_finite(model):
-        raise RegistryError(f"Model {name!r} has non-finite weights (NaN or infinity); it cannot predict anything.")
+        raise texts.said(RegistryError, "errors_registry.non_finite_weights", name=name)
     _check_probabilities(model, shape, name)
     outputs = max(int(model.output_shape[-1]), 2)  # One sigmoid unit serves two classes.
     if dataset is not None:
         _check_fits_dataset(name, shape, outputs, dataset, names)
     elif outputs != len(names):
-        raise RegistryError(f"Model {name!r} has {outputs} outputs but {len(names)} class names were given; "
-                            "give one name per output, in output order.")
+        raise texts.said(RegistryError, "errors_registry.outputs_and_names", name=name, outputs=outputs, count=len(names))
     kind = preprocessing or _default_preprocessing(dataset, shape)
     _check_preprocessing_fits(name, shape, kind)
     upload = cards.ImportRecord(file_name=_display_file_name(file_name), sha256=safety.sha256_bytes(data),
@@ -206,29 +201,29 @@ def _check_name_is_free(name):
         return
     except UnsafeModelError:
         pass  # A damaged card still holds the name.
-    raise RegistryError(f"A model named {name!r} already exists; choose another name.")
+    raise texts.said(RegistryError, "errors_registry.name_taken", name=name)
 
 
 def _dataset_classes(dataset):
     try:
         return datasets.class_names(dataset)
     except ValueError as error:
-        raise RegistryError(str(error)) from None
+        raise texts.carried(RegistryError, error) from None
 
 
 def _checked_class_names(class_names):
     if isinstance(class_names, str) or not isinstance(class_names, list | tuple):
-        raise RegistryError("Class names must be a list of names, one per output of the model.")
+        raise texts.said(RegistryError, "errors_registry.class_names_list")
     names = [name.strip() if isinstance(name, str) else name for name in class_names[: MAX_CLASS_NAMES + 1]]
     if not 2 <= len(names) <= MAX_CLASS_NAMES:
-        raise RegistryError(f"Give from 2 to {MAX_CLASS_NAMES:,} class names, one per output of the model.")
+        raise texts.said(RegistryError, "errors_registry.class_names_count", limit=MAX_CLASS_NAMES)
     for name in names:
         if not isinstance(name, str) or not name or len(name) > MAX_CLASS_NAME_LENGTH or not name.isprintable():
-            raise RegistryError(f"Class names must be 1 to {MAX_CLASS_NAME_LENGTH} printable characters each, "
-                                f"not {str(name)[:40]!r}.")
+            raise texts.said(RegistryError, "errors_registry.class_name_bad", limit=MAX_CLASS_NAME_LENGTH,
+                             name=str(name)[:40])
     if len(set(names)) != len(names):
         duplicate = next(name for name in names if names.count(name) > 1)
-        raise RegistryError(f"The class name {duplicate!r} is given twice; each output needs its own name.")
+        raise texts.said(RegistryError, "errors_registry.class_name_twice", name=duplicate)
     return names
 
 
@@ -247,16 +242,15 @@ def _keras_3_archive(data, name):
             `safety`'s checks (read size- and depth-capped here, and all checked again on load).
     """
     if data and not zipfile.is_zipfile(io.BytesIO(data)):
-        hdf5 = ": it is an HDF5 file, the format of Keras 2" if data.startswith(HDF5_SIGNATURE) else ""
-        raise UnsafeModelError(f"Model {name!r} is not a Keras archive (not a valid zip file{hdf5}); save it in "
-                               f"Keras 3 with model.save('{name}.keras') and import that file.")
+        key = "errors_registry.hdf5" if data.startswith(HDF5_SIGNATURE) else "errors_registry.not_zip_keras"
+        raise texts.said(UnsafeModelError, key, name=name)
     archive = safety.open_archive(data, name)
     metadata = safety.read_archive_json(archive, "metadata.json", MAX_METADATA_BYTES, name)
     version = metadata.get("keras_version") if isinstance(metadata, dict) else None
     if not isinstance(version, str) or not version.startswith("3."):
-        said = f"Keras {version[:20]}" if isinstance(version, str) else "an unknown Keras"
-        raise UnsafeModelError(f"Model {name!r} was saved by {said}, not Keras 3; load it in Keras 3 (TensorFlow "
-                               f"2.16 or later) and save it again with model.save('{name}.keras').")
+        if isinstance(version, str):
+            raise texts.said(UnsafeModelError, "errors_registry.keras_version", name=name, version=version[:20])
+        raise texts.said(UnsafeModelError, "errors_registry.keras_unknown", name=name)
     config = safety.read_archive_json(archive, "config.json", safety.MAX_CONFIG_BYTES, name)
     if not isinstance(config, dict) or config.get("compile_config") is None:
         return version, data
@@ -272,21 +266,20 @@ def _keras_3_archive(data, name):
                 member = json.dumps(config).encode() if info.filename == "config.json" else archive.read(info)
                 rewritten.writestr(info.filename, member)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-        raise UnsafeModelError(f"Model {name!r} has an unreadable member in its archive.") from None
+        raise texts.said(UnsafeModelError, "errors_registry.unreadable_member", name=name) from None
     return version, buffer.getvalue()
 
 
 def _image_classifier_shape(model, name):
     """Returns the `(height, width, channels)` of a model's one image input; refuses any other kind of model."""
     if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise RegistryError(f"Model {name!r} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; imgrec "
-                            "imports image classifiers with one image input and one output.")
+        raise texts.said(RegistryError, "errors_registry.inputs_and_outputs", name=name, inputs=len(model.inputs),
+                         outputs=len(model.outputs))
     shape, output = tuple(model.input_shape), tuple(model.output_shape)
     if len(shape) != 4 or not all(isinstance(size, int) for size in shape[1:]) or shape[-1] not in (1, 3):
-        raise RegistryError(f"Model {name!r} takes inputs of shape {shape}; imgrec imports models of one fixed-size "
-                            "image, (batch, height, width, 1 or 3 channels).")
+        raise texts.said(RegistryError, "errors_registry.input_shape", name=name, shape=shape)
     if len(output) != 2 or not isinstance(output[1], int) or output[1] < 1:
-        raise RegistryError(f"Model {name!r} outputs shape {output}; an image classifier outputs (batch, classes).")
+        raise texts.said(RegistryError, "errors_registry.output_shape", name=name, shape=output)
     return shape[1:]
 
 
@@ -296,30 +289,28 @@ def _check_probabilities(model, shape, name):
     probes[0] = 0.0
     outputs = np.asarray(model(probes, training=False), dtype=np.float64)
     if not np.isfinite(outputs).all():
-        problem = "are not finite numbers"
+        problem = "errors_registry.outputs_not_finite"
     elif outputs.min() < -PROBABILITY_TOLERANCE or outputs.max() > 1 + PROBABILITY_TOLERANCE:
-        problem = "fall outside 0..1"
+        problem = "errors_registry.outputs_outside"
     elif outputs.shape[-1] > 1 and not np.allclose(outputs.sum(axis=-1), 1.0, atol=PROBABILITY_TOLERANCE):
-        problem = "do not sum to 1"
+        problem = "errors_registry.outputs_sum"
     else:
         return
-    raise RegistryError(f"Model {name!r} does not output class probabilities (its outputs for test images {problem}); "
-                        "end it with a softmax layer, or one sigmoid unit for two classes, and import it again.")
+    raise texts.said(RegistryError, problem, name=name)
 
 
 def _check_fits_dataset(name, shape, outputs, dataset, names):
     expected = datasets.input_shape(dataset)
     if tuple(shape) != tuple(expected):
-        raise RegistryError(f"Model {name!r} takes images of {tuple(shape)} but {dataset} images are "
-                            f"{tuple(expected)}; choose the dataset it was trained on, or give its class names instead.")
+        raise texts.said(RegistryError, "errors_registry.dataset_shape", name=name, shape=tuple(shape), dataset=dataset,
+                         expected=tuple(expected))
     if outputs != len(names):
-        raise RegistryError(f"Model {name!r} has {outputs} outputs but {dataset} has {len(names)} classes; choose the "
-                            "dataset it was trained on, or give its class names instead.")
+        raise texts.said(RegistryError, "errors_registry.dataset_outputs", name=name, outputs=outputs, dataset=dataset,
+                         count=len(names))
     try:
         datasets.load(dataset)
     except datasets.DatasetUnavailable:
-        raise RegistryError(f"The {dataset} images are not on this server, so the model cannot be measured on them; "
-                            "give its class names instead of the dataset.") from None
+        raise texts.said(RegistryError, "errors_registry.dataset_missing", dataset=dataset) from None
 
 
 def _default_preprocessing(dataset, shape):
@@ -331,8 +322,7 @@ def _default_preprocessing(dataset, shape):
 def _check_preprocessing_fits(name, shape, kind):
     height, width, channels = shape
     if kind == "imagenet" and tuple(shape) != (preprocess.IMAGENET_SIZE, preprocess.IMAGENET_SIZE, 3):
-        raise RegistryError(f"The imagenet preprocessing makes 224x224 RGB images but model {name!r} takes "
-                            f"{height}x{width}x{channels}; choose fit.")
+        raise texts.said(RegistryError, "errors_registry.imagenet_size", name=name, height=height, width=width,
+                         channels=channels)
     if kind == "mnist-digit" and height != width:
-        raise RegistryError(f"The mnist-digit preprocessing makes square images but model {name!r} takes "
-                            f"{height}x{width}; choose fit.")
+        raise texts.said(RegistryError, "errors_registry.mnist_square", name=name, height=height, width=width)

@@ -18,6 +18,7 @@ import zipfile
 
 import numpy as np
 
+from imgrec import texts
 from imgrec.registry.errors import RegistryError, UnsafeModelError
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -70,9 +71,7 @@ def validate_name(name):
     """
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         shown = repr(name)[:80]
-        raise RegistryError(
-            f"Invalid model name {shown}: use 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit."
-        )
+        raise texts.said(RegistryError, "errors_registry.invalid_name", shown=shown)
     return name
 
 
@@ -114,30 +113,29 @@ def open_archive(data, name="model"):
             or unexpected member, or a decompression bomb.
     """
     if not data:
-        raise UnsafeModelError(f"Model {name!r} is an empty file.")
+        raise texts.said(UnsafeModelError, "errors_registry.empty_file", name=name)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = archive.namelist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise UnsafeModelError(f"Model {name!r} is not a Keras archive (not a valid zip file).") from None
+        raise texts.said(UnsafeModelError, "errors_registry.not_zip", name=name) from None
     members = set(names)
     if len(members) != len(names):
         # Two entries of one name: which one a reader gets depends on the reader.
         duplicate = next(member for member in names if names.count(member) > 1)
-        raise UnsafeModelError(f"Model {name!r} is not a plain Keras archive (member {duplicate!r} appears twice).")
+        raise texts.said(UnsafeModelError, "errors_registry.member_twice", name=name, member=duplicate)
     if members != ARCHIVE_MEMBERS:
         extra = sorted(members - ARCHIVE_MEMBERS)
         missing = sorted(ARCHIVE_MEMBERS - members)
-        detail = f"unexpected member {extra[0]!r}" if extra else f"missing {missing[0]!r}"
-        raise UnsafeModelError(f"Model {name!r} is not a plain Keras archive ({detail}).")
+        if extra:
+            raise texts.said(UnsafeModelError, "errors_registry.unexpected_member", name=name, member=extra[0])
+        raise texts.said(UnsafeModelError, "errors_registry.missing_member", name=name, member=missing[0])
     # zipfile never inflates a member past the size the archive declares for it, so checking the
     # declared sizes bounds what Keras (or anything else) can unpack.
     unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > MAX_UNPACKED_BYTES:
-        raise UnsafeModelError(
-            f"Model {name!r} would unpack to {unpacked / 1e6:,.0f} MB, over the {MAX_UNPACKED_BYTES // 2**20} MiB "
-            f"limit (a decompression bomb)."
-        )
+        raise texts.said(UnsafeModelError, "errors_registry.unpack_bomb", name=name, megabytes=unpacked / 1e6,
+                         limit=MAX_UNPACKED_BYTES // 2**20)
     return archive
 
 
@@ -149,15 +147,16 @@ def read_archive_json(archive, member, max_bytes, name="model"):
     """
     size = archive.getinfo(member).file_size
     if size > max_bytes:
-        raise UnsafeModelError(f"Model {name!r} has an oversized {member.removesuffix('.json')} ({size} bytes).")
+        raise texts.said(UnsafeModelError, "errors_registry.oversized_member", name=name, part=member.removesuffix(".json"),
+                         size=size)
     try:
         with archive.open(member) as handle:
             return json.loads(handle.read(max_bytes + 1))
     except RecursionError:
-        raise UnsafeModelError(f"Model {name!r} has a {member} nested too deeply to be a Keras model.") from None
+        raise texts.said(UnsafeModelError, "errors_registry.nested_member", name=name, member=member) from None
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError, EOFError):
         # ValueError: JSONDecodeError, and integers too long to convert.
-        raise UnsafeModelError(f"Model {name!r} has an unreadable {member}.") from None
+        raise texts.said(UnsafeModelError, "errors_registry.unreadable_json", name=name, member=member) from None
 
 
 def check_config(config, name="model"):
@@ -170,13 +169,12 @@ def check_config(config, name="model"):
         check_config_classes(config, name)
         parameters = _count_parameters(config)
     except _Oversized as error:
-        raise UnsafeModelError(f"Model {name!r} {error}.") from None
+        raise texts.said(UnsafeModelError, error.key, name=name, **error.values) from None
     except RecursionError:
-        raise UnsafeModelError(f"Model {name!r} has a config.json nested too deeply to be a Keras model.") from None
+        raise texts.said(UnsafeModelError, "errors_registry.nested_member", name=name, member="config.json") from None
     if parameters > MAX_PARAMETERS:
-        raise UnsafeModelError(
-            f"Model {name!r} would allocate about {parameters:,} parameters, over the limit of {MAX_PARAMETERS:,}."
-        )
+        raise texts.said(UnsafeModelError, "errors_registry.too_many_parameters", name=name, parameters=parameters,
+                         limit=MAX_PARAMETERS)
 
 
 def _config_dicts(config):
@@ -202,13 +200,14 @@ def check_config_classes(config, name="model"):
             continue
         class_name, module = node.get("class_name"), node.get("module")
         if not isinstance(class_name, str) or (module is not None and not isinstance(module, str)):
-            raise UnsafeModelError(f"Model {name!r} has a malformed class entry in its config.")
+            raise texts.said(UnsafeModelError, "errors_registry.malformed_class", name=name)
         if class_name in _ALLOWED_SPECIAL:
             continue
         if module == "keras.activations" and class_name == "function":
             activation = node.get("config")
             if not isinstance(activation, str) or activation not in _ALLOWED_ACTIVATIONS:
-                raise UnsafeModelError(f"Model {name!r} uses the activation {str(activation)[:80]!r}, which is not allowed.")
+                raise texts.said(UnsafeModelError, "errors_registry.activation_refused", name=name,
+                                 activation=str(activation)[:80])
             continue
         allowed = (module, class_name) in _ALLOWED_CLASSES or (
             module and module.startswith(_ALLOWED_MODULE_PREFIXES) and class_name[:1].isupper())
@@ -217,14 +216,18 @@ def check_config_classes(config, name="model"):
             # foreign registered name would swap in another class than the one checked here.
             expected = (f"imgrec>{class_name}",) if module.startswith("imgrec.") else (None, class_name)
             if node.get("registered_name") not in expected:
-                raise UnsafeModelError(f"Model {name!r} names {class_name!r} with a foreign registration.")
+                raise texts.said(UnsafeModelError, "errors_registry.foreign_registration", name=name, class_name=class_name)
             continue
         where = f"{module}.{class_name}" if module else class_name
-        raise UnsafeModelError(f"Model {name!r} uses {where!r}, which imgrec does not load (not on the allow-list).")
+        raise texts.said(UnsafeModelError, "errors_registry.not_allowed", name=name, where=where)
 
 
 class _Oversized(Exception):
-    """A config that would make Keras allocate too much; `str(e)` ends the sentence "Model 'x' ..."."""
+    """A config that would make Keras allocate too much: the catalog key of its sentence, and its values but the name."""
+
+    def __init__(self, key, **values):
+        super().__init__(key)
+        self.key, self.values = key, values
 
 
 # Layers whose weights Keras sizes from their input shape. One whose build_config does not record
@@ -290,13 +293,12 @@ def _layer_parameters(class_name, config, shape, layer_name):
         dims = config.get("batch_shape") or config.get("batch_input_shape") or []
         values = _positive_int([dim for dim in dims if dim is not None]) if isinstance(dims, list) else 0
         if values > MAX_INPUT_VALUES:
-            raise _Oversized(f"declares an input of {values:,} values per image, over the limit of {MAX_INPUT_VALUES:,}")
+            raise _Oversized("errors_registry.input_too_large", values=values, limit=MAX_INPUT_VALUES)
         return 0
     if class_name not in _WEIGHTED_LAYERS:
         return 0
     if shape is None:
-        raise _Oversized(f"does not record the input shape of its layer {layer_name!r}, so the size of its "
-                         f"weights cannot be checked before loading")
+        raise _Oversized("errors_registry.unknown_layer_shape", layer=layer_name)
     in_dim = max(shape[-1], 0)
     if class_name in ("Dense", "EinsumDense"):
         units = _positive_int(config.get("units", 0), 0)
@@ -344,11 +346,11 @@ def load_keras_bytes(data, name="model"):
         model = keras.saving.load_model(temp_name, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a broken archive; all mean "refused".
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise UnsafeModelError(f"Model {name!r} could not be loaded: {reason}") from None
+        raise texts.said(UnsafeModelError, "errors_registry.not_loaded", name=name, reason=reason) from None
     finally:
         pathlib.Path(temp_name).unlink(missing_ok=True)
     if not hasattr(model, "input_shape") or not hasattr(model, "output_shape"):
-        raise UnsafeModelError(f"Model {name!r} is not a classifier with one input and one output.")
+        raise texts.said(UnsafeModelError, "errors_registry.not_a_classifier", name=name)
     check_activation_sizes(model, name)
     return model
 
@@ -383,9 +385,7 @@ def check_activation_sizes(model, name="model"):
             keys = [tensor.shape[1] or 0 for tensor in inputs if len(tensor.shape) == 3]
             values = max(values, layer.num_heads * (tensors[0].shape[1] or 0) * max(keys, default=0))
         if values > MAX_ACTIVATION_VALUES:
-            raise UnsafeModelError(
-                f"Model {name!r} would compute {values:,} values in its layer {layer.name[:80]!r} for one image, "
-                f"over the limit of {MAX_ACTIVATION_VALUES:,}."
-            )
+            raise texts.said(UnsafeModelError, "errors_registry.too_many_activations", name=name, values=values,
+                             layer=layer.name[:80], limit=MAX_ACTIVATION_VALUES)
 
 

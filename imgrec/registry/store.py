@@ -13,7 +13,7 @@ import os
 import pathlib
 import tempfile
 
-from imgrec import atomic, paths
+from imgrec import atomic, paths, texts
 from imgrec.registry import cards, classifier, safety
 from imgrec.registry.errors import ModelNotFound, RegistryError, UnsafeModelError
 
@@ -32,7 +32,7 @@ def _paths(name):
     for path in (card_path, model_path):
         # A symlink could point anywhere on the server; only plain files inside the folder count.
         if path.is_symlink() or path.resolve().parent != folder:
-            raise UnsafeModelError(f"Model {name!r} is a link out of the models folder and was refused.")
+            raise texts.said(UnsafeModelError, "errors_registry.link_refused", name=name)
     return card_path, model_path
 
 
@@ -52,15 +52,15 @@ def _read_card(card_path, name):
         with open(card_path, "rb") as handle:
             raw = handle.read(MAX_CARD_BYTES + 1)
     except FileNotFoundError:
-        raise ModelNotFound(f"There is no model named {name!r}; see `python -m imgrec models` for the list.") from None
+        raise texts.said(ModelNotFound, "errors_registry.no_model", name=name) from None
     if len(raw) > MAX_CARD_BYTES:
-        raise UnsafeModelError(f"The card of model {name!r} is too large to be a model card.")
+        raise texts.said(UnsafeModelError, "errors_registry.card_too_large", name=name)
     try:
         values = json.loads(raw)
     except RecursionError:  # A prank card nested thousands deep must not take the model list down.
-        raise UnsafeModelError(f"The card of model {name!r} is nested too deeply to be a model card.") from None
+        raise texts.said(UnsafeModelError, "errors_registry.card_nested", name=name) from None
     except (UnicodeDecodeError, ValueError):  # ValueError: JSONDecodeError, and integers too long to read.
-        raise UnsafeModelError(f"The card of model {name!r} is not valid JSON.") from None
+        raise texts.said(UnsafeModelError, "errors_registry.card_not_json", name=name) from None
     return cards.ModelCard.from_json(values, saved_as=name)
 
 
@@ -68,9 +68,10 @@ def _read_model_bytes(model_path, name):
     try:
         size = model_path.stat().st_size
     except FileNotFoundError:
-        raise ModelNotFound(f"The file of model {name!r} is missing; it may have been deleted.") from None
+        raise texts.said(ModelNotFound, "errors_registry.file_missing", name=name) from None
     if size > safety.MAX_MODEL_BYTES:
-        raise UnsafeModelError(f"Model {name!r} is {size / 1e6:.0f} MB, over the {safety.MAX_MODEL_BYTES // 2**20} MiB limit.")
+        raise texts.said(UnsafeModelError, "errors_registry.model_too_large", name=name, megabytes=size / 1e6,
+                         limit=safety.MAX_MODEL_BYTES // 2**20)
     with open(model_path, "rb") as handle:
         return handle.read(safety.MAX_MODEL_BYTES + 1)
 
@@ -185,7 +186,7 @@ def model_file(name):
         model_card = _read_card(card_path, name)
         data = _read_model_bytes(model_path, name)
     if safety.sha256_bytes(data) != model_card.sha256:
-        raise UnsafeModelError(f"Model {name!r} does not match the sha256 in its card; the file was changed or damaged.")
+        raise texts.said(UnsafeModelError, "errors_registry.file_changed", name=name)
     return model_card, data
 
 
@@ -265,7 +266,7 @@ def save(model, name, model_card, *, overwrite=False, protected=False):
     card_path, model_path = _paths(name)
     _check_card_fits(model, model_card, name, RegistryError)
     if not architectures.weights_are_finite(model):
-        raise RegistryError(f"Model {name!r} has non-finite weights and was not saved.")
+        raise texts.said(RegistryError, "errors_registry.not_saved", name=name)
     data = model_bytes(model)
     safety.inspect_archive(data, name)
     full_card = dataclasses.replace(
@@ -284,9 +285,9 @@ def save(model, name, model_card, *, overwrite=False, protected=False):
         # Under the lock no other save is midway, so any temporary file is a killed save's leftover.
         clean_temporary_files(folder)
         if card_path.exists() and not overwrite:
-            raise RegistryError(f"A model named {name!r} already exists; choose another name.")
+            raise texts.said(RegistryError, "errors_registry.name_taken", name=name)
         if card_path.exists() and is_protected(_read_card(card_path, name)) and not protected:
-            raise RegistryError(f"Model {name!r} is a shipped model and cannot be replaced.")
+            raise texts.said(RegistryError, "errors_registry.shipped_replace", name=name)
         model_temp = atomic.write_temp(folder, f".{name}.", ".keras.tmp", data)
         card_temp = atomic.write_temp(folder, f".{name}.", ".json.tmp", (json.dumps(full_card.to_json(), indent=2) + "\n").encode())
         os.replace(model_temp, model_path)
@@ -303,11 +304,11 @@ def delete(name):
     """
     card_path, model_path = _paths(name)
     if name in BUILT_MODELS:  # Protected whether or not it is built yet.
-        raise RegistryError(f"Model {name!r} is a shipped model and cannot be deleted.")
+        raise texts.said(RegistryError, "errors_registry.shipped_delete", name=name)
     with _locked(card_path.parent):
         model_card = _read_card(card_path, name)
         if is_protected(model_card):
-            raise RegistryError(f"Model {name!r} is a shipped model and cannot be deleted.")
+            raise texts.said(RegistryError, "errors_registry.shipped_delete", name=name)
         card_path.unlink()
         model_path.unlink(missing_ok=True)
 

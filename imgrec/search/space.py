@@ -16,7 +16,7 @@ Example:
 import dataclasses
 import math
 
-from imgrec import jobs
+from imgrec import jobs, texts
 
 KINDS = ("grid", "random", "bayesian")
 KIND_TITLES = {"grid": "Grid search", "random": "Random search", "bayesian": "Bayesian search (TPE)"}
@@ -55,11 +55,11 @@ class SearchSpace:
             SearchError: for an unknown key or a bad range.
         """
         if not isinstance(values, dict):
-            raise SearchError("A search space must be a JSON object of ranges.")
+            raise texts.said(SearchError, "errors_search.not_an_object")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise SearchError(f"Unknown search-space key {unknown[0]!r}; known keys are {', '.join(sorted(known))}.")
+            raise texts.said(SearchError, "errors_search.unknown_key", key=unknown[0], known=", ".join(sorted(known)))
         converted = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
         return cls(**converted).validate()
 
@@ -80,26 +80,28 @@ class SearchSpace:
             if bounds is None:
                 continue
             if len(bounds) != 2 or not all(is_number(value) for value in bounds):
-                raise SearchError(f"The {name} range must be two numbers, low and high.")
+                raise texts.said(SearchError, "errors_search.range_pair", name=name)
             low, high = (float(value) for value in bounds)
             if not low < high:
-                raise SearchError(f"The {name} range must have its low end below its high end, got {low:g} to {high:g}.")
+                raise texts.said(SearchError, "errors_search.range_order", name=name, low=low, high=high)
             if log and low <= low_limit:
-                raise SearchError(f"The {name} range is searched on a log scale, so it must start above 0, got {low:g}.")
+                raise texts.said(SearchError, "errors_search.range_log", name=name, low=low)
             if low < low_limit or high > high_limit:
-                raise SearchError(f"The {name} range must lie within {low_limit:g} to {high_limit:g}, got {low:g} to {high:g}.")
+                raise texts.said(SearchError, "errors_search.range_limits", name=name, low_limit=low_limit,
+                                 high_limit=high_limit, low=low, high=high)
         if self.optimizers is not None:
             if not self.optimizers:
-                raise SearchError("Choose at least one optimizer to search over.")
+                raise texts.said(SearchError, "errors_search.no_optimizer")
             unknown = [name for name in self.optimizers if name not in training.OPTIMIZERS]
             if unknown:
-                raise SearchError(f"Unknown optimizer {unknown[0]!r}; choose from {', '.join(training.OPTIMIZERS)}.")
+                raise texts.said(SearchError, "errors_search.unknown_optimizer", value=unknown[0],
+                                 choices=", ".join(training.OPTIMIZERS))
             if len(set(self.optimizers)) != len(self.optimizers):
-                raise SearchError("Each optimizer may be listed once.")
+                raise texts.said(SearchError, "errors_search.optimizer_twice")
         if isinstance(self.grid_points, bool) or not isinstance(self.grid_points, int) or not 2 <= self.grid_points <= 10:
-            raise SearchError(f"grid_points must be a whole number from 2 to 10, got {self.grid_points!r}.")
+            raise texts.said(SearchError, "errors_search.grid_points", value=self.grid_points)
         if self.searched() == []:
-            raise SearchError("The search space is empty: search over at least one of the settings.")
+            raise texts.said(SearchError, "errors_search.empty")
         return self
 
     def searched(self):
@@ -163,9 +165,9 @@ def _quiet_optuna():
 def check_kind_and_budget(kind, budget):
     """Raises `SearchError` for an unknown search kind or a budget outside 1 to `MAX_BUDGET`."""
     if kind not in KINDS:
-        raise SearchError(f"Unknown search kind {kind!r}; choose one of {', '.join(KINDS)}.")
+        raise texts.said(SearchError, "errors_search.unknown_kind", kind=kind, choices=", ".join(KINDS))
     if isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= MAX_BUDGET:
-        raise SearchError(f"The trial budget must be a whole number from 1 to {MAX_BUDGET}, got {budget!r}.")
+        raise texts.said(SearchError, "errors_search.budget", limit=MAX_BUDGET, value=budget)
 
 
 def plan(kind, space, budget, seed=0):

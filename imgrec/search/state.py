@@ -21,7 +21,7 @@ import re
 import secrets
 import time
 
-from imgrec import architectures, atomic, jobs, paths
+from imgrec import architectures, atomic, jobs, paths, texts
 from imgrec.search import space as search_space
 
 SEARCH_ID_PATTERN = re.compile(r"^search-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -186,7 +186,7 @@ class Search:
         path = _path(search_id, root)
         values = _read(path)
         if values is None:
-            raise search_space.SearchError(f"There is no search {search_id!r} (or its file is unreadable).")
+            raise texts.said(search_space.SearchError, "errors_search.no_search", search_id=search_id)
         try:
             return cls(values, root)
         except (KeyError, TypeError, ValueError) as error:
@@ -195,7 +195,7 @@ class Search:
     def _reload(self):
         values = _read(self.path)
         if values is None:
-            raise search_space.SearchError(f"The file of search {self.id} disappeared or is unreadable.")
+            raise texts.said(search_space.SearchError, "errors_search.disappeared", search_id=self.id)
         self._load_values(values)
 
     def config_for(self, params):

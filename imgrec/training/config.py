@@ -3,7 +3,7 @@
 import dataclasses
 import math
 
-from imgrec import architectures, datasets
+from imgrec import architectures, datasets, texts
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 LR_SCHEDULES = ("constant", "cosine")
@@ -54,11 +54,11 @@ class TrainConfig:
             ConfigError: for an unknown key or a value of the wrong type or range.
         """
         if not isinstance(values, dict):
-            raise ConfigError("A training config must be a JSON object of settings.")
+            raise texts.said(ConfigError, "errors_training.not_an_object")
         known = {field.name: field for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ConfigError(f"Unknown setting {unknown[0]!r}; known settings are {', '.join(known)}.")
+            raise texts.said(ConfigError, "errors_training.unknown_setting", setting=unknown[0], known=", ".join(known))
         converted = {}
         for name, value in values.items():
             converted[name] = _coerce(name, value, known[name].type)
@@ -76,22 +76,24 @@ class TrainConfig:
             ConfigError: with one sentence naming the first problem found.
         """
         if self.architecture not in architectures.ALL_ARCHITECTURES:
-            raise ConfigError(
-                f"Unknown architecture {self.architecture!r}; choose one of {', '.join(architectures.ALL_ARCHITECTURES)}."
-            )
+            raise texts.said(ConfigError, "errors_training.unknown_architecture", value=self.architecture,
+                             choices=", ".join(architectures.ALL_ARCHITECTURES))
         base_dataset = self.dataset.split(":", 1)[0]
         if base_dataset not in datasets.names():
-            raise ConfigError(f"Unknown dataset {self.dataset!r}; choose one of {', '.join(datasets.names())}.")
+            raise texts.said(ConfigError, "errors_training.unknown_dataset", value=self.dataset,
+                             choices=", ".join(datasets.names()))
         _check_range("epochs", self.epochs, 1, 500)
         _check_range("batch_size", self.batch_size, 1, 4096)
         if self.max_samples is not None:
             _check_range("max_samples", self.max_samples, 20, 10_000_000)
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"Unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
+            raise texts.said(ConfigError, "errors_training.unknown_optimizer", value=self.optimizer,
+                             choices=", ".join(OPTIMIZERS))
         if not (math.isfinite(self.learning_rate) and 0 < self.learning_rate <= 100):
-            raise ConfigError(f"learning_rate must be above 0 and at most 100, got {self.learning_rate}.")
+            raise texts.said(ConfigError, "errors_training.learning_rate", value=self.learning_rate)
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"Unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}.")
+            raise texts.said(ConfigError, "errors_training.unknown_lr_schedule", value=self.lr_schedule,
+                             choices=", ".join(LR_SCHEDULES))
         _check_range("l1", self.l1, 0.0, 1.0)
         _check_range("l2", self.l2, 0.0, 1.0)
         _check_range("dropout", self.dropout, 0.0, 0.95)
@@ -101,15 +103,14 @@ class TrainConfig:
         _check_range("validation_fraction", self.validation_fraction, 0.0, 0.5)
         _check_range("seed", self.seed, 0, 2**31 - 1)
         if self.recurrent_cell not in architectures.RECURRENT_CELLS:
-            raise ConfigError(
-                f"Unknown recurrent_cell {self.recurrent_cell!r}; choose one of {', '.join(architectures.RECURRENT_CELLS)}."
-            )
+            raise texts.said(ConfigError, "errors_training.unknown_recurrent_cell", value=self.recurrent_cell,
+                             choices=", ".join(architectures.RECURRENT_CELLS))
         _check_range("recurrent_units", self.recurrent_units, 1, 1024)
         _check_range("vit_dim", self.vit_dim, 4, 512)
         _check_range("vit_depth", self.vit_depth, 1, 12)
         _check_range("vit_heads", self.vit_heads, 1, 16)
         if self.architecture == "vit" and self.vit_dim % self.vit_heads:
-            raise ConfigError(f"vit_dim ({self.vit_dim}) must be a multiple of vit_heads ({self.vit_heads}).")
+            raise texts.said(ConfigError, "errors_training.vit_heads", dim=self.vit_dim, heads=self.vit_heads)
         _check_range("latent_dim", self.latent_dim, 2, 256)
         if self.architecture == architectures.AUTOENCODER:
             self._check_autoencoder(base_dataset)
@@ -118,9 +119,8 @@ class TrainConfig:
         if self.architecture == "vit" and self.patch_size is not None:
             height, width, _ = datasets.input_shape(base_dataset)
             if height % self.patch_size or width % self.patch_size:
-                raise ConfigError(
-                    f"patch_size {self.patch_size} must divide the image size {height}x{width} of {self.dataset}."
-                )
+                raise texts.said(ConfigError, "errors_training.patch_size", patch=self.patch_size, height=height,
+                                 width=width, dataset=self.dataset)
         return self
 
     @property
@@ -131,11 +131,10 @@ class TrainConfig:
     def _check_autoencoder(self, base_dataset):
         height, width, _ = datasets.input_shape(base_dataset)
         if height % 4 or width % 4:
-            raise ConfigError(f"The autoencoder needs images whose sides are multiples of 4; {self.dataset} is "
-                              f"{height}x{width}. Choose MNIST, Fashion-MNIST or CIFAR-10.")
+            raise texts.said(ConfigError, "errors_training.autoencoder_sides", dataset=self.dataset, height=height,
+                             width=width)
         if self.augment_rotate or self.augment_shift or self.augment_flip or self.augment_noise:
-            raise ConfigError("An autoencoder learns to copy its input, so augmentation is off for it; "
-                              "set rotate, shift and noise to 0 and flip off.")
+            raise texts.said(ConfigError, "errors_training.autoencoder_augment")
 
 
 def _coerce(name, value, annotation):
@@ -144,26 +143,26 @@ def _coerce(name, value, annotation):
         return None
     if "bool" in text:
         if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false, got {value!r}.")
+            raise texts.said(ConfigError, "errors_training.true_or_false", name=name, value=value)
         return value
     if "int" in text:
         if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-            raise ConfigError(f"{name} must be a whole number, got {value!r}.")
+            raise texts.said(ConfigError, "errors_training.whole_number", name=name, value=value)
         return int(value)
     if "float" in text:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{name} must be a number, got {value!r}.")
+            raise texts.said(ConfigError, "errors_training.number", name=name, value=value)
         return float(value)
     if not isinstance(value, str):
-        raise ConfigError(f"{name} must be text, got {value!r}.")
+        raise texts.said(ConfigError, "errors_training.text", name=name, value=value)
     return value
 
 
 def _check_range(name, value, low, high):
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}.")
+        raise texts.said(ConfigError, "errors_training.number", name=name, value=value)
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}.")
+        raise texts.said(ConfigError, "errors_training.between", name=name, low=low, high=high, value=value)
 
 
 # Hyperparameters of the shipped models, each with the reason for its choices; `python -m imgrec
@@ -220,5 +219,5 @@ def preset(name):
         ConfigError: for an unknown preset name.
     """
     if name not in PRESETS:
-        raise ConfigError(f"Unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
+        raise texts.said(ConfigError, "errors_training.unknown_preset", value=name, choices=", ".join(PRESETS))
     return dataclasses.replace(PRESETS[name])
