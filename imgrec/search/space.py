@@ -59,7 +59,7 @@ class SearchSpace:
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise texts.said(SearchError, "errors_search.unknown_key", key=unknown[0], known=", ".join(sorted(known)))
+            raise texts.said(SearchError, "errors_search.unknown_key", name=unknown[0], known=", ".join(sorted(known)))
         converted = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
         return cls(**converted).validate()
 

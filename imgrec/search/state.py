@@ -35,8 +35,7 @@ def validate_search_id(search_id):
         SearchError: for anything else.
     """
     if not isinstance(search_id, str) or not SEARCH_ID_PATTERN.fullmatch(search_id):
-        raise search_space.SearchError(
-            f"Invalid search id {repr(search_id)[:80]}: search ids look like search-20261121-203015-ab12cd.")
+        raise texts.said(search_space.SearchError, "errors_search.invalid_search_id", shown=repr(search_id)[:80])
     return search_id
 
 

@@ -106,3 +106,30 @@ def test_a_missing_file_and_a_taken_name_are_said_on_the_page(page):
     data = notebook_models.keras_file_bytes(notebook_models.sequential_rgb())
     at = submit(page, "shapes.keras", data, "good", class_names=notebook_models.CLASS_NAMES)
     assert at.error[0].value == "A model named 'good' already exists; choose another name."
+
+
+def test_a_refused_import_is_said_in_chinese_on_a_chinese_page(hostile_files, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from imgrec import texts
+    from pages._ui import models as ui_models
+    from pages._ui import models_import
+
+    hostile.registry_holding_good(hostile_files, tmp_path, monkeypatch)
+    for variable in ("IMGREC_MAX_IMPORTED_MODELS", "IMGREC_MAX_IMPORTS_PER_SESSION"):
+        monkeypatch.delenv(variable, raising=False)
+    ui_models.model_cards.clear()
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(model="good", lang="zh-CN")
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    at.file_uploader(key="import-file").set_value(("old.keras", b"\x89HDF\r\n\x1a\n" + bytes(64), "application/octet-stream"))
+    at.text_input(key="import-name").set_value("old-model")
+    at.radio(key="import-classifies").set_value(models_import.BY_NAMES)
+    at.text_input(key="import-classes").set_value("cat, dog")
+    next(button for button in at.button if button.label == texts.Texts("zh-CN")("models_import.submit")).click().run()
+    assert not at.exception, at.exception
+    assert [message.value for message in at.error] == [texts.Texts("zh-CN")("errors_registry.hdf5", name="old-model")]
+    assert at.error[0].value.startswith("模型 'old-model' 不是 Keras 存档（不是有效的 zip 文件：它是 HDF5 文件")
+    ui_models.model_cards.clear()

@@ -60,12 +60,14 @@ def test_the_new_run_tab_in_chinese_with_each_kind_of_architecture_and_augmentat
     widget(at, "slider", "cfg-augment_rotate").set_value(20.0).run()
     assert at.get("image")[0].captions[0] == ZH("train_new.preview_caption")
     assert_chinese(at)
-    # A subset of a dataset, and a setting the check refuses (its sentence comes from imgrec, introduced in Chinese).
+    # A subset of a dataset, and a setting the check refuses: imgrec's sentence, said in Chinese from its key.
     widget(at, "selectbox", "cfg-dataset").set_value("fashion-sneaker-vs-boot").run()
     assert_chinese(at)
     assert any("运动鞋" in caption.value for caption in at.caption)
     widget(at, "number_input", "cfg-max_samples").set_value(5).run()
-    assert at.error and at.error[0].value.startswith("出错了")
+    assert [message.value for message in at.error] == [
+        ZH("errors_training.between", name="max_samples", low=20, high=10_000_000, value=5)]
+    assert at.error[0].value == "max_samples 必须在 20 到 10000000 之间，现在是 5。"
     assert widget(at, "button", "start-run").disabled
 
 
