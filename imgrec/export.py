@@ -8,6 +8,8 @@ import zipfile
 
 import numpy as np
 
+from imgrec import texts
+
 FORMATS = ("keras", "tflite", "savedmodel")
 TOLERANCE = 1e-4
 
@@ -58,7 +60,7 @@ def export(classifier, fmt, destination):
         raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     difference = float(np.max(np.abs(got - expected)))
     if difference > TOLERANCE:
-        raise ExportError(f"The {fmt} export predicts differently from the model (max difference {difference:.2e}).")
+        raise texts.said(ExportError, "errors_export.differs", kind=fmt, difference=difference)
     return destination
 
 
@@ -139,8 +141,7 @@ def tflite_bytes(model):
             return converter.convert()
         except Exception as error:  # ConverterError and the errors of its MLIR passes; all mean "not convertible".
             reason = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
-            raise ExportError(f"TensorFlow's TFLite converter cannot convert model {model.name!r} ({reason[:200]}); "
-                              "export it as a SavedModel instead, which holds every model.") from None
+            raise texts.said(ExportError, "errors_export.tflite", name=model.name, reason=reason[:200]) from None
 
 
 def run_tflite(path, batch):

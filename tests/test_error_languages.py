@@ -138,3 +138,12 @@ def test_refused_runs_and_the_runs_quota_are_said_in_both_languages(tmp_path, mo
     assert_said(error, "errors_jobs")
     monkeypatch.setenv("IMGREC_RUNS_MAX_MB", "big")
     assert_said(refusal(jobs.JobError, quota.max_bytes), "errors_jobs")
+
+
+def test_a_failed_export_is_said_in_both_languages(models, tmp_path, monkeypatch):  # noqa: F811
+    from imgrec import export
+
+    monkeypatch.setattr(export, "TOLERANCE", -1.0)  # Any export "differs": the check's sentence, without a converter.
+    error = refusal(export.ExportError, export.export, registry.load("good"), "keras", tmp_path / "good.keras")
+    assert str(error) == "The keras export predicts differently from the model (max difference 0.00e+00)."
+    assert_said(error, "errors_export")

@@ -18,7 +18,7 @@ EXPORTS = {
 def export_failure(title, error):
     """One sentence on why an export failed; the converters' own messages run to pages of MLIR."""
     if isinstance(error, export.ExportError):
-        return i18n.error_text(first_line(error))  # Already one sentence that says what to do.
+        return i18n.error_text(error)  # Already one sentence that says what to do (and its key for Chinese).
     return t("models_files.export_failed", title=title, detail=first_line(error))
 
 
