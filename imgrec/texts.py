@@ -63,8 +63,9 @@ ENGLISH = Texts(DEFAULT)
 def said(error_class, key, **values):
     """An `error_class` exception whose message is the English text of `key`, carrying the key and values.
 
-    For the sentences a user can cause (a bad upload): the app says them in the visitor's
-    language from the same key (`pages/_ui/i18n.error_text`); everyone else reads the English.
+    For the sentences a user can cause (a bad upload or model file, a refused setting, search,
+    run or quota; the `errors_*` sections): the app says them in the visitor's language from
+    the same key (`pages/_ui/i18n.error_text`); everyone else reads the English.
     """
     error = error_class(ENGLISH(key, **values))
     error.text_key, error.text_values = key, values

@@ -81,7 +81,7 @@ def class_name(name):
 def error_text(error):
     """The sentence of an error raised by `imgrec` in this run's language.
 
-    An error made by `imgrec.texts.said` (a refused upload) is said from its key; any other is
+    An error made by `imgrec.texts.said` (the `errors_*` sections) is said from its key; any other is
     English, introduced in this run's language when that is not English.
     """
     if language() == DEFAULT:
