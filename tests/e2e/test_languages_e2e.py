@@ -65,14 +65,15 @@ def test_the_browsers_locale_picks_chinese_a_link_overrides_it_and_the_switch_ch
         context.close()
 
 
-def test_every_page_in_chinese_and_the_readme_screenshots(shipped_server, page, readme_folder):
+def test_every_page_in_chinese_and_the_readme_screenshots(shipped_server, page, readme_folder, request):
     fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False).stdout
     assert fonts.strip(), "No CJK font: install fonts-wqy-microhei (make browser) or the Chinese pages show boxes."
     for address, name in CHINESE_PAGES:
         page.goto(shipped_server + address)
         wait_for_app(page)
-        page.wait_for_timeout(1500)  # Charts and images arrive after the run; let them draw.
-        wait_for_app(page)
+        if request.config.getoption("--update-screenshots"):
+            page.wait_for_timeout(1500)  # Charts arrive after the run: let them draw for the README's picture.
+            wait_for_app(page)
         assert not page.get_by_test_id("stException").count(), address
         assert CJK.search(heading(page)), (address, heading(page))
         assert "预测" in menu(page), address
