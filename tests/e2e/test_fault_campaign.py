@@ -42,14 +42,16 @@ WAIT = 240  # Seconds a step may take on a busy 2-core machine (every worker and
 HALF_SAVED = "half-saved"
 
 
-def wait_for(predicate, what, timeout=WAIT):
+def wait_for(predicate, what, timeout=WAIT, tab=None):
+    """Waits for `predicate`; fails naming `what` and, given the `tab`, what its page said (its alerts)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.2)
-    pytest.fail(f"{what} did not happen within {timeout} s")
+    said = tab.locator("[data-testid='stAlert']").all_inner_texts() if tab is not None else []
+    pytest.fail(f"{what} did not happen within {timeout} s" + (f"; the page said: {said}" if said else ""))
 
 
 def state_of(runs, run_id):
@@ -124,9 +126,10 @@ def campaign(chromium_browser, trained_registry, tmp_path_factory):
                 tab.get_by_text("Import a model").click()
                 tab.locator("input[type=file]").set_input_files(str(upload))
                 tab.get_by_text("strided.keras").wait_for()
+                wait_for_app(tab)  # The file has reached the server before the form is sent (a busy box is slow).
                 tab.get_by_role("textbox", name="Model name").fill(HALF_SAVED)
                 tab.get_by_test_id("stFormSubmitButton").get_by_role("button").click()
-                wait_for(lambda: (root / "hanging").exists(), "the import reaching its save")
+                wait_for(lambda: (root / "hanging").exists(), "the import reaching its save", tab=tab)
                 seen["temporary files while hanging"] = sorted(path.name for path in models.glob(f".{HALF_SAVED}.*.tmp"))
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
