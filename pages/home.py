@@ -31,14 +31,6 @@ def page_links():
             st.caption(t(text))
 
 
-def measured_on(card):
-    """Where a model's accuracy was measured, e.g. "test (n = 10,000)" (`ModelCard.measured_on_text`, in words of this language)."""
-    metrics = card.metrics
-    split = getattr(metrics, "split", None) or t("home.not_measured")
-    count = getattr(metrics, "n", None)
-    return split + (t("home.measured_count", count=f"{count:,}") if count is not None else "")
-
-
 def models_table(cards):
     st.subheader(t("home.models"))
     st.markdown(t("home.models_intro"))
@@ -50,7 +42,7 @@ def models_table(cards):
             "Model": card.display_title,
             "Accuracy": views.in_percent(card.accuracy),
             "Reconstruction error": card.reconstruction_mse,
-            "Measured on": measured_on(card),
+            "Measured on": models.measured_on_text(card),
             "Classes": len(card.class_names) if card.is_classifier else None,
             "Parameters": card.parameters,
         })

@@ -5,6 +5,7 @@ import re
 import streamlit as st
 
 from imgrec import architectures, registry
+from imgrec.report import text as report_text
 from pages._ui import compute, i18n, links
 from pages._ui.i18n import t
 
@@ -58,27 +59,9 @@ def classifier_or_stop(card, what):
         st.stop()
 
 
-# Split names a card may give, shown in the session's language; any other name is shown as it is.
-SPLITS = {"test": "models_picker.split_test"}
-
-
-def _split_text(metrics):
-    split = metrics.split if metrics is not None else None
-    if split is None:
-        return t("models_picker.split_unnamed")
-    return t(SPLITS[split]) if split in SPLITS else split
-
-
-def _count_text(metrics):
-    return t("models_picker.count", n=f"{metrics.n:,}") if metrics is not None and metrics.n is not None else ""
-
-
-def accuracy_text(card):
-    """`card.accuracy_text()` in the session's language: "99.4% accuracy on test, n = 10,000"."""
-    if card.accuracy is None:
-        return t("models_picker.accuracy_unmeasured")
-    return t("models_picker.accuracy_on", accuracy=f"{card.accuracy:.1%}", split=_split_text(card.metrics),
-             count=_count_text(card.metrics))
+def _words():
+    """The report's words in this run's language: the one place a card's numbers are put in words."""
+    return report_text.Words(i18n.texts_now())
 
 
 # Each architecture's one-line description (`architectures.DESCRIPTIONS`) in the catalogs: the summary of a
@@ -98,21 +81,13 @@ def summary_text(card):
 
 def score_text(card):
     """`card.score_text()` in the session's language: its accuracy, or an autoencoder's reconstruction error."""
-    if card.is_classifier:
-        return accuracy_text(card)
-    if card.reconstruction_mse is None:
-        return t("models_picker.error_unmeasured")
-    return t("models_picker.error_on", error=f"{card.reconstruction_mse:.4f}", split=_split_text(card.metrics),
-             count=_count_text(card.metrics))
+    return _words().score(card)
 
 
 def measured_on_text(card):
     """`card.measured_on_text()` in the session's language: "test (n = 10,000)", or "not measured"."""
     metrics = card.metrics
-    if metrics is None or metrics.split is None:
-        where = t("models_picker.not_measured")
-    else:
-        where = _split_text(metrics)
+    where = _words().split(metrics.split) if metrics is not None and metrics.split else t("models_picker.not_measured")
     count = t("models_picker.measured_count", n=f"{metrics.n:,}") if metrics is not None and metrics.n is not None else ""
     return f"{where}{count}"
 

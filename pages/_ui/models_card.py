@@ -55,7 +55,7 @@ def card_tab(card):
     """The card: headline numbers, the training curves, F1 per class and the card in full."""
     columns = st.columns(4)
     if card.is_classifier:
-        columns[0].metric(t("models_card.accuracy"), views.percent(card.accuracy), help=models.accuracy_text(card))
+        columns[0].metric(t("models_card.accuracy"), views.percent(card.accuracy), help=models.score_text(card))
     else:
         error = card.reconstruction_mse
         columns[0].metric(t("models_card.error"), f"{error:.4f}" if error is not None else "-",

@@ -66,5 +66,5 @@ def import_upload(upload, name, dataset, class_names, preprocessing):
     models.model_cards.clear()  # Every page lists it at once.
     st.session_state.model_name = card.name
     st.session_state["models-imported"] = t("models_import.imported", name=card.name,
-                                            accuracy=models.accuracy_text(card))
+                                            accuracy=models.score_text(card))
     st.rerun()

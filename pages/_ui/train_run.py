@@ -164,7 +164,7 @@ def save_view(run_id, config):
             return
         models.model_cards.clear()  # Every page lists the new model at once, not after the list's TTL.
         st.session_state.model_name = card.name
-        st.success(t("train_run.saved", name=card.name, accuracy=card.accuracy_text()), icon=":material/check_circle:")
+        st.success(t("train_run.saved", name=card.name, accuracy=models.score_text(card)), icon=":material/check_circle:")
         left, right, _ = st.columns([1, 1, 2])
         with left:
             st.page_link("pages/predict.py", label=t("train_run.try_on_predict"), icon=":material/image_search:")
