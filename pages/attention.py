@@ -18,7 +18,7 @@ READS = {
 }
 CONVOLUTIONAL = ("cnn", "cnn-deep", "EfficientNet-Lite0", "crnn")  # The readers that have filters to show.
 # The rollout's colours, as on Predict (`?cmap=`): viridis first, a map a colour-blind student reads.
-COLOURS = {"viridis": "attention.colour_viridis", "cividis": "attention.colour_cividis", "jet": "attention.colour_jet"}
+COLOURS = {"viridis": "colour_maps.viridis", "cividis": "colour_maps.cividis", "jet": "colour_maps.jet"}
 COLOUR_ENDS = {"viridis": "attention.ends_viridis", "cividis": "attention.ends_cividis", "jet": "attention.ends_jet"}
 DEFAULT_COLOURS = "viridis"
 

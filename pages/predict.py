@@ -23,7 +23,7 @@ from pages._ui.i18n import t
 
 TOP_K = 5
 # The heatmap's colours, and the words for its two ends: viridis and cividis read the same to a colour-blind student.
-COLOURS = {"jet": "predict.colour_jet", "viridis": "predict.colour_viridis", "cividis": "predict.colour_cividis"}
+COLOURS = {"jet": "colour_maps.jet", "viridis": "colour_maps.viridis", "cividis": "colour_maps.cividis"}
 COLOUR_ENDS = {"jet": "predict.ends_jet", "viridis": "predict.ends_viridis", "cividis": "predict.ends_cividis"}
 PREPROCESSING_WORDS = {"mnist-digit": "predict.prepared_mnist_digit", "fit": "predict.prepared_fit",
                        "imagenet": "predict.prepared_imagenet"}
